@@ -1,0 +1,2 @@
+//! ctx: your Claude context in one git store.
+pub mod cli;
