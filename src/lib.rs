@@ -1,2 +1,18 @@
-//! ctx: your Claude context in one git store.
+//! ctx: your Claude context in one git store, synced and merged per field between machines.
+//!
+//! Modules in dependency order: where things are, the formats, the store, encryption, capture
+//! (live -> store), the session operations (status, commit, apply, rollback), then the CLI.
+pub mod capture;
 pub mod cli;
+pub mod crypt;
+pub mod env;
+pub mod format;
+pub mod fsx;
+pub mod inventory;
+pub mod model;
+pub mod pathmap;
+pub mod session;
+pub mod setup;
+pub mod state;
+pub mod store;
+pub mod summary;

@@ -1,2 +1,105 @@
-//! The command line.
-pub fn main() -> i32 { 0 }
+//! The command line: clap definitions, one file per command, one error mapping.
+
+mod apply;
+mod commit;
+mod completions;
+mod diff;
+mod doctor;
+mod error;
+mod init;
+mod log;
+mod rollback;
+mod secret;
+mod status;
+mod ui;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+pub use ui::Ui;
+
+use crate::env::Env;
+
+/// Keep your Claude context (settings, memory, skills, agents, commands, MCP servers) in one git
+/// store, with secrets encrypted, and restore any earlier state.
+#[derive(Debug, Parser)]
+#[command(name = "ctx", version, propagate_version = true)]
+pub struct Cli {
+    /// Use this store instead of the default (also CTX_STORE).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more about what ctx does.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to colour the output.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ui::ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the store, this machine's key and record (idempotent).
+    Init(init::InitArgs),
+    /// Show live files vs the store.
+    Status(status::StatusArgs),
+    /// Show a diff of live files vs the store; secret values are never printed.
+    Diff(diff::DiffArgs),
+    /// Capture the live files into the store and commit.
+    Commit(commit::CommitArgs),
+    /// Show the store's history.
+    Log(log::LogArgs),
+    /// Write the store's state to the live files.
+    Apply(apply::ApplyArgs),
+    /// Make a new commit restoring an earlier state, then apply it.
+    Rollback(rollback::RollbackArgs),
+    /// List, set or rotate encrypted values.
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Check identity, store, merge-driver config and hooks; say how to fix each finding.
+    Doctor(doctor::DoctorArgs),
+    /// Print shell completions.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs ctx with the process's arguments and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let ui = Ui::new(cli.color, cli.quiet, cli.verbose);
+    let env = Env::from_process(cli.store.clone());
+    match run(cli.command, &env, &ui) {
+        Ok(code) => code,
+        Err(e) => {
+            ui.error(&e);
+            e.code
+        }
+    }
+}
+
+fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    match command {
+        Command::Init(a) => init::run(a, env, ui),
+        Command::Status(a) => status::run(a, env, ui),
+        Command::Diff(a) => diff::run(a, env, ui),
+        Command::Commit(a) => commit::run(a, env, ui),
+        Command::Log(a) => log::run(a, env, ui),
+        Command::Apply(a) => apply::run(a, env, ui),
+        Command::Rollback(a) => rollback::run(a, env, ui),
+        Command::Secret(c) => secret::run(c, env, ui),
+        Command::Doctor(a) => doctor::run(a, env, ui),
+        Command::Completions(a) => completions::run(a),
+    }
+}

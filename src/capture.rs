@@ -1,0 +1,429 @@
+//! Live files -> store files: the allow-list of SPEC §2, validation, path mapping and sealing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::crypt::fields::Sealer;
+use crate::crypt::rules::find_token_line;
+use crate::format::{self, FormatError, Kind};
+use crate::pathmap;
+
+/// Folders under the Claude home captured whole.
+pub const DIRS: &[&str] = &[
+    "skills",
+    "agents",
+    "commands",
+    "rules",
+    "output-styles",
+    "workflows",
+    "themes",
+    "hooks",
+];
+
+/// Single files under the Claude home captured when present.
+pub const FILES: &[&str] = &["settings.json", "CLAUDE.md", "keybindings.json"];
+
+/// Never captured, whatever ctx.yaml says: credentials, caches, runtime state, and files that
+/// leak secrets (shell snapshots hold exported variables; IDE lock files hold auth tokens).
+pub const NEVER: &[&str] = &[
+    ".credentials.json",
+    ".claude.json",
+    "shell-snapshots",
+    "ide",
+    "backups",
+    "history.jsonl",
+    "file-history",
+    "plugins",
+    "statsig",
+    "todos",
+    "logs",
+    "debug",
+    "session-env",
+    "sessions",
+    "tasks",
+    "plans",
+    "paste-cache",
+    "image-cache",
+    "uploads",
+    "feedback-bundles",
+    "usage-data",
+    "stats-cache.json",
+    "cache",
+    "telemetry",
+    "remote-settings.json",
+    "policy-limits.json",
+    "projects",
+    "agent-memory",
+    "settings.local.json",
+    ".DS_Store",
+];
+
+/// Names skipped inside captured folders: version control, dependency caches, editor litter.
+const SKIP_NAMES: &[&str] = &[".git", "node_modules", ".venv", "__pycache__", ".DS_Store"];
+
+/// How a live file maps onto a store file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The whole file.
+    Whole,
+    /// Only the `mcpServers` key of a JSON file shared with other tools.
+    McpServers,
+}
+
+/// One live file on the allow-list.
+#[derive(Debug, Clone)]
+pub struct LiveFile {
+    /// Where it goes in the store.
+    pub store_path: String,
+    /// Where it lives.
+    pub live_path: PathBuf,
+    /// Whole file or one key of it.
+    pub source: Source,
+}
+
+/// What a scan of the live locations found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Files on the allow-list, sorted by store path.
+    pub files: Vec<LiveFile>,
+    /// Entries under the Claude home on no list, shown by `ctx status`.
+    pub untracked: Vec<String>,
+}
+
+/// Errors of capture.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// A live file does not parse.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A live file or folder cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A symlink that leads back into its own folder.
+    #[error("symlink loop at {}", path.display())]
+    SymlinkLoop { path: PathBuf },
+    /// A credential in a file where it cannot be encrypted.
+    #[error("{file} line {line}: looks like a {kind}, in plain text")]
+    PlainSecret {
+        file: String,
+        line: usize,
+        kind: &'static str,
+    },
+    /// Encryption failed.
+    #[error(transparent)]
+    Crypt(#[from] crate::crypt::CryptError),
+}
+
+/// Where the live files are.
+pub struct Locations<'a> {
+    /// `~/.claude`
+    pub claude_dir: &'a Path,
+    /// `~/.claude.json`
+    pub claude_json: &'a Path,
+    /// Claude Desktop's config.
+    pub desktop_config: &'a Path,
+}
+
+/// Lists every live file on the allow-list. `include` and `exclude` come from ctx.yaml.
+pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<Scan, CaptureError> {
+    let mut scan = Scan::default();
+    let root = loc.claude_dir;
+    let excluded = |rel: &str| {
+        NEVER
+            .iter()
+            .any(|n| rel == *n || rel.starts_with(&format!("{n}/")))
+            || exclude.iter().any(|e| {
+                rel == e.trim_end_matches('/')
+                    || rel.starts_with(&format!("{}/", e.trim_end_matches('/')))
+            })
+    };
+    let mut wanted: BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();
+    wanted.extend(DIRS.iter().map(|s| s.to_string()));
+    wanted.extend(statusline_scripts(root));
+    for inc in include {
+        let inc = inc.trim_matches('/');
+        if !inc.is_empty() && !inc.split('/').any(|p| p == "..") {
+            wanted.insert(inc.to_string());
+        }
+    }
+    for rel in &wanted {
+        if excluded(rel) {
+            continue;
+        }
+        let path = root.join(rel);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(CaptureError::Unreadable { path, source }),
+        };
+        if meta.is_dir() {
+            let mut stack = Vec::new();
+            walk(&path, rel, &mut stack, &mut scan.files, &excluded)?;
+        } else {
+            scan.files.push(LiveFile {
+                store_path: format!("claude/{rel}"),
+                live_path: path,
+                source: Source::Whole,
+            });
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let covered = wanted
+                .iter()
+                .any(|w| w == &name || w.starts_with(&format!("{name}/")));
+            if !covered && !excluded(&name) {
+                scan.untracked.push(name);
+            }
+        }
+    }
+    scan.untracked.sort();
+    for (path, store) in [
+        (loc.claude_json, "claude/mcp.json"),
+        (loc.desktop_config, "desktop/mcp.json"),
+    ] {
+        if path.is_file() {
+            scan.files.push(LiveFile {
+                store_path: store.to_string(),
+                live_path: path.to_path_buf(),
+                source: Source::McpServers,
+            });
+        }
+    }
+    scan.files.sort_by(|a, b| a.store_path.cmp(&b.store_path));
+    scan.files.dedup_by(|a, b| a.store_path == b.store_path);
+    Ok(scan)
+}
+
+/// Top-level status-line scripts: `statusline*` files, and a file of the home that the
+/// `statusLine.command` of settings.json names.
+fn statusline_scripts(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let command = std::fs::read_to_string(root.join("settings.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v.pointer("/statusLine/command")
+                .and_then(|c| c.as_str())
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            let lower = name.to_ascii_lowercase();
+            let named = lower.starts_with("statusline")
+                || lower.starts_with("status-line")
+                || lower.starts_with("status_line")
+                || (!command.is_empty() && command.contains(&format!("/{name}")));
+            if is_file
+                && named
+                && !NEVER.contains(&name.as_str())
+                && !FILES.contains(&name.as_str())
+            {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    stack: &mut Vec<PathBuf>,
+    out: &mut Vec<LiveFile>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Result<(), CaptureError> {
+    let canonical = std::fs::canonicalize(dir).map_err(|source| CaptureError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if stack.contains(&canonical) {
+        return Err(CaptureError::SymlinkLoop {
+            path: dir.to_path_buf(),
+        });
+    }
+    stack.push(canonical);
+    let rd = std::fs::read_dir(dir).map_err(|source| CaptureError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if SKIP_NAMES.contains(&name.as_str()) || name.ends_with('~') || name.ends_with(".swp") {
+            continue;
+        }
+        let child_rel = format!("{rel}/{name}");
+        if excluded(&child_rel) {
+            continue;
+        }
+        let path = entry.path();
+        // Follow symlinks: a skill folder may be a link into another checkout.
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(source) => return Err(CaptureError::Unreadable { path, source }),
+        };
+        if meta.is_dir() {
+            walk(&path, &child_rel, stack, out, excluded)?;
+        } else if meta.is_file() {
+            out.push(LiveFile {
+                store_path: format!("claude/{child_rel}"),
+                live_path: path,
+                source: Source::Whole,
+            });
+        }
+    }
+    stack.pop();
+    Ok(())
+}
+
+/// What converting a file needs.
+pub struct Codec<'a> {
+    /// The home directory, mapped to `${CTX_HOME}`.
+    pub home: &'a str,
+    /// Seals secrets; `None` when no identity is set up (then secrets make capture fail).
+    pub sealer: Sealer<'a>,
+}
+
+/// Reads a live file's bytes and whether it is executable. `Ok(None)` if it vanished.
+pub fn read_live(path: &Path) -> Result<Option<(Vec<u8>, bool)>, CaptureError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some((bytes, is_exec(path)))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CaptureError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(unix)]
+fn is_exec(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_exec(_: &Path) -> bool {
+    false
+}
+
+impl Codec<'_> {
+    /// The store form of a live file's bytes, or `None` when it contributes no store file
+    /// (a shared JSON without `mcpServers`). `old` is the stored version, for ciphertext reuse.
+    pub fn to_store(
+        &self,
+        file: &LiveFile,
+        display: &str,
+        raw: &[u8],
+        old: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, CaptureError> {
+        let store_path = file.store_path.as_str();
+        let Ok(text) = std::str::from_utf8(raw) else {
+            // Binary: stored as bytes, nothing to map or seal.
+            return Ok(Some(raw.to_vec()));
+        };
+        if file.source == Source::McpServers {
+            let doc = format::parse_json(display, text)?;
+            let Some(servers) = doc.get("mcpServers").filter(|v| v.is_object()) else {
+                return Ok(None);
+            };
+            let rendered = String::from_utf8_lossy(&format::to_json(servers, true)).to_string();
+            return self
+                .structured(store_path, &rendered, Kind::Json, old)
+                .map(Some);
+        }
+        let kind = Kind::of(store_path);
+        match kind {
+            Kind::Json => {
+                format::parse_json(display, text)?;
+                self.structured(store_path, text, kind, old).map(Some)
+            }
+            Kind::Yaml => {
+                format::parse_yaml(display, text, 0)?;
+                self.structured(store_path, text, kind, old).map(Some)
+            }
+            Kind::Jsonl => {
+                format::check_jsonl(display, text)?;
+                self.plain(store_path, text).map(Some)
+            }
+            Kind::Markdown => {
+                if needs_front_matter_check(store_path) {
+                    format::check_markdown(display, text)?;
+                }
+                self.plain(store_path, text).map(Some)
+            }
+            Kind::Other => self.plain(store_path, text).map(Some),
+        }
+    }
+
+    fn plain(&self, store_path: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
+        if let Some((line, kind)) = find_token_line(text) {
+            return Err(CaptureError::PlainSecret {
+                file: store_path.to_string(),
+                line,
+                kind,
+            });
+        }
+        let text = if pathmap::maps(store_path) {
+            pathmap::to_store(text, self.home)
+        } else {
+            text.to_string()
+        };
+        Ok(text.into_bytes())
+    }
+
+    fn structured(
+        &self,
+        store_path: &str,
+        text: &str,
+        kind: Kind,
+        old: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CaptureError> {
+        let mapped = pathmap::to_store(text, self.home);
+        let parse = |t: &str| -> Option<Value> {
+            match kind {
+                Kind::Json => serde_json::from_str(t).ok(),
+                _ => serde_yaml::from_str(t).ok(),
+            }
+        };
+        let Some(mut doc) = parse(&mapped) else {
+            return Ok(mapped.into_bytes());
+        };
+        let old_doc = old
+            .and_then(|o| std::str::from_utf8(o).ok())
+            .and_then(parse);
+        let sealed = self
+            .sealer
+            .seal_doc(store_path, &mut doc, old_doc.as_ref())?;
+        if sealed == 0 {
+            return Ok(mapped.into_bytes());
+        }
+        Ok(match kind {
+            Kind::Json => format::to_json(&doc, mapped.ends_with('\n')),
+            _ => format::to_yaml(&doc),
+        })
+    }
+}
+
+/// Markdown files whose front matter Claude Code reads.
+fn needs_front_matter_check(store_path: &str) -> bool {
+    store_path.starts_with("claude/agents/")
+        || store_path.starts_with("claude/commands/")
+        || store_path.starts_with("claude/output-styles/")
+        || store_path.starts_with("claude/rules/")
+        || (store_path.starts_with("claude/skills/") && store_path.ends_with("/SKILL.md"))
+}

@@ -1,0 +1,32 @@
+//! `ctx commit`
+
+use super::{CliError, Ui};
+use crate::env::Env;
+use crate::session::Session;
+
+/// Arguments of `ctx commit`.
+#[derive(Debug, clap::Args)]
+pub struct CommitArgs {
+    /// The commit's first line (default: the machine and a field-level summary).
+    #[arg(short, long, value_name = "MSG")]
+    pub message: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctx commit`.
+pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let mut session = Session::open(env.clone())?;
+    session.identity()?;
+    let info = session.commit(args.message.as_deref())?;
+    if args.json {
+        ui.json(&serde_json::json!({ "committed": info }));
+        return Ok(0);
+    }
+    match info {
+        Some(i) => ui.line(&format!("[{}] {}", &i.id[..10], i.summary)),
+        None => ui.line("Nothing to commit: live files match the store."),
+    }
+    Ok(0)
+}

@@ -1,0 +1,212 @@
+//! `ctx doctor`
+
+use super::ui::Style;
+use super::{CliError, Ui};
+use crate::env::Env;
+
+/// Arguments of `ctx doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Finding {
+    check: &'static str,
+    ok: bool,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+/// Runs `ctx doctor`: exit 0 when every check passes, 2 otherwise.
+pub fn run(args: DoctorArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let findings = check(env);
+    if args.json {
+        ui.json(&findings);
+    } else {
+        for f in &findings {
+            let mark = if f.ok {
+                ui.paint(Style::Green, "ok  ")
+            } else {
+                ui.paint(Style::Red, "FAIL")
+            };
+            ui.raw(&format!("{mark} {:<13} {}\n", f.check, f.detail));
+            if let Some(fix) = &f.fix {
+                ui.raw(&format!("     {} {fix}\n", ui.paint(Style::Yellow, "fix:")));
+            }
+        }
+    }
+    Ok(if findings.iter().all(|f| f.ok) { 0 } else { 2 })
+}
+
+fn check(env: &Env) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut push = |check, ok, detail: String, fix: Option<&str>| {
+        out.push(Finding {
+            check,
+            ok,
+            detail,
+            fix: if ok { None } else { fix.map(String::from) },
+        })
+    };
+    let cfg = crate::session::machine_config(env);
+    match &cfg {
+        Ok(c) => push("machine", true, format!("`{}`", c.machine), None),
+        Err(e) => push("machine", false, e.to_string(), Some("run `ctx init`")),
+    }
+    let id_path = env.identity_path();
+    let identity = crate::crypt::Identity::load(&id_path);
+    match &identity {
+        Ok(id) => {
+            let mode_ok = mode(&id_path).is_none_or(|m| m & 0o077 == 0);
+            push(
+                "identity",
+                mode_ok,
+                format!("{} ({})", env.display(&id_path), id.public_key()),
+                Some(&format!("chmod 600 {}", id_path.display())),
+            );
+        }
+        Err(e) => push(
+            "identity",
+            false,
+            e.to_string(),
+            Some("run `ctx init`, or restore identity.txt from a backup"),
+        ),
+    }
+    let machine = cfg
+        .as_ref()
+        .map(|c| c.machine.clone())
+        .unwrap_or_else(|_| "ctx".into());
+    let store = crate::store::Store::open(&env.store_dir, &machine);
+    match &store {
+        Ok(s) => match s.head() {
+            Ok(Some(h)) => push(
+                "store",
+                true,
+                format!(
+                    "{} at {}",
+                    env.display(&env.store_dir),
+                    &h.to_string()[..10]
+                ),
+                None,
+            ),
+            Ok(None) => push(
+                "store",
+                false,
+                "the store has no commit".into(),
+                Some("run `ctx init`"),
+            ),
+            Err(e) => push(
+                "store",
+                false,
+                e.to_string(),
+                Some("the store may be damaged; run `git --git-dir STORE fsck`"),
+            ),
+        },
+        Err(e) => push(
+            "store",
+            false,
+            e.to_string(),
+            Some("run `ctx init`, or pass --store DIR"),
+        ),
+    }
+    if let Ok(s) = &store {
+        let head = s.head().ok().flatten();
+        let manifest = s
+            .read(head, "ctx.yaml")
+            .ok()
+            .flatten()
+            .map(|b| crate::model::parse_yaml::<crate::model::Manifest>("ctx.yaml", &b));
+        match manifest {
+            Some(Ok(m)) => {
+                let key = identity
+                    .as_ref()
+                    .map(|i| i.public_key())
+                    .unwrap_or_default();
+                let listed = m.recipients.values().any(|k| *k == key);
+                push(
+                    "recipients",
+                    listed,
+                    format!("{} machine(s) can read the secrets{}", m.recipients.len(), if listed { ", this one included" } else { "" }),
+                    Some("this machine's key is not a recipient: run `ctx init` here, or `ctx machine approve NAME` on a machine that is"),
+                );
+            }
+            Some(Err(e)) => push(
+                "manifest",
+                false,
+                e.to_string(),
+                Some("fix ctx.yaml (schema: schemas/ctx.schema.json)"),
+            ),
+            None => push(
+                "manifest",
+                false,
+                "ctx.yaml missing".into(),
+                Some("run `ctx init`"),
+            ),
+        }
+        let driver = s.config_value("merge.ctx.driver");
+        let exe_ok = driver
+            .as_deref()
+            .and_then(|d| d.split_whitespace().next())
+            .is_some_and(|exe| exe == "ctx" || std::path::Path::new(exe).exists());
+        push(
+            "merge driver",
+            exe_ok,
+            driver.unwrap_or_else(|| "not configured".into()),
+            Some("run `ctx init` again to register the current ctx binary"),
+        );
+        let attrs = s.read(head, ".gitattributes").ok().flatten().is_some();
+        push(
+            "attributes",
+            attrs,
+            ".gitattributes routes structured files to ctx".into(),
+            Some("run `ctx init` again"),
+        );
+    }
+    let git = std::process::Command::new("git").arg("--version").output();
+    match git {
+        Ok(o) if o.status.success() => push(
+            "git",
+            true,
+            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            None,
+        ),
+        _ => push(
+            "git",
+            false,
+            "the git binary is not on PATH (needed by sync to fetch and push)".into(),
+            Some("install git"),
+        ),
+    }
+    let log = env.hook_log_path();
+    if let Ok(text) = std::fs::read_to_string(&log) {
+        let last: Vec<&str> = text.lines().rev().take(3).collect();
+        if !last.is_empty() {
+            push(
+                "hooks",
+                false,
+                format!(
+                    "recent hook errors in {}: {}",
+                    env.display(&log),
+                    last.join(" | ")
+                ),
+                Some("fix the cause, then delete the log"),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn mode(_: &std::path::Path) -> Option<u32> {
+    None
+}

@@ -1,0 +1,135 @@
+//! The one place that turns library errors into what the user reads: a cause, a hint, an exit code.
+
+use crate::capture::CaptureError;
+use crate::crypt::CryptError;
+use crate::session::SessionError;
+use crate::store::StoreError;
+
+/// An error as the user sees it.
+#[derive(Debug)]
+pub struct CliError {
+    /// One line of cause.
+    pub message: String,
+    /// Lines under the cause (files listed).
+    pub details: Vec<String>,
+    /// One line of what to do.
+    pub hint: Option<String>,
+    /// Exit code: 1 a conflict, 2 anything else.
+    pub code: i32,
+}
+
+impl CliError {
+    /// An error with a hint, exit 2.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            details: Vec::new(),
+            hint: Some(hint.into()),
+            code: 2,
+        }
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let hint = match &e {
+            StoreError::Missing { .. } => "run `ctx init` to create it, or pass --store DIR",
+            StoreError::NotAStore { .. } => {
+                "point --store (or CTX_STORE) at the folder `ctx init` created"
+            }
+            StoreError::Empty { .. } => "run `ctx init` to set it up",
+            StoreError::RefMoved => "another ctx process wrote to the store; run the command again",
+            StoreError::BadRevision { .. } => {
+                "use a commit id from `ctx log`, HEAD~N, or --before TIME"
+            }
+            StoreError::Git(_) | StoreError::Io { .. } => "check the store with `ctx doctor`",
+        };
+        CliError::new(chain(&e), hint)
+    }
+}
+
+impl From<CryptError> for CliError {
+    fn from(e: CryptError) -> Self {
+        let hint = match &e {
+            CryptError::NoIdentity { .. } => "run `ctx init` to create this machine's key, or restore identity.txt from a backup",
+            CryptError::BadIdentity { .. } => "restore identity.txt from a backup; it must hold an AGE-SECRET-KEY line",
+            CryptError::Io { .. } => "check the permissions of ctx's config folder",
+            CryptError::BadRecipient { .. } => "fix the key in ctx.yaml (it starts with age1)",
+            CryptError::NoRecipients => "run `ctx init` so this machine is listed as a recipient",
+            CryptError::Decrypt { .. } => "this machine cannot read that secret; run `ctx machine approve` on a machine that can",
+            CryptError::Encrypt { .. } => "check the recipients in ctx.yaml",
+        };
+        CliError::new(chain(&e), hint)
+    }
+}
+
+impl From<CaptureError> for CliError {
+    fn from(e: CaptureError) -> Self {
+        match e {
+            CaptureError::Format(f) => CliError::new(
+                format!("{f}"),
+                "fix the file (nothing was committed and it was not changed), then run the command again",
+            ),
+            CaptureError::Unreadable { .. } => {
+                CliError::new(chain(&e), "fix its permissions, or add it to `exclude:` in ctx.yaml")
+            }
+            CaptureError::SymlinkLoop { .. } => {
+                CliError::new(chain(&e), "remove the link that points back into its own folder")
+            }
+            CaptureError::PlainSecret { .. } => CliError::new(
+                format!("refusing to commit: {e}"),
+                "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)",
+            ),
+            CaptureError::Crypt(c) => c.into(),
+        }
+    }
+}
+
+impl From<SessionError> for CliError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::NotInitialized { .. } => {
+                CliError::new(chain(&e), "run `ctx init` first")
+            }
+            SessionError::Store(s) => s.into(),
+            SessionError::Crypt(c) => c.into(),
+            SessionError::Capture(c) => c.into(),
+            SessionError::Invalid(v) => CliError::new(
+                format!("invalid store file: {v}"),
+                "fix the field (the schemas are in the schemas/ folder of ctx's source)",
+            ),
+            SessionError::Dirty { files } => CliError {
+                message: format!(
+                    "{} live file(s) hold changes that are not committed; nothing was written",
+                    files.len()
+                ),
+                details: files,
+                hint: Some("run `ctx commit` first, or `--force` to overwrite them (their contents are saved to a backup ref first)".into()),
+                code: 2,
+            },
+            SessionError::Io { .. } => CliError::new(chain(&e), "check the file's permissions and free space"),
+            SessionError::NotAnObject { .. } => CliError::new(chain(&e), "fix the file so it holds one JSON object"),
+            SessionError::UnknownPath(_) => CliError::new(chain(&e), "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x"),
+        }
+    }
+}
+
+impl From<crate::model::ValidationError> for CliError {
+    fn from(e: crate::model::ValidationError) -> Self {
+        SessionError::Invalid(e).into()
+    }
+}

@@ -1,0 +1,80 @@
+//! `ctx status`
+
+use super::ui::Style;
+use super::{CliError, Ui};
+use crate::env::Env;
+use crate::session::{FileState, Session};
+
+/// Arguments of `ctx status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Report {
+    machine: String,
+    store: String,
+    head: Option<String>,
+    files: Vec<crate::session::FileStatus>,
+    untracked: Vec<String>,
+    conflicts: Vec<String>,
+    clean: bool,
+}
+
+/// Runs `ctx status`.
+pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let session = Session::open(env.clone())?;
+    let snap = session.snapshot(true)?;
+    let files = session.status(&snap)?;
+    let report = Report {
+        machine: session.machine.clone(),
+        store: env.display(&env.store_dir),
+        head: session.head.map(|h| h.to_string()),
+        clean: files.is_empty(),
+        files,
+        untracked: snap
+            .untracked
+            .iter()
+            .map(|u| format!("{}/{u}", env.display(&env.claude_dir)))
+            .collect(),
+        conflicts: Vec::new(),
+    };
+    if args.json {
+        ui.json(&report);
+        return Ok(0);
+    }
+    if report.files.is_empty() {
+        ui.line("Live files match the store.");
+    } else {
+        for f in &report.files {
+            let (mark, style) = match f.state {
+                FileState::Added => ("added   ", Style::Green),
+                FileState::Modified => ("modified", Style::Yellow),
+                FileState::Deleted => ("deleted ", Style::Red),
+                FileState::Missing => ("missing ", Style::Cyan),
+            };
+            let fields = if f.fields.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", f.fields.join(", "))
+            };
+            ui.line(&format!("{} {}{}", ui.paint(style, mark), f.path, fields));
+        }
+        if report.files.iter().any(|f| f.state == FileState::Missing) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "missing: in the store, not on this machine; `ctx apply` writes them",
+            ));
+        }
+    }
+    if !report.untracked.is_empty() {
+        ui.line("Untracked (on no list; add to `include:` in ctx.yaml to capture):");
+        for u in &report.untracked {
+            ui.line(&format!("  {u}"));
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,120 @@
+//! Where things are: read once from the process environment, then passed down.
+
+use std::path::{Path, PathBuf};
+
+/// Every location ctx reads or writes, resolved once at start-up.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The user's home directory (`HOME`).
+    pub home: PathBuf,
+    /// ctx's own config dir: the machine identity and settings live here, never in the store.
+    pub config_dir: PathBuf,
+    /// The store: a bare git repository.
+    pub store_dir: PathBuf,
+    /// Claude Code's home, `~/.claude` or `CLAUDE_CONFIG_DIR`.
+    pub claude_dir: PathBuf,
+    /// Claude Code's state file, `~/.claude.json` (inside `CLAUDE_CONFIG_DIR` when set).
+    pub claude_json: PathBuf,
+    /// Claude Desktop's config file.
+    pub desktop_config: PathBuf,
+    /// The host name, the default machine name.
+    pub hostname: String,
+}
+
+impl Env {
+    /// Reads the environment of this process; `store` is the `--store` flag.
+    pub fn from_process(store: Option<PathBuf>) -> Env {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let base = directories::BaseDirs::new();
+        let home = var("HOME")
+            .or_else(|| base.as_ref().map(|b| b.home_dir().to_path_buf()))
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let project = directories::ProjectDirs::from("", "", "ctx");
+        let config_dir = var("CTX_CONFIG_DIR")
+            .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
+            .unwrap_or_else(|| home.join(".config/ctx"));
+        let store_dir = store
+            .or_else(|| var("CTX_STORE"))
+            .or_else(|| project.as_ref().map(|p| p.data_dir().join("store")))
+            .unwrap_or_else(|| home.join(".local/share/ctx/store"));
+        let claude_config = var("CLAUDE_CONFIG_DIR");
+        let claude_dir = claude_config
+            .clone()
+            .unwrap_or_else(|| home.join(".claude"));
+        let claude_json = match &claude_config {
+            Some(dir) => dir.join(".claude.json"),
+            None => home.join(".claude.json"),
+        };
+        let os_config = base
+            .as_ref()
+            .map(|b| b.config_dir().to_path_buf())
+            .unwrap_or_else(|| home.join(".config"));
+        let desktop_config = os_config.join("Claude").join("claude_desktop_config.json");
+        Env {
+            home,
+            config_dir,
+            store_dir,
+            claude_dir,
+            claude_json,
+            desktop_config,
+            hostname: hostname(),
+        }
+    }
+
+    /// The machine's age identity file.
+    pub fn identity_path(&self) -> PathBuf {
+        self.config_dir.join("identity.txt")
+    }
+
+    /// The machine's own settings (its name), kept outside the store.
+    pub fn machine_config_path(&self) -> PathBuf {
+        self.config_dir.join("config.yaml")
+    }
+
+    /// ctx's private working files inside the store's git dir (caches, what was applied).
+    pub fn state_dir(&self) -> PathBuf {
+        self.store_dir.join("ctx")
+    }
+
+    /// The log the git hooks write to when they fail open.
+    pub fn hook_log_path(&self) -> PathBuf {
+        self.config_dir.join("hooks.log")
+    }
+
+    /// `path` with the home directory shown as `~`, for messages.
+    pub fn display(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.home) {
+            Ok(rest) if !self.home.as_os_str().is_empty() && self.home != Path::new("/") => {
+                format!("~/{}", rest.display())
+            }
+            _ => path.display().to_string(),
+        }
+    }
+}
+
+fn hostname() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    let name = sanitize_machine_name(raw.trim().split('.').next().unwrap_or(""));
+    if name.is_empty() {
+        "machine".to_string()
+    } else {
+        name
+    }
+}
+
+/// Lower-cases a name and keeps only what is safe in a file name and a git trailer.
+pub fn sanitize_machine_name(raw: &str) -> String {
+    raw.chars()
+        .map(|c| c.to_ascii_lowercase())
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}

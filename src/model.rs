@@ -1,0 +1,218 @@
+//! The store's own files (`ctx.yaml`, `machines/*.yaml`, `context/*.yaml`, `projects/*.yaml`) as
+//! Rust types. The JSON Schemas in `schemas/` are generated from these, so the two cannot drift.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The store manifest, `ctx.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Store format version; this ctx writes 1.
+    pub version: u32,
+    /// Machines that can read the secrets: machine name -> age X25519 public key (`age1…`).
+    #[serde(default)]
+    pub recipients: BTreeMap<String, String>,
+    /// Extra secret rules, on top of the built-in ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretRule>,
+    /// What a merge does when both machines changed one value differently.
+    #[serde(default)]
+    pub conflicts: ConflictPolicy,
+    /// Extra paths under the Claude home to capture (files or folders, relative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Paths under the Claude home never to capture, on top of the built-in exclusions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            version: 1,
+            recipients: BTreeMap::new(),
+            secrets: Vec::new(),
+            conflicts: ConflictPolicy::Stop,
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// A rule that marks fields as secret.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRule {
+    /// Store path the rule applies to; `*` matches within one path segment, `**` across segments.
+    pub file: String,
+    /// Dotted field path; `*` matches any one key, e.g. `env.*` or `*.headers.*`.
+    pub field: String,
+}
+
+/// The store's conflict policy.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictPolicy {
+    /// Leave conflict markers and ask a person (exit 1).
+    #[default]
+    Stop,
+    /// Keep this machine's value.
+    Ours,
+    /// Keep the other machine's value.
+    Theirs,
+    /// Keep the value of the newer commit.
+    Newest,
+}
+
+/// One machine's record, `machines/<name>.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineRecord {
+    /// The machine name (the file name without `.yaml`).
+    pub name: String,
+    /// The machine's age X25519 public key.
+    pub public_key: String,
+    /// Operating system (`linux`, `macos`, `windows`).
+    pub os: String,
+    /// Home directory on that machine; absolute paths under it are stored as `${CTX_HOME}`.
+    pub home: String,
+    /// Host name when the machine joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Where Claude Code's files live on that machine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub paths: BTreeMap<String, String>,
+    /// When the machine joined (RFC 3339).
+    pub joined: String,
+    /// When it last synced (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+}
+
+/// A context document, `context/<name>.yaml`: preferences and notes that follow the person.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContextDoc {
+    /// A short title.
+    pub title: String,
+    /// What kind of document it is.
+    #[serde(default)]
+    pub kind: ContextKind,
+    /// Free-form tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Individual preferences or notes, one per entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// Longer text (Markdown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// The kind of a context document.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextKind {
+    /// How the person likes to work.
+    #[default]
+    Preferences,
+    /// Things worth remembering.
+    Notes,
+}
+
+/// A project mapping, `projects/<id>.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRecord {
+    /// Display name (the repository's folder name).
+    pub name: String,
+    /// The identity: normalised remote URL, else `root:<root commit id>`.
+    pub identity: String,
+    /// Per machine, the worktree paths where the project is checked out.
+    #[serde(default)]
+    pub worktrees: BTreeMap<String, Vec<String>>,
+    /// The branch last checked out, on any machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_branch: Option<String>,
+    /// When the project was last seen (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// Free-form notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// The schemas checked into `schemas/`: (file name, JSON text).
+pub fn schemas() -> Vec<(&'static str, String)> {
+    let render = |s: schemars::Schema| {
+        let mut text = serde_json::to_string_pretty(&s).unwrap_or_default();
+        text.push('\n');
+        text
+    };
+    vec![
+        ("ctx.schema.json", render(schemars::schema_for!(Manifest))),
+        (
+            "machine.schema.json",
+            render(schemars::schema_for!(MachineRecord)),
+        ),
+        (
+            "context.schema.json",
+            render(schemars::schema_for!(ContextDoc)),
+        ),
+        (
+            "project.schema.json",
+            render(schemars::schema_for!(ProjectRecord)),
+        ),
+    ]
+}
+
+/// A store file that failed validation.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: field `{field}`: {message}")]
+pub struct ValidationError {
+    /// Store path.
+    pub file: String,
+    /// Dotted path of the failing field (`.` for the document).
+    pub field: String,
+    /// What is wrong, with line and column where known.
+    pub message: String,
+}
+
+/// Parses a YAML store file as `T`, naming the failing field.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    bytes: &[u8],
+) -> Result<T, ValidationError> {
+    let de = serde_yaml::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        ValidationError {
+            file: file.to_string(),
+            field,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Checks a store file against its schema, chosen by path; files without a schema pass.
+pub fn validate(file: &str, bytes: &[u8]) -> Result<(), ValidationError> {
+    if file == "ctx.yaml" {
+        parse_yaml::<Manifest>(file, bytes).map(|_| ())
+    } else if is_doc(file, "machines/") {
+        parse_yaml::<MachineRecord>(file, bytes).map(|_| ())
+    } else if is_doc(file, "context/") {
+        parse_yaml::<ContextDoc>(file, bytes).map(|_| ())
+    } else if is_doc(file, "projects/") {
+        parse_yaml::<ProjectRecord>(file, bytes).map(|_| ())
+    } else {
+        Ok(())
+    }
+}
+
+fn is_doc(file: &str, dir: &str) -> bool {
+    file.strip_prefix(dir)
+        .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".yaml"))
+}

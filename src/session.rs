@@ -1,0 +1,968 @@
+//! An open store with this machine's name, key and rules: the operations behind `commit`,
+//! `status`, `diff`, `apply` and `rollback`. Every operation first computes what it would do
+//! (a pure, sorted plan), then performs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::capture::{self, CaptureError, Codec, LiveFile, Locations, Source};
+use crate::crypt::fields::{open_doc, Sealer};
+use crate::crypt::rules::Rules;
+use crate::crypt::{CryptError, Identity, Recipients};
+use crate::env::Env;
+use crate::format::{self, Kind};
+use crate::model::{Manifest, ValidationError};
+use crate::state::{self, Applied, CacheEntry, StatCache, StatePaths};
+use crate::store::{Change, Entry, Files, ObjectId, Store, StoreError, BACKUP_PREFIX, MAIN};
+use crate::{fsx, pathmap, summary};
+
+/// Errors of the store operations.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// ctx has not been set up on this machine.
+    #[error("ctx is not set up on this machine (no {})", path.display())]
+    NotInitialized { path: PathBuf },
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A store file fails its schema.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Keys and encryption.
+    #[error(transparent)]
+    Crypt(#[from] CryptError),
+    /// Reading live files.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// Live files with changes not committed stand where ctx would write.
+    #[error("{} live file(s) hold changes that are not committed", files.len())]
+    Dirty { files: Vec<String> },
+    /// A file ctx writes.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A shared JSON file (`~/.claude.json`) ctx cannot splice into.
+    #[error("{}: not a JSON object, so ctx cannot set its mcpServers key", path.display())]
+    NotAnObject { path: PathBuf },
+    /// A path given on the command line that names nothing ctx knows.
+    #[error("`{0}` is not a path ctx tracks")]
+    UnknownPath(String),
+}
+
+type Result<T, E = SessionError> = std::result::Result<T, E>;
+
+/// This machine's own settings, `<config>/config.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MachineConfig {
+    /// The machine name, used in commits and `machines/<name>.yaml`.
+    pub machine: String,
+}
+
+/// Reads the machine config.
+pub fn machine_config(env: &Env) -> Result<MachineConfig> {
+    let path = env.machine_config_path();
+    let bytes =
+        std::fs::read(&path).map_err(|_| SessionError::NotInitialized { path: path.clone() })?;
+    Ok(crate::model::parse_yaml(&env.display(&path), &bytes)?)
+}
+
+/// One live file as the store would record it.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// Where it lives.
+    pub live_path: PathBuf,
+    /// Whole file or one key.
+    pub source: Source,
+    /// The blob it captures to; `None` if it contributes no store file.
+    pub entry: Option<Entry>,
+    /// The store-form bytes, when they were computed (not served from the stat cache).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// The live side, in store form.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Store path -> captured file.
+    pub files: BTreeMap<String, Captured>,
+    /// Untracked entries under the Claude home.
+    pub untracked: Vec<String>,
+}
+
+/// How a store path differs between live and store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileState {
+    /// Live only.
+    Added,
+    /// Both, different.
+    Modified,
+    /// Gone from the live side after ctx saw it there.
+    Deleted,
+    /// In the store, never seen live on this machine: `apply` would create it.
+    Missing,
+}
+
+/// One line of `ctx status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileStatus {
+    /// Store path.
+    pub path: String,
+    /// What differs.
+    pub state: FileState,
+    /// Changed fields of a structured file.
+    pub fields: Vec<String>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    /// The new commit.
+    pub id: String,
+    /// Its message's first line.
+    pub summary: String,
+    /// Files it changed.
+    pub files: usize,
+}
+
+/// One step of an apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    /// Store path.
+    pub path: String,
+    /// Live path.
+    pub live: PathBuf,
+    /// `write` or `delete`.
+    pub op: &'static str,
+    #[serde(skip)]
+    bytes: Option<Vec<u8>>,
+    #[serde(skip)]
+    exec: bool,
+    #[serde(skip)]
+    source: Source,
+    #[serde(skip)]
+    target: Option<Entry>,
+}
+
+/// What `apply` would do.
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    /// Writes and deletions, by store path.
+    pub actions: Vec<Action>,
+    /// Live files holding uncommitted changes that the plan would overwrite.
+    pub dirty: Vec<String>,
+    #[serde(skip)]
+    dirty_paths: Vec<String>,
+    #[serde(skip)]
+    in_sync: BTreeMap<String, Option<Entry>>,
+}
+
+/// An open store plus everything this machine needs to read and write it.
+pub struct Session {
+    /// Locations.
+    pub env: Env,
+    /// This machine's name.
+    pub machine: String,
+    /// The store.
+    pub store: Store,
+    /// `main`'s commit.
+    pub head: Option<ObjectId>,
+    /// `main`'s files.
+    pub head_files: Files,
+    /// `ctx.yaml` as of `main`.
+    pub manifest: Manifest,
+    /// This machine's key, if it could be read.
+    pub identity: Option<Identity>,
+    identity_error: Option<String>,
+    recipients: Recipients,
+    rules: Rules,
+    paths: StatePaths,
+}
+
+impl Session {
+    /// Opens the store for this machine.
+    pub fn open(env: Env) -> Result<Session> {
+        let cfg = machine_config(&env)?;
+        let store = Store::open(&env.store_dir, &cfg.machine)?;
+        let head = store.head()?;
+        if head.is_none() {
+            return Err(StoreError::Empty {
+                dir: env.store_dir.clone(),
+            }
+            .into());
+        }
+        let head_files = store.files(head)?;
+        let manifest = match store.read(head, "ctx.yaml")? {
+            Some(b) => crate::model::parse_yaml::<Manifest>("ctx.yaml", &b)?,
+            None => Manifest::default(),
+        };
+        let (identity, identity_error) = match Identity::load(&env.identity_path()) {
+            Ok(id) => (Some(id), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let recipients = Recipients::parse(manifest.recipients.iter())?;
+        let rules = Rules::new(&manifest.secrets);
+        let paths = StatePaths::new(&env.state_dir());
+        Ok(Session {
+            machine: cfg.machine,
+            env,
+            store,
+            head,
+            head_files,
+            manifest,
+            identity,
+            identity_error,
+            recipients,
+            rules,
+            paths,
+        })
+    }
+
+    /// This machine's key, or the reason it cannot be read.
+    pub fn identity(&self) -> Result<&Identity> {
+        self.identity.as_ref().ok_or_else(|| {
+            let path = self.env.identity_path();
+            match &self.identity_error {
+                Some(_) if path.exists() => CryptError::BadIdentity {
+                    reason: self.identity_error.clone().unwrap_or_default(),
+                    path,
+                },
+                _ => CryptError::NoIdentity { path },
+            }
+            .into()
+        })
+    }
+
+    fn locations(&self) -> Locations<'_> {
+        Locations {
+            claude_dir: &self.env.claude_dir,
+            claude_json: &self.env.claude_json,
+            desktop_config: &self.env.desktop_config,
+        }
+    }
+
+    fn home_str(&self) -> String {
+        self.env
+            .home
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    fn codec<'a>(&'a self, home: &'a str) -> Codec<'a> {
+        Codec {
+            home,
+            sealer: Sealer {
+                rules: &self.rules,
+                recipients: &self.recipients,
+                identity: self.identity.as_ref(),
+            },
+        }
+    }
+
+    fn salt(&self) -> String {
+        let manifest = self
+            .head_files
+            .get("ctx.yaml")
+            .map(|e| e.oid.to_string())
+            .unwrap_or_default();
+        let key = self
+            .identity
+            .as_ref()
+            .map(|i| i.public_key())
+            .unwrap_or_default();
+        format!(
+            "{}|{}|{}|{}",
+            env!("CARGO_PKG_VERSION"),
+            manifest,
+            key,
+            self.home_str()
+        )
+    }
+
+    /// The live side in store form. With `cache`, files whose stat data has not changed since the
+    /// last capture are not read again.
+    pub fn snapshot(&self, cache: bool) -> Result<Snapshot> {
+        let scan = capture::scan(
+            &self.locations(),
+            &self.manifest.include,
+            &self.manifest.exclude,
+        )?;
+        let mut stat_cache: StatCache = if cache {
+            state::load(&self.paths.cache)
+        } else {
+            StatCache::default()
+        };
+        let salt = self.salt();
+        if stat_cache.salt != salt {
+            stat_cache = StatCache {
+                salt,
+                entries: Default::default(),
+            };
+        }
+        let home = self.home_str();
+        let codec = self.codec(&home);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        let mut dirty_cache = false;
+        let mut files = BTreeMap::new();
+        for lf in scan.files {
+            let stored = self
+                .head_files
+                .get(&lf.store_path)
+                .map(|e| e.oid.to_string());
+            let st = state::stat(&lf.live_path);
+            if let (Some((size, mtime, ctime, ino)), Some(hit)) =
+                (st, stat_cache.entries.get(&lf.store_path))
+            {
+                if hit.size == size
+                    && hit.mtime == mtime
+                    && hit.ctime == ctime
+                    && hit.ino == ino
+                    && hit.stored == stored
+                {
+                    let entry = hit.captured.as_ref().and_then(|h| {
+                        Some(Entry {
+                            oid: ObjectId::from_hex(h.as_bytes()).ok()?,
+                            exec: hit.exec,
+                        })
+                    });
+                    files.insert(
+                        lf.store_path.clone(),
+                        Captured {
+                            live_path: lf.live_path,
+                            source: lf.source,
+                            entry,
+                            bytes: None,
+                        },
+                    );
+                    continue;
+                }
+            }
+            let Some((raw, exec)) = capture::read_live(&lf.live_path)? else {
+                continue;
+            };
+            let old = match self.head_files.get(&lf.store_path) {
+                Some(e) => Some(self.store.blob(e.oid)?),
+                None => None,
+            };
+            let display = self.env.display(&lf.live_path);
+            let bytes = codec.to_store(&lf, &display, &raw, old.as_deref())?;
+            let exec = exec && lf.source == Source::Whole;
+            let entry = bytes.as_ref().map(|b| Entry {
+                oid: Store::hash(b),
+                exec,
+            });
+            // A file changed within the timestamp granularity of now could change again unseen.
+            if let Some((size, mtime, ctime, ino)) = st {
+                if now - mtime > 2_000_000_000 && now - ctime > 2_000_000_000 {
+                    stat_cache.entries.insert(
+                        lf.store_path.clone(),
+                        CacheEntry {
+                            size,
+                            mtime,
+                            ctime,
+                            ino,
+                            stored,
+                            captured: entry.map(|e| e.oid.to_string()),
+                            exec,
+                        },
+                    );
+                    dirty_cache = true;
+                }
+            }
+            files.insert(
+                lf.store_path.clone(),
+                Captured {
+                    live_path: lf.live_path,
+                    source: lf.source,
+                    entry,
+                    bytes,
+                },
+            );
+        }
+        if cache {
+            let before = stat_cache.entries.len();
+            stat_cache.entries.retain(|k, _| files.contains_key(k));
+            if dirty_cache || before != stat_cache.entries.len() {
+                // Only a cache: failing to save it costs speed, never correctness.
+                let _ = state::save(&self.paths.cache, &stat_cache);
+            }
+        }
+        Ok(Snapshot {
+            files,
+            untracked: scan.untracked,
+        })
+    }
+
+    /// What ctx last applied or captured on this machine.
+    pub fn applied(&self) -> Applied {
+        state::load(&self.paths.applied)
+    }
+
+    fn save_applied(&self, applied: &Applied) -> Result<()> {
+        state::save(&self.paths.applied, applied).map_err(|source| SessionError::Io {
+            path: self.paths.applied.clone(),
+            source,
+        })
+    }
+
+    /// Live vs store, per file.
+    pub fn status(&self, snap: &Snapshot) -> Result<Vec<FileStatus>> {
+        let applied = self.applied();
+        let mut out = Vec::new();
+        let paths: BTreeSet<&String> = snap
+            .files
+            .keys()
+            .chain(self.head_files.keys().filter(|p| is_live_path(p)))
+            .collect();
+        for path in paths {
+            let live = snap.files.get(path).and_then(|c| c.entry);
+            let stored = self.head_files.get(path).copied();
+            let state = match (live, stored) {
+                (Some(l), Some(s)) if l == s => continue,
+                (Some(_), Some(_)) => FileState::Modified,
+                (Some(_), None) => FileState::Added,
+                (None, Some(_)) if applied.files.contains_key(path) => FileState::Deleted,
+                (None, Some(_)) => FileState::Missing,
+                (None, None) => continue,
+            };
+            let fields = if state == FileState::Modified {
+                let old = self
+                    .store
+                    .blob(stored.map(|s| s.oid).unwrap_or_else(null))?;
+                let new = self.captured_bytes(path, snap)?;
+                summary::fields(path, Some(&old), new.as_deref())
+            } else {
+                Vec::new()
+            };
+            out.push(FileStatus {
+                path: path.clone(),
+                state,
+                fields,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The store-form bytes of a captured file, computing them if the cache served it.
+    pub fn captured_bytes(&self, path: &str, snap: &Snapshot) -> Result<Option<Vec<u8>>> {
+        let Some(c) = snap.files.get(path) else {
+            return Ok(None);
+        };
+        if let Some(b) = &c.bytes {
+            return Ok(Some(b.clone()));
+        }
+        let Some((raw, _)) = capture::read_live(&c.live_path)? else {
+            return Ok(None);
+        };
+        let old = match self.head_files.get(path) {
+            Some(e) => Some(self.store.blob(e.oid)?),
+            None => None,
+        };
+        let home = self.home_str();
+        let lf = LiveFile {
+            store_path: path.to_string(),
+            live_path: c.live_path.clone(),
+            source: c.source.clone(),
+        };
+        Ok(self.codec(&home).to_store(
+            &lf,
+            &self.env.display(&c.live_path),
+            &raw,
+            old.as_deref(),
+        )?)
+    }
+
+    /// Captures the live files and commits them. `None` when nothing changed.
+    pub fn commit(&mut self, message: Option<&str>) -> Result<Option<CommitInfo>> {
+        let snap = self.snapshot(true)?;
+        let statuses = self.status(&snap)?;
+        let mut changes = BTreeMap::new();
+        let mut items = Vec::new();
+        for st in &statuses {
+            match st.state {
+                FileState::Added | FileState::Modified => {
+                    let bytes = self.captured_bytes(&st.path, &snap)?.unwrap_or_default();
+                    let exec = snap.files[&st.path].entry.is_some_and(|e| e.exec);
+                    let old = match self.head_files.get(&st.path) {
+                        Some(e) => Some(self.store.blob(e.oid)?),
+                        None => None,
+                    };
+                    items.push(summary::describe(&st.path, old.as_deref(), Some(&bytes)));
+                    changes.insert(st.path.clone(), Change::Write { bytes, exec });
+                }
+                FileState::Deleted => {
+                    items.push(summary::describe(&st.path, Some(b""), None));
+                    changes.insert(st.path.clone(), Change::Delete);
+                }
+                FileState::Missing => {}
+            }
+        }
+        self.validate_store_docs()?;
+        if changes.is_empty() {
+            self.record_applied(&snap, &[])?;
+            return Ok(None);
+        }
+        self.add_inventory(&mut changes)?;
+        let msg = summary::message(&self.machine, &items, message);
+        let id = self.commit_changes(&changes, &msg)?;
+        self.record_applied(&snap, &statuses)?;
+        Ok(Some(CommitInfo {
+            id: id.to_string(),
+            summary: msg.lines().next().unwrap_or("").to_string(),
+            files: items.len(),
+        }))
+    }
+
+    /// Writes `changes` on top of `main` as one commit and reloads the session's view of it.
+    pub fn commit_changes(
+        &mut self,
+        changes: &BTreeMap<String, Change>,
+        msg: &str,
+    ) -> Result<ObjectId> {
+        let base_tree = match self.head {
+            Some(h) => Some(self.store.tree_of(h)?),
+            None => None,
+        };
+        let tree = self.store.write_tree(base_tree, changes)?;
+        let parents: Vec<ObjectId> = self.head.into_iter().collect();
+        let id = self.store.commit(MAIN, tree, &parents, self.head, msg)?;
+        self.head = Some(id);
+        self.head_files = self.store.files(self.head)?;
+        Ok(id)
+    }
+
+    /// Regenerates the store's README.md inventory when the set of things it lists changed.
+    fn add_inventory(&self, changes: &mut BTreeMap<String, Change>) -> Result<()> {
+        let mut paths: BTreeSet<String> = self.head_files.keys().cloned().collect();
+        for (p, c) in changes.iter() {
+            match c {
+                Change::Delete => {
+                    paths.remove(p);
+                }
+                _ => {
+                    paths.insert(p.clone());
+                }
+            }
+        }
+        let mcp = |p: &str| -> Vec<String> {
+            let bytes = match changes.get(p) {
+                Some(Change::Write { bytes, .. }) => Some(bytes.clone()),
+                Some(Change::Delete) => None,
+                _ => self
+                    .head_files
+                    .get(p)
+                    .and_then(|e| self.store.blob(e.oid).ok()),
+            };
+            bytes
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
+                .unwrap_or_default()
+        };
+        let text = crate::inventory::render(
+            &self.manifest,
+            &paths,
+            &mcp("claude/mcp.json"),
+            &mcp("desktop/mcp.json"),
+        );
+        let current = self.store.read(self.head, "README.md")?;
+        if current.as_deref() != Some(text.as_bytes()) {
+            changes.insert(
+                "README.md".into(),
+                Change::Write {
+                    bytes: text.into_bytes(),
+                    exec: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks ctx.yaml, machines/, context/ and projects/ documents against their schemas.
+    pub fn validate_store_docs(&self) -> Result<()> {
+        for (path, e) in &self.head_files {
+            if path.ends_with(".yaml")
+                && !path.starts_with("claude/")
+                && !path.starts_with("desktop/")
+            {
+                let bytes = self.store.blob(e.oid)?;
+                crate::model::validate(path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn record_applied(&self, snap: &Snapshot, statuses: &[FileStatus]) -> Result<()> {
+        let mut applied = self.applied();
+        let before = applied.files.clone();
+        for (path, c) in &snap.files {
+            if let Some(e) = c.entry {
+                if self.head_files.get(path) == Some(&e) {
+                    applied.files.insert(path.clone(), e.oid.to_string());
+                }
+            }
+        }
+        for st in statuses {
+            if st.state == FileState::Deleted {
+                applied.files.remove(&st.path);
+            }
+        }
+        if applied.files != before {
+            self.save_applied(&applied)?;
+        }
+        Ok(())
+    }
+
+    /// The live form of a store blob: secrets opened, home paths restored.
+    fn live_bytes(&self, path: &str, stored: &[u8], home: &str) -> Result<Vec<u8>> {
+        let Ok(text) = std::str::from_utf8(stored) else {
+            return Ok(stored.to_vec());
+        };
+        let kind = Kind::of(path);
+        let mut text = text.to_string();
+        if matches!(kind, Kind::Json | Kind::Yaml) && text.contains("ENC[age:") {
+            let parsed: Option<Value> = match kind {
+                Kind::Json => serde_json::from_str(&text).ok(),
+                _ => serde_yaml::from_str(&text).ok(),
+            };
+            if let Some(mut doc) = parsed {
+                if open_doc(path, &mut doc, self.identity()?)? > 0 {
+                    text = String::from_utf8_lossy(&match kind {
+                        Kind::Json => format::to_json(&doc, text.ends_with('\n')),
+                        _ => format::to_yaml(&doc),
+                    })
+                    .to_string();
+                }
+            }
+        }
+        if pathmap::maps(path) {
+            text = pathmap::to_live(&text, home);
+        }
+        Ok(text.into_bytes())
+    }
+
+    /// Where a store path lives on this machine, if it is applied at all.
+    pub fn live_location(&self, path: &str) -> Option<(PathBuf, Source)> {
+        match path {
+            "claude/mcp.json" => Some((self.env.claude_json.clone(), Source::McpServers)),
+            "desktop/mcp.json" => Some((self.env.desktop_config.clone(), Source::McpServers)),
+            _ => {
+                let rel = path.strip_prefix("claude/")?;
+                if rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                    return None;
+                }
+                Some((self.env.claude_dir.join(rel), Source::Whole))
+            }
+        }
+    }
+
+    /// What applying `target` to the live files would do, limited to `only` (store-path prefixes).
+    pub fn plan_apply(&self, target: &Files, only: &[String], snap: &Snapshot) -> Result<Plan> {
+        let applied = self.applied();
+        let home = self.home_str();
+        let wanted = |p: &str| {
+            only.is_empty()
+                || only
+                    .iter()
+                    .any(|o| p == o || p.starts_with(&format!("{}/", o.trim_end_matches('/'))))
+        };
+        let paths: BTreeSet<&String> = target
+            .keys()
+            .filter(|p| is_live_path(p))
+            .chain(applied.files.keys().filter(|p| is_live_path(p)))
+            .chain(self.head_files.keys().filter(|p| is_live_path(p)))
+            .filter(|p| wanted(p))
+            .collect();
+        let mut plan = Plan::default();
+        for path in paths {
+            let Some((live, source)) = self.live_location(path) else {
+                continue;
+            };
+            let want = target.get(path).copied();
+            let have = snap.files.get(path).and_then(|c| c.entry);
+            if want == have {
+                plan.in_sync.insert(path.clone(), want);
+                continue;
+            }
+            if want.is_none()
+                && !applied.files.contains_key(path)
+                && !self.head_files.contains_key(path)
+            {
+                // Never ctx's: a file the store does not know is left alone.
+                continue;
+            }
+            let seen = applied
+                .files
+                .get(path)
+                .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+            if let Some(h) = have {
+                if Some(h.oid) != seen {
+                    plan.dirty.push(self.env.display(&live));
+                    plan.dirty_paths.push(path.clone());
+                }
+            }
+            let (op, bytes, exec) = match want {
+                Some(e) => {
+                    let stored = self.store.blob(e.oid)?;
+                    let bytes = self.live_bytes(path, &stored, &home)?;
+                    ("write", Some(bytes), e.exec)
+                }
+                None if have.is_some() => ("delete", None, false),
+                None => {
+                    plan.in_sync.insert(path.clone(), None);
+                    continue;
+                }
+            };
+            plan.actions.push(Action {
+                path: path.clone(),
+                live,
+                op,
+                bytes,
+                exec,
+                source,
+                target: want,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Saves the live contents that `plan` would overwrite to a backup ref. Returns the ref.
+    pub fn backup(&self, plan: &Plan, snap: &Snapshot) -> Result<Option<(String, ObjectId)>> {
+        if plan.dirty_paths.is_empty() {
+            return Ok(None);
+        }
+        let mut changes = BTreeMap::new();
+        for path in &plan.dirty_paths {
+            if let Some(bytes) = self.captured_bytes(path, snap)? {
+                let exec = snap
+                    .files
+                    .get(path)
+                    .and_then(|c| c.entry)
+                    .is_some_and(|e| e.exec);
+                changes.insert(path.clone(), Change::Write { bytes, exec });
+            }
+        }
+        let base = match self.head {
+            Some(h) => Some(self.store.tree_of(h)?),
+            None => None,
+        };
+        let tree = self.store.write_tree(base, &changes)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let name = format!("{BACKUP_PREFIX}{}-{stamp}", self.machine);
+        let items: Vec<String> = plan
+            .dirty_paths
+            .iter()
+            .map(|p| summary::short(p).to_string())
+            .collect();
+        let msg = summary::message(
+            &self.machine,
+            &items,
+            Some(&format!(
+                "{}: live files saved before apply --force",
+                self.machine
+            )),
+        );
+        let parents: Vec<ObjectId> = self.head.into_iter().collect();
+        let id = self.store.commit(&name, tree, &parents, None, &msg)?;
+        Ok(Some((name, id)))
+    }
+
+    /// Performs a plan: atomic writes, permissions kept, only the owned key of shared files.
+    pub fn execute(&self, plan: &Plan) -> Result<()> {
+        let mut applied = self.applied();
+        for action in &plan.actions {
+            let io = |source| SessionError::Io {
+                path: action.live.clone(),
+                source,
+            };
+            match (&action.source, action.op) {
+                (Source::Whole, "write") => {
+                    let bytes = action.bytes.as_deref().unwrap_or_default();
+                    fsx::write_atomic(
+                        &action.live,
+                        bytes,
+                        fsx::mode_for(&action.live, action.exec),
+                    )
+                    .map_err(io)?;
+                }
+                (Source::Whole, _) => match std::fs::remove_file(&action.live) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(e)),
+                },
+                (Source::McpServers, op) => {
+                    let servers: Option<Value> = match op {
+                        "write" => Some(
+                            serde_json::from_slice(action.bytes.as_deref().unwrap_or_default())
+                                .map_err(|e| io(std::io::Error::other(e)))?,
+                        ),
+                        _ => None,
+                    };
+                    splice_mcp(&action.live, servers.as_ref())?;
+                }
+            }
+            match action.target {
+                Some(e) => applied.files.insert(action.path.clone(), e.oid.to_string()),
+                None => applied.files.remove(&action.path),
+            };
+        }
+        for (path, entry) in &plan.in_sync {
+            match entry {
+                Some(e) => applied.files.insert(path.clone(), e.oid.to_string()),
+                None => applied.files.remove(path),
+            };
+        }
+        self.save_applied(&applied)
+    }
+
+    /// The files of `rev` for `paths` (all when empty), laid over `main`'s.
+    pub fn rollback_target(&self, rev: ObjectId, paths: &[String]) -> Result<Files> {
+        let old = self.store.files(Some(rev))?;
+        if paths.is_empty() {
+            return Ok(old);
+        }
+        let under =
+            |p: &str, o: &str| p == o || p.starts_with(&format!("{}/", o.trim_end_matches('/')));
+        for o in paths {
+            if !old
+                .keys()
+                .chain(self.head_files.keys())
+                .any(|p| under(p, o))
+            {
+                return Err(SessionError::UnknownPath(o.clone()));
+            }
+        }
+        let mut out: Files = self
+            .head_files
+            .iter()
+            .filter(|(p, _)| !paths.iter().any(|o| under(p, o)))
+            .map(|(p, e)| (p.clone(), *e))
+            .collect();
+        for (p, e) in old {
+            if paths.iter().any(|o| under(&p, o)) {
+                out.insert(p, e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits `target` as the new content of `main` (nothing rewritten). `None` if identical.
+    pub fn commit_files(&mut self, target: &Files, msg: &str) -> Result<Option<ObjectId>> {
+        let mut changes = BTreeMap::new();
+        for (p, e) in target {
+            if self.head_files.get(p) != Some(e) {
+                changes.insert(p.clone(), Change::Blob(*e));
+            }
+        }
+        for p in self.head_files.keys() {
+            if !target.contains_key(p) {
+                changes.insert(p.clone(), Change::Delete);
+            }
+        }
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.commit_changes(&changes, msg)?))
+    }
+
+    /// Store paths under the given user-supplied paths (store paths, `~/.claude/...`, or live paths).
+    pub fn store_paths_for(&self, args: &[String]) -> Result<Vec<String>> {
+        args.iter().map(|a| self.to_store_path(a)).collect()
+    }
+
+    fn to_store_path(&self, arg: &str) -> Result<String> {
+        let trimmed = arg.trim_end_matches('/');
+        let known = |p: &str| {
+            self.head_files
+                .keys()
+                .any(|k| k == p || k.starts_with(&format!("{p}/")))
+        };
+        if known(trimmed) {
+            return Ok(trimmed.to_string());
+        }
+        if known(&format!("claude/{trimmed}")) {
+            return Ok(format!("claude/{trimmed}"));
+        }
+        let expanded = match trimmed.strip_prefix("~/") {
+            Some(rest) => self.env.home.join(rest),
+            None => PathBuf::from(trimmed),
+        };
+        let abs = if expanded.is_absolute() {
+            expanded
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(&expanded))
+                .unwrap_or(expanded)
+        };
+        if abs == self.env.claude_json {
+            return Ok("claude/mcp.json".into());
+        }
+        if abs == self.env.desktop_config {
+            return Ok("desktop/mcp.json".into());
+        }
+        if let Ok(rel) = abs.strip_prefix(&self.env.claude_dir) {
+            let rel = rel.to_string_lossy();
+            return Ok(if rel.is_empty() {
+                "claude".into()
+            } else {
+                format!("claude/{rel}")
+            });
+        }
+        if Path::new(trimmed).components().count() > 0 && !trimmed.starts_with('/') {
+            return Ok(trimmed.to_string());
+        }
+        Err(SessionError::UnknownPath(arg.to_string()))
+    }
+
+    /// Backup refs made by `apply --force`.
+    pub fn backups(&self) -> Result<Vec<(String, ObjectId)>> {
+        Ok(self.store.refs_under(BACKUP_PREFIX)?)
+    }
+}
+
+/// Store paths that correspond to live files (the rest is the store's own bookkeeping).
+pub fn is_live_path(path: &str) -> bool {
+    path.starts_with("claude/") || path.starts_with("desktop/")
+}
+
+fn null() -> ObjectId {
+    ObjectId::null(gix::hash::Kind::Sha1)
+}
+
+/// Sets (or removes) the `mcpServers` key of a shared JSON file, leaving every other byte alone.
+fn splice_mcp(path: &Path, servers: Option<&Value>) -> Result<()> {
+    let io = |source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if servers.is_none() {
+                return Ok(());
+            }
+            "{}\n".to_string()
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let out = format::splice_key(&text, "mcpServers", servers).ok_or_else(|| {
+        SessionError::NotAnObject {
+            path: path.to_path_buf(),
+        }
+    })?;
+    if out != text {
+        fsx::write_atomic(path, out.as_bytes(), None).map_err(io)?;
+    }
+    Ok(())
+}
