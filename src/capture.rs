@@ -81,6 +81,8 @@ pub struct LiveFile {
     pub live_path: PathBuf,
     /// Whole file or one key of it.
     pub source: Source,
+    /// Stat data read during the scan (size, mtime ns, ctime ns, inode), for the stat cache.
+    pub stat: Option<crate::state::Stat>,
 }
 
 /// What a scan of the live locations found.
@@ -134,14 +136,14 @@ pub struct Locations<'a> {
 pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<Scan, CaptureError> {
     let mut scan = Scan::default();
     let root = loc.claude_dir;
+    let under = |rel: &str, dir: &str| {
+        rel.strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    // NEVER names top-level entries only, so the first segment decides.
     let excluded = |rel: &str| {
-        NEVER
-            .iter()
-            .any(|n| rel == *n || rel.starts_with(&format!("{n}/")))
-            || exclude.iter().any(|e| {
-                rel == e.trim_end_matches('/')
-                    || rel.starts_with(&format!("{}/", e.trim_end_matches('/')))
-            })
+        NEVER.contains(&rel.split('/').next().unwrap_or(rel))
+            || exclude.iter().any(|e| under(rel, e.trim_end_matches('/')))
     };
     let mut wanted: BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();
     wanted.extend(DIRS.iter().map(|s| s.to_string()));
@@ -164,10 +166,12 @@ pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<S
         };
         if meta.is_dir() {
             let mut stack = Vec::new();
-            walk(&path, rel, &mut stack, &mut scan.files, &excluded)?;
+            let id = dir_id(&path, &meta)?;
+            walk(&path, rel, id, &mut stack, &mut scan.files, &excluded)?;
         } else {
             scan.files.push(LiveFile {
                 store_path: format!("claude/{rel}"),
+                stat: crate::state::stat_of(&meta),
                 live_path: path,
                 source: Source::Whole,
             });
@@ -194,6 +198,7 @@ pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<S
                 store_path: store.to_string(),
                 live_path: path.to_path_buf(),
                 source: Source::McpServers,
+                stat: crate::state::stat(path),
             });
         }
     }
@@ -236,23 +241,44 @@ fn statusline_scripts(root: &Path) -> Vec<String> {
     out
 }
 
+/// Identifies a folder for loop detection: (device, inode) where the OS has them.
+type DirId = (u64, u64);
+
+#[cfg(unix)]
+fn dir_id(_path: &Path, meta: &std::fs::Metadata) -> Result<DirId, CaptureError> {
+    use std::os::unix::fs::MetadataExt;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> Result<DirId, CaptureError> {
+    use std::hash::{Hash, Hasher};
+    let canonical = std::fs::canonicalize(path).map_err(|source| CaptureError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    canonical.hash(&mut h);
+    Ok((0, h.finish()))
+}
+
+/// Walks a captured folder. Uses the entry types read with the folder (no stat for folders),
+/// one stat per file (the stat cache needs it anyway), and follows symlinks, stopping at a link
+/// that leads back into a folder on the current path.
 fn walk(
     dir: &Path,
     rel: &str,
-    stack: &mut Vec<PathBuf>,
+    id: DirId,
+    stack: &mut Vec<DirId>,
     out: &mut Vec<LiveFile>,
     excluded: &dyn Fn(&str) -> bool,
 ) -> Result<(), CaptureError> {
-    let canonical = std::fs::canonicalize(dir).map_err(|source| CaptureError::Unreadable {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    if stack.contains(&canonical) {
+    if stack.contains(&id) {
         return Err(CaptureError::SymlinkLoop {
             path: dir.to_path_buf(),
         });
     }
-    stack.push(canonical);
+    stack.push(id);
     let rd = std::fs::read_dir(dir).map_err(|source| CaptureError::Unreadable {
         path: dir.to_path_buf(),
         source,
@@ -269,16 +295,35 @@ fn walk(
             continue;
         }
         let path = entry.path();
-        // Follow symlinks: a skill folder may be a link into another checkout.
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(source) => return Err(CaptureError::Unreadable { path, source }),
+        let unreadable = |source| CaptureError::Unreadable {
+            path: entry.path(),
+            source,
+        };
+        let ft = entry.file_type().map_err(unreadable)?;
+        if ft.is_dir() {
+            #[cfg(unix)]
+            let child = {
+                use std::os::unix::fs::DirEntryExt;
+                (id.0, entry.ino())
+            };
+            #[cfg(not(unix))]
+            let child = dir_id(&path, &entry.metadata().map_err(unreadable)?)?;
+            walk(&path, &child_rel, child, stack, out, excluded)?;
+            continue;
+        }
+        // A symlink is followed: a skill folder may be a link into another checkout.
+        let meta = if ft.is_symlink() {
+            std::fs::metadata(&path).map_err(unreadable)?
+        } else {
+            entry.metadata().map_err(unreadable)?
         };
         if meta.is_dir() {
-            walk(&path, &child_rel, stack, out, excluded)?;
+            let child = dir_id(&path, &meta)?;
+            walk(&path, &child_rel, child, stack, out, excluded)?;
         } else if meta.is_file() {
             out.push(LiveFile {
                 store_path: format!("claude/{child_rel}"),
+                stat: crate::state::stat_of(&meta),
                 live_path: path,
                 source: Source::Whole,
             });

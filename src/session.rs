@@ -15,7 +15,7 @@ use crate::crypt::{CryptError, Identity, Recipients};
 use crate::env::Env;
 use crate::format::{self, Kind};
 use crate::model::{Manifest, ValidationError};
-use crate::state::{self, Applied, CacheEntry, StatCache, StatePaths};
+use crate::state::{Applied, CacheEntry, StatCache, StatePaths};
 use crate::store::{Change, Entry, Files, ObjectId, Store, StoreError, BACKUP_PREFIX, MAIN};
 use crate::{fsx, pathmap, summary};
 
@@ -294,7 +294,7 @@ impl Session {
             &self.manifest.exclude,
         )?;
         let mut stat_cache: StatCache = if cache {
-            state::load(&self.paths.cache)
+            StatCache::load(&self.paths.cache)
         } else {
             StatCache::default()
         };
@@ -314,11 +314,8 @@ impl Session {
         let mut dirty_cache = false;
         let mut files = BTreeMap::new();
         for lf in scan.files {
-            let stored = self
-                .head_files
-                .get(&lf.store_path)
-                .map(|e| e.oid.to_string());
-            let st = state::stat(&lf.live_path);
+            let stored = self.head_files.get(&lf.store_path).map(|e| e.oid);
+            let st = lf.stat;
             if let (Some((size, mtime, ctime, ino)), Some(hit)) =
                 (st, stat_cache.entries.get(&lf.store_path))
             {
@@ -328,11 +325,9 @@ impl Session {
                     && hit.ino == ino
                     && hit.stored == stored
                 {
-                    let entry = hit.captured.as_ref().and_then(|h| {
-                        Some(Entry {
-                            oid: ObjectId::from_hex(h.as_bytes()).ok()?,
-                            exec: hit.exec,
-                        })
+                    let entry = hit.captured.map(|oid| Entry {
+                        oid,
+                        exec: hit.exec,
                     });
                     files.insert(
                         lf.store_path.clone(),
@@ -371,7 +366,7 @@ impl Session {
                             ctime,
                             ino,
                             stored,
-                            captured: entry.map(|e| e.oid.to_string()),
+                            captured: entry.map(|e| e.oid),
                             exec,
                         },
                     );
@@ -393,7 +388,7 @@ impl Session {
             stat_cache.entries.retain(|k, _| files.contains_key(k));
             if dirty_cache || before != stat_cache.entries.len() {
                 // Only a cache: failing to save it costs speed, never correctness.
-                let _ = state::save(&self.paths.cache, &stat_cache);
+                let _ = stat_cache.save(&self.paths.cache);
             }
         }
         Ok(Snapshot {
@@ -404,14 +399,16 @@ impl Session {
 
     /// What ctx last applied or captured on this machine.
     pub fn applied(&self) -> Applied {
-        state::load(&self.paths.applied)
+        Applied::load(&self.paths.applied)
     }
 
     fn save_applied(&self, applied: &Applied) -> Result<()> {
-        state::save(&self.paths.applied, applied).map_err(|source| SessionError::Io {
-            path: self.paths.applied.clone(),
-            source,
-        })
+        applied
+            .save(&self.paths.applied)
+            .map_err(|source| SessionError::Io {
+                path: self.paths.applied.clone(),
+                source,
+            })
     }
 
     /// Live vs store, per file.
@@ -472,6 +469,7 @@ impl Session {
             store_path: path.to_string(),
             live_path: c.live_path.clone(),
             source: c.source.clone(),
+            stat: None,
         };
         Ok(self.codec(&home).to_store(
             &lf,
@@ -606,7 +604,7 @@ impl Session {
         for (path, c) in &snap.files {
             if let Some(e) = c.entry {
                 if self.head_files.get(path) == Some(&e) {
-                    applied.files.insert(path.clone(), e.oid.to_string());
+                    applied.files.insert(path.clone(), e.oid);
                 }
             }
         }
@@ -699,12 +697,9 @@ impl Session {
                 // Never ctx's: a file the store does not know is left alone.
                 continue;
             }
-            let seen = applied
-                .files
-                .get(path)
-                .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+            let seen = applied.files.get(path).copied();
             if let Some(h) = have {
-                if Some(h.oid) != seen {
+                if !self.still_matches(path, h, seen, snap)? {
                     plan.dirty.push(self.env.display(&live));
                     plan.dirty_paths.push(path.clone());
                 }
@@ -732,6 +727,45 @@ impl Session {
             });
         }
         Ok(plan)
+    }
+
+    /// Whether the live file (captured as `have`) still holds what ctx last saw, `seen`. Its
+    /// secrets are sealed against the current store, so a store that moved since changes the
+    /// captured blob without any live change: then the file is sealed again against `seen`.
+    fn still_matches(
+        &self,
+        path: &str,
+        have: Entry,
+        seen: Option<ObjectId>,
+        snap: &Snapshot,
+    ) -> Result<bool> {
+        let Some(seen) = seen else { return Ok(false) };
+        if have.oid == seen {
+            return Ok(true);
+        }
+        let Some(c) = snap.files.get(path) else {
+            return Ok(false);
+        };
+        let Some((raw, _)) = capture::read_live(&c.live_path)? else {
+            return Ok(false);
+        };
+        if !std::str::from_utf8(&raw).is_ok_and(|t| {
+            t.contains("ENC[age:") || matches!(Kind::of(path), Kind::Json | Kind::Yaml)
+        }) {
+            return Ok(false);
+        }
+        let old = self.store.blob(seen)?;
+        let home = self.home_str();
+        let lf = LiveFile {
+            store_path: path.to_string(),
+            live_path: c.live_path.clone(),
+            source: c.source.clone(),
+            stat: None,
+        };
+        let bytes =
+            self.codec(&home)
+                .to_store(&lf, &self.env.display(&c.live_path), &raw, Some(&old))?;
+        Ok(bytes.is_some_and(|b| Store::hash(&b) == seen))
     }
 
     /// Saves the live contents that `plan` would overwrite to a backup ref. Returns the ref.
@@ -813,13 +847,13 @@ impl Session {
                 }
             }
             match action.target {
-                Some(e) => applied.files.insert(action.path.clone(), e.oid.to_string()),
+                Some(e) => applied.files.insert(action.path.clone(), e.oid),
                 None => applied.files.remove(&action.path),
             };
         }
         for (path, entry) in &plan.in_sync {
             match entry {
-                Some(e) => applied.files.insert(path.clone(), e.oid.to_string()),
+                Some(e) => applied.files.insert(path.clone(), e.oid),
                 None => applied.files.remove(path),
             };
         }

@@ -4,18 +4,45 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use gix::ObjectId;
 
-/// What ctx last applied or captured, per store path: the blob id the live file corresponded to.
-/// A live file that no longer matches its entry holds changes not yet committed.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// What ctx last applied or captured, per store path: the blob the live file corresponded to.
+/// A live file that no longer matches its entry holds changes not yet committed. Sync uses it
+/// too: only what this machine had and no longer has counts as deleted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// Store path -> blob id (hex).
-    pub files: BTreeMap<String, String>,
+    /// Store path -> blob id.
+    pub files: BTreeMap<String, ObjectId>,
+}
+
+impl Applied {
+    /// Loads the record (`<oid> <path>` lines); a missing file is empty.
+    pub fn load(path: &Path) -> Applied {
+        let mut files = BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string(path) {
+            for line in text.lines() {
+                if let Some((oid, p)) = line.split_once(' ') {
+                    if let Ok(oid) = ObjectId::from_hex(oid.as_bytes()) {
+                        files.insert(p.to_string(), oid);
+                    }
+                }
+            }
+        }
+        Applied { files }
+    }
+
+    /// Saves the record atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = String::with_capacity(self.files.len() * 100);
+        for (p, oid) in &self.files {
+            text.push_str(&format!("{oid} {p}\n"));
+        }
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
+    }
 }
 
 /// A live file's stat data and what it captured to.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheEntry {
     /// Size in bytes.
     pub size: u64,
@@ -26,15 +53,16 @@ pub struct CacheEntry {
     /// Inode (catches a replace by rename).
     pub ino: u64,
     /// The stored blob it was compared with; a different stored blob invalidates the entry.
-    pub stored: Option<String>,
+    pub stored: Option<ObjectId>,
     /// The blob it captured to (`None`: it contributed no store file).
-    pub captured: Option<String>,
+    pub captured: Option<ObjectId>,
     /// Executable bit.
     pub exec: bool,
 }
 
-/// The stat cache: lets `status` and a no-op `commit` skip reading unchanged files.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The stat cache: lets `status` and a no-op `commit` skip reading unchanged files. Kept in a
+/// line format rather than JSON because it is read on every command and must cost next to nothing.
+#[derive(Debug, Default)]
 pub struct StatCache {
     /// Everything the capture of a file depends on beside the file (rules, keys, home, version).
     pub salt: String,
@@ -42,23 +70,86 @@ pub struct StatCache {
     pub entries: HashMap<String, CacheEntry>,
 }
 
-/// Loads a JSON state file; a missing or damaged one is empty (it is only a cache or is rebuilt).
-pub fn load<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> T {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+impl StatCache {
+    /// Loads the cache; a missing or damaged file is an empty cache.
+    pub fn load(path: &Path) -> StatCache {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return StatCache::default();
+        };
+        let mut lines = text.lines();
+        let salt = lines.next().unwrap_or_default().to_string();
+        let mut entries = HashMap::new();
+        for line in lines {
+            let mut f = line.splitn(8, ' ');
+            let parsed = (|| {
+                let size = f.next()?.parse().ok()?;
+                let mtime = f.next()?.parse().ok()?;
+                let ctime = f.next()?.parse().ok()?;
+                let ino = f.next()?.parse().ok()?;
+                let oid = |s: &str| {
+                    (s != "-")
+                        .then(|| ObjectId::from_hex(s.as_bytes()).ok())
+                        .flatten()
+                };
+                let stored = oid(f.next()?);
+                let captured = oid(f.next()?);
+                let exec = f.next()? == "x";
+                let path = f.next()?.to_string();
+                Some((
+                    path,
+                    CacheEntry {
+                        size,
+                        mtime,
+                        ctime,
+                        ino,
+                        stored,
+                        captured,
+                        exec,
+                    },
+                ))
+            })();
+            match parsed {
+                Some((p, e)) => {
+                    entries.insert(p, e);
+                }
+                None => return StatCache::default(),
+            }
+        }
+        StatCache { salt, entries }
+    }
+
+    /// Saves the cache atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = String::with_capacity(64 + self.entries.len() * 160);
+        text.push_str(&self.salt.replace('\n', " "));
+        text.push('\n');
+        let oid = |o: &Option<ObjectId>| o.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+        for (p, e) in &self.entries {
+            text.push_str(&format!(
+                "{} {} {} {} {} {} {} {p}\n",
+                e.size,
+                e.mtime,
+                e.ctime,
+                e.ino,
+                oid(&e.stored),
+                oid(&e.captured),
+                if e.exec { 'x' } else { 'f' }
+            ));
+        }
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
+    }
 }
 
-/// Saves a state file atomically.
-pub fn save<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
-    crate::fsx::write_atomic(path, &bytes, None)
-}
+/// (size, mtime ns, ctime ns, inode) of a file, for the cache.
+pub type Stat = (u64, i128, i128, u64);
 
 /// Stat data of a file, for the cache.
-pub fn stat(path: &Path) -> Option<(u64, i128, i128, u64)> {
-    let m = std::fs::metadata(path).ok()?;
+pub fn stat(path: &Path) -> Option<Stat> {
+    stat_of(&std::fs::metadata(path).ok()?)
+}
+
+/// Stat data from metadata already read.
+pub fn stat_of(m: &std::fs::Metadata) -> Option<Stat> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -83,7 +174,7 @@ pub fn stat(path: &Path) -> Option<(u64, i128, i128, u64)> {
 
 /// Paths of the state files inside `state_dir`.
 pub struct StatePaths {
-    /// `applied.json`
+    /// `applied`
     pub applied: PathBuf,
     /// `stat-cache.json`
     pub cache: PathBuf,
@@ -93,7 +184,7 @@ impl StatePaths {
     /// The files under `dir`.
     pub fn new(dir: &Path) -> StatePaths {
         StatePaths {
-            applied: dir.join("applied.json"),
+            applied: dir.join("applied"),
             cache: dir.join("stat-cache.json"),
         }
     }

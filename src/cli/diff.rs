@@ -79,8 +79,8 @@ fn tokens(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Replaces ciphertexts by `<secret>` where both sides hold the same one and by
-/// `<secret changed>` elsewhere, so a diff never shows key material and shows which secrets changed.
+/// Replaces ciphertexts by `<secret>`, and a new side's ciphertext that the old side lacks by
+/// `<secret changed>`, so a diff never shows key material and shows which secrets changed.
 fn redact(old: &str, new: &str) -> (String, String) {
     let set = |t: &str| -> HashSet<String> {
         tokens(t)
@@ -89,7 +89,7 @@ fn redact(old: &str, new: &str) -> (String, String) {
             .collect()
     };
     let (a, b) = (set(old), set(new));
-    let swap = |t: &str, other: &HashSet<String>| {
+    let swap = |t: &str, other: &HashSet<String>, changed: &'static str| {
         let mut out = String::new();
         let mut last = 0;
         for (s, e) in tokens(t) {
@@ -97,12 +97,12 @@ fn redact(old: &str, new: &str) -> (String, String) {
             out.push_str(if other.contains(&t[s..e]) {
                 "<secret>"
             } else {
-                "<secret changed>"
+                changed
             });
             last = e;
         }
         out.push_str(&t[last..]);
         out
     };
-    (swap(old, &b), swap(new, &a))
+    (swap(old, &b, "<secret>"), swap(new, &a, "<secret changed>"))
 }

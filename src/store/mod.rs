@@ -189,8 +189,28 @@ impl Store {
         }
     }
 
-    /// Every file of a tree.
+    /// Every file of a tree. The last tree read is cached beside the store's git data, since
+    /// decompressing hundreds of tree objects on every `status` would cost more than the stats.
     pub fn tree_files(&self, tree: ObjectId) -> Result<Files> {
+        let cache = self.dir.join("ctx").join("tree-cache");
+        if let Some(files) = read_tree_cache(&cache, tree) {
+            return Ok(files);
+        }
+        let files = self.read_tree_files(tree)?;
+        let mut text = format!("{tree}\n");
+        for (path, e) in &files {
+            text.push_str(&format!(
+                "{} {} {path}\n",
+                if e.exec { 'x' } else { 'f' },
+                e.oid
+            ));
+        }
+        // Only a cache: a failed write costs speed, never correctness.
+        let _ = crate::fsx::write_atomic(&cache, text.as_bytes(), None);
+        Ok(files)
+    }
+
+    fn read_tree_files(&self, tree: ObjectId) -> Result<Files> {
         let tree = self.repo.find_tree(tree)?;
         let mut out = Files::new();
         for e in tree.traverse().breadthfirst.files()? {
@@ -422,6 +442,28 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != tree.to_string() {
+        return None;
+    }
+    let mut files = Files::new();
+    for line in lines {
+        let (kind, rest) = line.split_once(' ')?;
+        let (oid, path) = rest.split_once(' ')?;
+        let oid = ObjectId::from_hex(oid.as_bytes()).ok()?;
+        files.insert(
+            path.to_string(),
+            Entry {
+                oid,
+                exec: kind == "x",
+            },
+        );
+    }
+    Some(files)
 }
 
 fn kind(exec: bool) -> EntryKind {

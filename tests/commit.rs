@@ -1,0 +1,241 @@
+//! `ctx commit`, `status`, `diff`, `log`: capture, secrets, messages.
+mod common;
+use common::*;
+
+fn ready() -> Machine {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    m
+}
+
+#[test]
+fn commit_captures_the_allow_list_and_nothing_else() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    for want in [
+        "claude/settings.json",
+        "claude/CLAUDE.md",
+        "claude/skills/pr-summary/SKILL.md",
+        "claude/skills/pr-summary/scripts/collect_diff.sh",
+        "claude/agents/test-runner.md",
+        "claude/commands/changelog.md",
+        "claude/mcp.json",
+        "desktop/mcp.json",
+        "README.md",
+    ] {
+        assert!(tree.lines().any(|l| l == want), "missing {want}:\n{tree}");
+    }
+    for never in [
+        ".credentials.json",
+        "shell-snapshots",
+        "statsig",
+        "todos",
+        "projects/-home",
+        ".jsonl",
+    ] {
+        assert!(!tree.contains(never), "{never} captured:\n{tree}");
+    }
+    let mcp = m.git(&["show", "main:claude/mcp.json"]);
+    let v: serde_json::Value = serde_json::from_str(&mcp).unwrap();
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["github", "linear"]
+    );
+    for key in ["oauthAccount", "userID", "projects", "numStartups"] {
+        assert!(!mcp.contains(key));
+    }
+    let desktop: serde_json::Value =
+        serde_json::from_str(&m.git(&["show", "main:desktop/mcp.json"])).unwrap();
+    assert!(desktop.get("globalShortcut").is_none());
+    assert!(desktop.get("filesystem").is_some());
+    // Scripts keep their exec bit.
+    let ls = m.git(&[
+        "ls-tree",
+        "-r",
+        "main",
+        "claude/skills/pr-summary/scripts/collect_diff.sh",
+    ]);
+    assert!(ls.starts_with("100755"), "{ls}");
+    // Unchanged files are stored byte for byte.
+    let stored = m.git(&["show", "main:claude/CLAUDE.md"]);
+    assert_eq!(
+        stored,
+        std::fs::read_to_string(m.claude_dir().join("CLAUDE.md")).unwrap()
+    );
+}
+
+#[test]
+fn no_plaintext_secret_reaches_any_git_object() {
+    let m = ready();
+    m.ok(&["commit"]);
+    // Edit and commit again so history holds several versions.
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["env"]["OPENAI_API_KEY"] = "sk-proj-FAKEFAKEFAKEFAKEFAKEFAKE0000".into();
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    m.ok(&["commit"]);
+    let objects = String::from_utf8_lossy(&m.all_objects()).to_string();
+    for secret in FIXTURE_SECRETS
+        .iter()
+        .chain(&["sk-proj-FAKEFAKEFAKEFAKEFAKEFAKE0000"])
+    {
+        assert!(!objects.contains(secret), "{secret} found in a git object");
+    }
+    assert!(objects.contains("ENC[age:"));
+    let list = m.ok(&["secret", "ls"]);
+    assert!(
+        list.contains("claude/mcp.json:github.env.GITHUB_PERSONAL_ACCESS_TOKEN"),
+        "{list}"
+    );
+    assert!(
+        list.contains("claude/settings.json:env.OPENAI_API_KEY"),
+        "{list}"
+    );
+    assert!(!list.contains("FAKE"));
+}
+
+#[test]
+fn home_paths_are_stored_machine_neutral() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let settings = m.git(&["show", "main:claude/settings.json"]);
+    assert!(settings.contains("\"${CTX_HOME}/notes\""), "{settings}");
+    assert!(!settings.contains(&m.home.to_string_lossy().to_string()));
+}
+
+#[test]
+fn no_op_commit_makes_no_commit() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let head = m.head();
+    let out = m.ok(&["commit"]);
+    assert!(out.contains("Nothing to commit"), "{out}");
+    assert_eq!(m.head(), head);
+}
+
+#[test]
+fn ciphertext_is_stable_while_the_plaintext_is() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let before = m.git(&["show", "main:claude/mcp.json"]);
+    let mut v = json(&m.claude_json());
+    v["mcpServers"]["github"]["args"] =
+        serde_json::json!(["-y", "@modelcontextprotocol/server-github@2"]);
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    m.ok(&["commit"]);
+    let after = m.git(&["show", "main:claude/mcp.json"]);
+    assert_ne!(before, after);
+    let enc = |t: &str| {
+        t.lines()
+            .filter(|l| l.contains("ENC["))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(enc(&before), enc(&after));
+    // The diff between the two commits touches only the changed line.
+    let diff = m.git(&["diff", "main~1", "main", "--", "claude/mcp.json"]);
+    assert!(
+        !diff
+            .lines()
+            .any(|l| (l.starts_with('+') || l.starts_with('-')) && l.contains("ENC[")),
+        "{diff}"
+    );
+}
+
+#[test]
+fn default_message_names_machine_and_fields() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["permissions"]["allow"]
+        .as_array_mut()
+        .unwrap()
+        .push("Bash(cargo test *)".into());
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["notes"] = serde_json::json!({"command": "notes-mcp"});
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    let status = m.ok(&["status"]);
+    assert!(status.contains("permissions.allow +1"), "{status}");
+    m.ok(&["commit"]);
+    let msg = m.git(&["log", "-1", "--format=%B", "main"]);
+    let first = msg.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "m1: mcp.json +server notes · settings.json permissions.allow +1"
+    );
+    assert!(msg.contains("\nCtx-Machine: m1"), "{msg}");
+    let log: serde_json::Value =
+        serde_json::from_str(&m.ok(&["log", "--json", "-n", "1"])).unwrap();
+    assert_eq!(log[0]["machine"], "m1");
+    let per_path = m.ok(&["log", "settings.json"]);
+    assert_eq!(per_path.lines().count(), 2, "{per_path}");
+}
+
+#[test]
+fn diff_hides_secret_values() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] =
+        "ghp_FAKENEWNEWNEWNEWNEWNEWNEWNEWNEW1111".into();
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    let out = m.ok(&["diff"]);
+    assert!(out.contains("<secret changed>"), "{out}");
+    assert!(!out.contains("ghp_"), "{out}");
+    assert!(!out.contains("ENC[age:"), "{out}");
+    let status: serde_json::Value = serde_json::from_str(&m.ok(&["status", "--json"])).unwrap();
+    assert_eq!(status["files"][0]["path"], "claude/mcp.json");
+    assert_eq!(status["files"][0]["fields"][0], "server github");
+}
+
+#[test]
+fn status_lists_untracked_entries() {
+    let m = ready();
+    std::fs::create_dir_all(m.claude_dir().join("my-notes")).unwrap();
+    std::fs::write(m.claude_dir().join("my-notes/a.md"), "x").unwrap();
+    let out = m.ok(&["status"]);
+    assert!(out.contains("Untracked"), "{out}");
+    assert!(out.contains("my-notes"), "{out}");
+    assert!(!out.contains("shell-snapshots"));
+    m.ok(&["commit"]);
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!tree.contains("my-notes"));
+}
+
+#[test]
+fn include_in_ctx_yaml_captures_more() {
+    let m = ready();
+    std::fs::create_dir_all(m.claude_dir().join("my-notes")).unwrap();
+    std::fs::write(m.claude_dir().join("my-notes/a.md"), "x\n").unwrap();
+    // Edit ctx.yaml in a clone of the store, as a person would, and push it back.
+    let work = m.root.join("work");
+    let out = m
+        .cmd("git")
+        .args(["clone", "-q"])
+        .arg(m.store())
+        .arg(&work)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let yaml = std::fs::read_to_string(work.join("ctx.yaml")).unwrap() + "include:\n- my-notes\n";
+    std::fs::write(work.join("ctx.yaml"), yaml).unwrap();
+    for args in [
+        &["commit", "-qam", "include my-notes"][..],
+        &["push", "-q", "origin", "main"],
+    ] {
+        let o = m
+            .cmd("git")
+            .arg("-C")
+            .arg(&work)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    m.ok(&["commit"]);
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(tree.contains("claude/my-notes/a.md"), "{tree}");
+}

@@ -1,0 +1,265 @@
+//! A sandboxed machine for integration tests: its own HOME, XDG dirs, git config and Claude
+//! home, seeded from the shared fixtures. Nothing here reads or writes the real user's files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The fixtures shipped with the project (a copy lives in tests/fixtures).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every secret value in the fixtures; none may ever reach a git object.
+pub const FIXTURE_SECRETS: &[&str] = &[
+    "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000",
+    "lin_api_FAKE0000000000000000000000000000000000FAKE",
+    "BSA_FAKE_FAKE_FAKE_0000000000000000",
+    "sk-ant-oat01-FAKE",
+    "sk-ant-ort01-FAKE",
+    "FAKE_DB_PASSWORD",
+];
+
+/// One sandboxed machine.
+pub struct Machine {
+    pub name: String,
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+            let mut perm = std::fs::metadata(&dest).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&dest, perm).unwrap();
+        }
+    }
+}
+
+impl Machine {
+    /// A machine with an empty home.
+    pub fn empty(name: &str) -> Machine {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let home = root.join("home");
+        let config = root.join("config");
+        let data = root.join("data");
+        for d in [
+            &home,
+            &config,
+            &data,
+            &root.join("cache"),
+            &root.join("tmp"),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(
+            root.join("gitconfig"),
+            "[user]\n\tname = Test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        Machine {
+            name: name.to_string(),
+            _dir: dir,
+            root,
+            home,
+            config,
+            data,
+        }
+    }
+
+    /// A machine whose home holds the fixture Claude files, with `/home/alice` rewritten to this home.
+    pub fn seeded(name: &str) -> Machine {
+        let m = Machine::empty(name);
+        let f = fixtures();
+        copy_dir(&f.join("claude-home"), &m.claude_dir());
+        std::fs::copy(f.join("claude.json"), m.claude_json()).unwrap();
+        std::fs::create_dir_all(m.desktop_config().parent().unwrap()).unwrap();
+        std::fs::copy(f.join("claude_desktop_config.json"), m.desktop_config()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let script = m
+                .claude_dir()
+                .join("skills/pr-summary/scripts/collect_diff.sh");
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        m.rewrite_home("/home/alice");
+        m
+    }
+
+    fn rewrite_home(&self, from: &str) {
+        let home = self.home.to_string_lossy().to_string();
+        for p in walk(&self.home).into_iter().chain([self.desktop_config()]) {
+            let name = p.to_string_lossy();
+            if name.ends_with(".json") || name.ends_with(".jsonl") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if text.contains(from) {
+                    std::fs::write(&p, text.replace(from, &home)).unwrap();
+                }
+            }
+        }
+    }
+
+    pub fn claude_dir(&self) -> PathBuf {
+        self.home.join(".claude")
+    }
+    pub fn claude_json(&self) -> PathBuf {
+        self.home.join(".claude.json")
+    }
+    pub fn desktop_config(&self) -> PathBuf {
+        self.config.join("Claude/claude_desktop_config.json")
+    }
+    pub fn store(&self) -> PathBuf {
+        self.data.join("ctx/store")
+    }
+    pub fn identity(&self) -> PathBuf {
+        self.config.join("ctx/identity.txt")
+    }
+
+    /// A command with this machine's environment and nothing else.
+    pub fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.config)
+            .env("XDG_DATA_HOME", &self.data)
+            .env("XDG_CACHE_HOME", self.root.join("cache"))
+            .env("XDG_STATE_HOME", self.root.join("cache"))
+            .env("TMPDIR", self.root.join("tmp"))
+            .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("TZ", "UTC")
+            .env("NO_COLOR", "1")
+            .current_dir(&self.home);
+        c
+    }
+
+    /// Runs ctx with `args`.
+    pub fn ctx(&self, args: &[&str]) -> Output {
+        self.cmd(env!("CARGO_BIN_EXE_ctx"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs ctx with `args` and `input` on stdin.
+    pub fn ctx_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(env!("CARGO_BIN_EXE_ctx"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs ctx and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.ctx(args);
+        assert!(
+            out.status.success(),
+            "ctx {args:?} failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// `git --git-dir <store> args`, asserting success; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self
+            .cmd("git")
+            .arg("--git-dir")
+            .arg(self.store())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// The store's `main` commit id.
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "refs/heads/main"])
+            .trim()
+            .to_string()
+    }
+
+    /// The content of every object in the store, concatenated.
+    pub fn all_objects(&self) -> Vec<u8> {
+        let out = self
+            .cmd("git")
+            .arg("--git-dir")
+            .arg(self.store())
+            .args(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+
+    /// Copies this machine's store and identity to `other` (a second machine before sync exists).
+    pub fn clone_store_to(&self, other: &Machine) {
+        copy_dir(&self.data.join("ctx"), &other.data.join("ctx"));
+        let _ = std::fs::remove_dir_all(other.store().join("ctx"));
+        copy_dir(&self.config.join("ctx"), &other.config.join("ctx"));
+    }
+}
+
+/// Every file under `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// stdout+stderr of an output, for messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Parses a JSON file.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

@@ -1,0 +1,76 @@
+//! `ctx init`: store, identity, machine record, merge-driver wiring, idempotence.
+mod common;
+use common::*;
+
+#[test]
+fn init_creates_store_identity_record_and_driver() {
+    let m = Machine::seeded("m1");
+    let out = m.ok(&["init", "--machine", "m1"]);
+    assert!(out.contains("created identity"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(m.identity())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let identity = std::fs::read_to_string(m.identity()).unwrap();
+    assert!(identity.contains("AGE-SECRET-KEY-1"));
+    let manifest = m.git(&["show", "main:ctx.yaml"]);
+    let record = m.git(&["show", "main:machines/m1.yaml"]);
+    let key = record
+        .lines()
+        .find_map(|l| l.strip_prefix("public_key: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(key.starts_with("age1"));
+    assert!(manifest.contains(&format!("m1: {key}")), "{manifest}");
+    // The secret key is nowhere in the store.
+    let secret = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY"))
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&m.all_objects()).contains(secret));
+    let attrs = m.git(&["show", "main:.gitattributes"]);
+    assert!(attrs.contains("*.json merge=ctx"));
+    let driver = m.git(&["config", "merge.ctx.driver"]);
+    assert!(driver.contains("merge-driver %O %A %B %P"), "{driver}");
+    // The store is a valid git repository.
+    m.git(&["fsck", "--strict"]);
+}
+
+#[test]
+fn second_init_changes_nothing_and_says_so() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    let head = m.head();
+    let out = m.ok(&["init"]);
+    assert!(out.contains("Nothing changed"), "{out}");
+    assert_eq!(m.head(), head);
+}
+
+#[test]
+fn doctor_passes_after_init_and_fails_before() {
+    let m = Machine::seeded("m1");
+    let before = m.ctx(&["doctor"]);
+    assert_eq!(before.status.code(), Some(2));
+    assert!(text(&before).contains("fix:"));
+    m.ok(&["init", "--machine", "m1"]);
+    let out = m.ok(&["doctor"]);
+    assert!(out.contains("identity"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn completions_are_printed() {
+    let m = Machine::empty("m1");
+    let out = m.ok(&["completions", "bash"]);
+    assert!(
+        out.contains("rollback") && out.contains("complete"),
+        "{}",
+        &out[..200.min(out.len())]
+    );
+}
