@@ -447,7 +447,7 @@ impl Store {
 fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
-    if lines.next()? != tree.to_string() {
+    if ObjectId::from_hex(lines.next()?.as_bytes()).ok()? != tree {
         return None;
     }
     let mut files = Files::new();
