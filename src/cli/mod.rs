@@ -8,6 +8,7 @@ mod doctor;
 mod error;
 mod init;
 mod log;
+mod merge_driver;
 mod rollback;
 mod secret;
 mod status;
@@ -67,6 +68,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Merge three versions of a file the way git's merge drivers do (`%O %A %B %P`).
+    MergeDriver(merge_driver::MergeDriverArgs),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code.
@@ -101,5 +104,6 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Secret(c) => secret::run(c, env, ui),
         Command::Doctor(a) => doctor::run(a, env, ui),
         Command::Completions(a) => completions::run(a),
+        Command::MergeDriver(a) => merge_driver::run(a, env, ui),
     }
 }

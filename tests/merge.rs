@@ -1,0 +1,312 @@
+//! The merge engine: the folder corpus (`tests/merge/<format>/<case>/`), table tests for single
+//! rules, and properties over generated JSON values.
+use std::path::Path;
+
+use ctx::merge::{merge_file, MergeOptions, Policy};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn opts() -> MergeOptions<'static> {
+    MergeOptions {
+        policy: Policy::Stop,
+        decrypt: None,
+    }
+}
+
+fn data(path: &str, bytes: &[u8]) -> Value {
+    let text = std::str::from_utf8(bytes).unwrap();
+    if path.ends_with(".json") {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
+    } else if path.ends_with(".yaml") {
+        serde_yaml::from_str(text).unwrap()
+    } else {
+        Value::String(text.to_string())
+    }
+}
+
+#[test]
+fn corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/merge");
+    let mut cases = 0;
+    for format in std::fs::read_dir(&root).unwrap().flatten() {
+        for case in std::fs::read_dir(format.path()).unwrap().flatten() {
+            let dir = case.path();
+            let find = |stem: &str| {
+                std::fs::read_dir(&dir)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.file_stem().unwrap() == stem)
+            };
+            let base = find("base").unwrap();
+            let ext = base.extension().unwrap().to_string_lossy().to_string();
+            let name = format!("file.{ext}");
+            let read = |p: &Path| std::fs::read(p).unwrap();
+            let out = merge_file(
+                &name,
+                Some(&read(&base)),
+                &read(&find("ours").unwrap()),
+                &read(&find("theirs").unwrap()),
+                &opts(),
+            );
+            if dir.join("conflict").exists() {
+                assert!(
+                    !out.conflicts.is_empty(),
+                    "{}: expected a conflict",
+                    dir.display()
+                );
+                let text = String::from_utf8_lossy(&out.content);
+                assert!(
+                    text.contains("<<<<<<< ours") && text.contains(">>>>>>> theirs"),
+                    "{}: no markers\n{text}",
+                    dir.display()
+                );
+            } else {
+                assert!(
+                    out.conflicts.is_empty(),
+                    "{}: unexpected conflicts {:?}",
+                    dir.display(),
+                    out.conflicts
+                );
+                let expected = read(&find("expected").unwrap());
+                assert_eq!(
+                    data(&name, &out.content),
+                    data(&name, &expected),
+                    "{}",
+                    dir.display()
+                );
+            }
+            cases += 1;
+        }
+    }
+    assert!(cases >= 15, "corpus has only {cases} cases");
+}
+
+fn merge_json(b: &Value, o: &Value, t: &Value) -> (Value, usize) {
+    let s = |v: &Value| serde_json::to_vec_pretty(v).unwrap();
+    let out = merge_file("settings.json", Some(&s(b)), &s(o), &s(t), &opts());
+    let v = if out.conflicts.is_empty() {
+        serde_json::from_slice(&out.content).unwrap()
+    } else {
+        Value::Null
+    };
+    (v, out.conflicts.len())
+}
+
+#[test]
+fn scalar_arrays_are_ordered_sets() {
+    let (v, c) = merge_json(
+        &json!({"a": [1, 2, 3]}),
+        &json!({"a": [1, 3, 4]}),
+        &json!({"a": [2, 3, 5, 1]}),
+    );
+    assert_eq!(c, 0);
+    assert_eq!(v, json!({"a": [1, 3, 4, 5]}));
+}
+
+#[test]
+fn keys_keep_ours_order_then_theirs_new_keys() {
+    let (v, _) = merge_json(
+        &json!({"z": 1, "a": 1}),
+        &json!({"z": 2, "a": 1}),
+        &json!({"z": 1, "a": 1, "m": 3}),
+    );
+    assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"z":2,"a":1,"m":3}"#);
+}
+
+#[test]
+fn unchanged_side_returns_other_side_bytes() {
+    let b = b"{\"a\":1}";
+    let t = b"{ \"a\" : 2 }";
+    let out = merge_file("x.json", Some(b), b, t, &opts());
+    assert_eq!(out.content, t);
+}
+
+#[test]
+fn policies_resolve_and_record_the_loser() {
+    let s = |v: Value| serde_json::to_vec_pretty(&v).unwrap();
+    let (b, o, t) = (
+        s(json!({"model": "sonnet"})),
+        s(json!({"model": "opus"})),
+        s(json!({"model": "haiku"})),
+    );
+    for (policy, kept) in [
+        (Policy::Ours, "opus"),
+        (Policy::Theirs, "haiku"),
+        (
+            Policy::Newest {
+                ours_time: 1,
+                theirs_time: 2,
+            },
+            "haiku",
+        ),
+    ] {
+        let out = merge_file(
+            "settings.json",
+            Some(&b),
+            &o,
+            &t,
+            &MergeOptions {
+                policy,
+                decrypt: None,
+            },
+        );
+        assert!(out.conflicts.is_empty());
+        let v: Value = serde_json::from_slice(&out.content).unwrap();
+        assert_eq!(v["model"], kept);
+        assert_eq!(out.overruled.len(), 1);
+        assert_eq!(out.overruled[0].field, "model");
+    }
+}
+
+#[test]
+fn conflict_markers_surround_only_the_conflicting_lines() {
+    let s = |v: Value| serde_json::to_vec_pretty(&v).unwrap();
+    let out = merge_file(
+        "settings.json",
+        Some(&s(json!({"model": "sonnet", "x": 1, "y": 2}))),
+        &s(json!({"model": "opus", "x": 1, "y": 3})),
+        &s(json!({"model": "haiku", "x": 1, "y": 2})),
+        &opts(),
+    );
+    let text = String::from_utf8(out.content).unwrap();
+    assert_eq!(text, "{\n<<<<<<< ours\n  \"model\": \"opus\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1,\n  \"y\": 3\n}\n");
+    assert_eq!(out.conflicts[0].field, "model");
+    assert_eq!(out.conflicts[0].ours, Some(json!("opus")));
+}
+
+#[test]
+fn unparsable_input_falls_back_to_lines() {
+    let out = merge_file(
+        "settings.json",
+        Some(b"{\n\"a\": 1\n"),
+        b"{\n\"a\": 2\n",
+        b"{\n\"a\": 1\n",
+        &opts(),
+    );
+    assert_eq!(out.content, b"{\n\"a\": 2\n");
+    let out = merge_file(
+        "settings.json",
+        Some(b"a\nb\n"),
+        b"a\nX\n",
+        b"a\nY\n",
+        &opts(),
+    );
+    assert!(out.line_fallback);
+    assert_eq!(out.conflicts.len(), 1);
+}
+
+#[test]
+fn encrypted_values_are_opaque_without_a_key() {
+    let s = |v: Value| serde_json::to_vec_pretty(&v).unwrap();
+    let out = merge_file(
+        "mcp.json",
+        Some(&s(json!({"g": {"env": {"T": "ENC[age:AAA]"}}}))),
+        &s(json!({"g": {"env": {"T": "ENC[age:BBB]"}}})),
+        &s(json!({"g": {"env": {"T": "ENC[age:CCC]"}}})),
+        &opts(),
+    );
+    assert_eq!(out.conflicts.len(), 1);
+    assert_eq!(out.conflicts[0].field, "g.env.T");
+}
+
+struct Fake;
+impl ctx::merge::Decrypt for Fake {
+    fn decrypt(&self, _: &str, c: &str) -> Option<String> {
+        // Two ciphertexts of one plaintext: ENC[age:v1-x] and ENC[age:v2-x] both open to "x".
+        c.strip_prefix("ENC[age:")
+            .and_then(|r| r.strip_suffix(']'))
+            .map(|r| r[3..].to_string())
+    }
+}
+
+#[test]
+fn encrypted_values_compare_by_plaintext_with_a_key() {
+    let s = |v: Value| serde_json::to_vec_pretty(&v).unwrap();
+    // Theirs re-encrypted the same value, ours changed it: ours wins, no conflict.
+    let out = merge_file(
+        "mcp.json",
+        Some(&s(json!({"T": "ENC[age:v1-x]"}))),
+        &s(json!({"T": "ENC[age:v1-y]"}))[..],
+        &s(json!({"T": "ENC[age:v2-x]"})),
+        &MergeOptions {
+            policy: Policy::Stop,
+            decrypt: Some(&Fake),
+        },
+    );
+    assert!(out.conflicts.is_empty());
+    let v: Value = serde_json::from_slice(&out.content).unwrap();
+    assert_eq!(v["T"], "ENC[age:v1-y]");
+    // Both re-encrypted the same plaintext: the old ciphertext stays.
+    let out = merge_file(
+        "mcp.json",
+        Some(&s(json!({"T": "ENC[age:v1-x]", "n": 1}))),
+        &s(json!({"T": "ENC[age:v2-x]", "n": 2}))[..],
+        &s(json!({"T": "ENC[age:v3-x]", "n": 1})),
+        &MergeOptions {
+            policy: Policy::Stop,
+            decrypt: Some(&Fake),
+        },
+    );
+    let v: Value = serde_json::from_slice(&out.content).unwrap();
+    assert_eq!(v["T"], "ENC[age:v1-x]");
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (0i64..5).prop_map(|n| json!(n)),
+        "[a-c]{1,2}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-d]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn one_sided_edits_win(b in arb_json(), x in arb_json()) {
+        prop_assert_eq!(merge_json(&b, &x, &b), (x.clone(), 0));
+        prop_assert_eq!(merge_json(&b, &b, &x), (x.clone(), 0));
+        prop_assert_eq!(merge_json(&b, &x, &x), (x.clone(), 0));
+    }
+
+    #[test]
+    fn clean_merges_keep_every_one_sided_key_edit(
+        b in prop::collection::btree_map("[a-e]", 0i64..3, 0..5),
+        o_edit in prop::collection::btree_map("[a-e]", 0i64..3, 0..3),
+        t_edit in prop::collection::btree_map("[f-j]", 0i64..3, 0..3),
+    ) {
+        let base: Value = Value::Object(b.iter().map(|(k, v)| (k.clone(), json!(v))).collect());
+        let mut o = base.clone();
+        let mut t = base.clone();
+        for (k, v) in &o_edit { o[k] = json!(v); }
+        for (k, v) in &t_edit { t[k] = json!(v); }
+        let (m, c) = merge_json(&base, &o, &t);
+        prop_assert_eq!(c, 0);
+        for (k, v) in o_edit.iter().chain(&t_edit) { prop_assert_eq!(&m[k], &json!(v)); }
+        // Symmetric in data.
+        let (m2, _) = merge_json(&base, &t, &o);
+        let sorted = |v: &Value| serde_json::to_string(&v.as_object().unwrap().iter().collect::<std::collections::BTreeMap<_, _>>()).unwrap();
+        prop_assert_eq!(sorted(&m), sorted(&m2));
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_bytes(
+        b in prop::collection::vec(any::<u8>(), 0..200),
+        o in prop::collection::vec(any::<u8>(), 0..200),
+        t in prop::collection::vec(any::<u8>(), 0..200),
+        ext in prop::sample::select(vec!["json", "yaml", "toml", "md", "jsonl", "txt"]),
+    ) {
+        let name = format!("f.{ext}");
+        let _ = merge_file(&name, Some(&b), &o, &t, &opts());
+        let _ = merge_file(&name, None, &o, &t, &opts());
+    }
+}
