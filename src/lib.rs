@@ -9,6 +9,7 @@ pub mod env;
 pub mod format;
 pub mod fsx;
 pub mod inventory;
+pub mod lock;
 pub mod merge;
 pub mod model;
 pub mod pathmap;

@@ -22,6 +22,7 @@ pub struct ApplyArgs {
 
 /// Runs `ctx apply`.
 pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let _lock = super::lock(env, "apply")?;
     let session = Session::open(env.clone())?;
     let only = session.store_paths_for(&args.paths)?;
     let snap = session.snapshot(true)?;

@@ -17,6 +17,7 @@ pub struct CommitArgs {
 
 /// Runs `ctx commit`.
 pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let _lock = super::lock(env, "commit")?;
     let mut session = Session::open(env.clone())?;
     session.identity()?;
     let info = session.commit(args.message.as_deref())?;

@@ -133,3 +133,15 @@ impl From<crate::model::ValidationError> for CliError {
         SessionError::Invalid(e).into()
     }
 }
+
+impl From<crate::lock::LockError> for CliError {
+    fn from(e: crate::lock::LockError) -> Self {
+        let hint = match &e {
+            crate::lock::LockError::Busy { .. } => {
+                "wait for it to finish and run the command again (CTX_LOCK_WAIT=SECONDS waits longer)"
+            }
+            crate::lock::LockError::Io { .. } => "check the permissions of the store folder",
+        };
+        CliError::new(chain(&e), hint)
+    }
+}

@@ -107,3 +107,16 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::MergeDriver(a) => merge_driver::run(a, env, ui),
     }
 }
+
+/// Takes the store's lock for a command that writes the store or the live files.
+/// No store yet: no lock, and the command's own open reports the missing store.
+pub(crate) fn lock(env: &Env, what: &str) -> Result<Option<crate::lock::Lock>, CliError> {
+    if !env.store_dir.join("HEAD").exists() {
+        return Ok(None);
+    }
+    Ok(Some(crate::lock::Lock::acquire(
+        &env.state_dir(),
+        what,
+        crate::lock::default_wait(),
+    )?))
+}

@@ -25,6 +25,7 @@ pub struct RollbackArgs {
 
 /// Runs `ctx rollback`.
 pub fn run(args: RollbackArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let _lock = super::lock(env, "rollback")?;
     let mut session = Session::open(env.clone())?;
     let head = session
         .head

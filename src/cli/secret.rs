@@ -126,6 +126,7 @@ fn read_value() -> Result<String, CliError> {
 }
 
 fn set(env: &Env, ui: &Ui, locator: &str) -> Result<i32, CliError> {
+    let _lock = super::lock(env, "secret")?;
     let mut session = Session::open(env.clone())?;
     let hint = "write it as FILE:field.path, e.g. claude/mcp.json:github.env.GITHUB_TOKEN";
     let (file, path) = parse_locator(locator)
@@ -199,6 +200,7 @@ fn set(env: &Env, ui: &Ui, locator: &str) -> Result<i32, CliError> {
 }
 
 fn rotate(env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let _lock = super::lock(env, "secret")?;
     let mut session = Session::open(env.clone())?;
     let id = session.identity()?;
     let recipients = crate::crypt::Recipients::parse(session.manifest.recipients.iter())?;
