@@ -451,9 +451,17 @@ impl Codec<'_> {
         let old_doc = old
             .and_then(|o| std::str::from_utf8(o).ok())
             .and_then(parse);
-        let sealed = self
+        let mut sealed = self
             .sealer
             .seal_doc(store_path, &mut doc, old_doc.as_ref())?;
+        if let Some(o) = &old_doc {
+            sealed += crate::crypt::fields::restore_unreadable(
+                store_path,
+                &mut doc,
+                o,
+                self.sealer.identity,
+            );
+        }
         if sealed == 0 {
             return Ok(mapped.into_bytes());
         }

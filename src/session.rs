@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::capture::{self, CaptureError, Codec, LiveFile, Locations, Source};
-use crate::crypt::fields::{open_doc, Sealer};
+use crate::crypt::fields::{open_doc_lenient, Sealer};
 use crate::crypt::rules::Rules;
 use crate::crypt::{CryptError, Identity, Recipients};
 use crate::env::Env;
@@ -50,6 +50,12 @@ pub enum SessionError {
     /// A shared JSON file (`~/.claude.json`) ctx cannot splice into.
     #[error("{}: not a JSON object, so ctx cannot set its mcpServers key", path.display())]
     NotAnObject { path: PathBuf },
+    /// ctx.yaml lists this machine with another key than the one in its identity file.
+    #[error("this machine's key ({}) is not the key ctx.yaml lists for `{machine}`", path.display())]
+    KeyMismatch { machine: String, path: PathBuf },
+    /// This machine is a recipient, yet its key opens none of the store's secrets.
+    #[error("this machine's key ({}) cannot open any of the store's secrets, though ctx.yaml lists `{machine}` as a recipient", path.display())]
+    KeyCannotOpen { machine: String, path: PathBuf },
     /// A path given on the command line that names nothing ctx knows.
     #[error("`{0}` is not a path ctx tracks")]
     UnknownPath(String),
@@ -156,10 +162,30 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Live files holding uncommitted changes that the plan would overwrite.
     pub dirty: Vec<String>,
+    /// Secrets this machine cannot open: their live values were kept, or the fields left out.
+    pub unreadable: Vec<String>,
     #[serde(skip)]
     dirty_paths: Vec<String>,
     #[serde(skip)]
     in_sync: BTreeMap<String, Option<Entry>>,
+}
+
+impl Plan {
+    /// Drops the actions that would overwrite uncommitted live changes; returns those files.
+    pub fn skip_dirty(&mut self) -> Vec<String> {
+        let dirty = std::mem::take(&mut self.dirty_paths);
+        self.actions.retain(|a| !dirty.contains(&a.path));
+        std::mem::take(&mut self.dirty)
+    }
+}
+
+/// Opens ciphertexts with this machine's key, for the merge engine.
+pub struct KeyDecrypt<'a>(pub &'a Identity);
+
+impl crate::merge::Decrypt for KeyDecrypt<'_> {
+    fn decrypt(&self, locator: &str, ciphertext: &str) -> Option<String> {
+        crate::crypt::open(ciphertext, locator, self.0).ok()
+    }
 }
 
 /// An open store plus everything this machine needs to read and write it.
@@ -179,6 +205,10 @@ pub struct Session {
     /// This machine's key, if it could be read.
     pub identity: Option<Identity>,
     identity_error: Option<String>,
+    /// What the last operation could not do and the user should know (one line each).
+    pub notes: Vec<String>,
+    /// Files the last commit merged with a store version this machine had not applied yet.
+    pub merged: Vec<String>,
     recipients: Recipients,
     rules: Rules,
     paths: StatePaths,
@@ -217,6 +247,8 @@ impl Session {
             manifest,
             identity,
             identity_error,
+            notes: Vec::new(),
+            merged: Vec::new(),
             recipients,
             rules,
             paths,
@@ -236,6 +268,140 @@ impl Session {
             }
             .into()
         })
+    }
+
+    /// The secret rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The recipients of ctx.yaml.
+    pub fn recipients(&self) -> &Recipients {
+        &self.recipients
+    }
+
+    /// The merge options of this store: its policy, and this machine's key to compare secrets.
+    pub fn merge_policy(&self) -> crate::merge::Policy {
+        use crate::model::ConflictPolicy as C;
+        match self.manifest.conflicts {
+            C::Stop => crate::merge::Policy::Stop,
+            C::Ours => crate::merge::Policy::Ours,
+            C::Theirs => crate::merge::Policy::Theirs,
+            C::Newest => crate::merge::Policy::Newest {
+                ours_time: 0,
+                theirs_time: 0,
+            },
+        }
+    }
+
+    /// Whether this machine is a recipient of the secrets.
+    pub fn approved(&self) -> bool {
+        self.manifest.recipients.contains_key(&self.machine)
+    }
+
+    /// Before anything is written: where ctx.yaml lists this machine as a recipient, its key must
+    /// be the listed one and must open the secrets. The commonest failure of encrypted sync (a
+    /// wrong or missing key) is found here, not halfway through writing live files.
+    pub fn check_key(&self) -> Result<()> {
+        let Some(listed) = self.manifest.recipients.get(&self.machine) else {
+            return Ok(());
+        };
+        let id = self.identity()?;
+        let path = self.env.identity_path();
+        if &id.public_key() != listed {
+            return Err(SessionError::KeyMismatch {
+                machine: self.machine.clone(),
+                path,
+            });
+        }
+        let mut tried = 0;
+        for (file, doc) in self.sealed_docs()? {
+            for loc in crate::crypt::fields::sealed_locators(&file, &doc) {
+                let Some((_, p)) = crate::crypt::fields::parse_locator(&loc) else {
+                    continue;
+                };
+                let Some(ct) = crate::crypt::fields::get_at(&doc, &p).and_then(|v| v.as_str())
+                else {
+                    continue;
+                };
+                if crate::crypt::open(ct, &loc, id).is_ok() {
+                    return Ok(());
+                }
+                tried += 1;
+            }
+        }
+        if tried == 0 {
+            return Ok(());
+        }
+        Err(SessionError::KeyCannotOpen {
+            machine: self.machine.clone(),
+            path,
+        })
+    }
+
+    /// The store's JSON and YAML documents that hold sealed values, parsed.
+    pub fn sealed_docs(&self) -> Result<Vec<(String, Value)>> {
+        let mut out = Vec::new();
+        for (path, e) in &self.head_files {
+            let kind = Kind::of(path);
+            if !matches!(kind, Kind::Json | Kind::Yaml) {
+                continue;
+            }
+            let bytes = self.store.blob(e.oid)?;
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            if !text.contains("ENC[age:") {
+                continue;
+            }
+            let doc: Option<Value> = match kind {
+                Kind::Json => serde_json::from_str(text).ok(),
+                _ => serde_yaml::from_str(text).ok(),
+            };
+            if let Some(doc) = doc {
+                out.push((path.clone(), doc));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every sealed value opened with this machine's key and sealed again, fresh, to `to`.
+    /// Returns the changed files and how many values. Fails, changing nothing, if one cannot be
+    /// opened.
+    pub fn reseal_all(&self, to: &Recipients) -> Result<(BTreeMap<String, Change>, usize)> {
+        let id = self.identity()?;
+        let mut changes = BTreeMap::new();
+        let mut count = 0;
+        for (path, mut doc) in self.sealed_docs()? {
+            for loc in crate::crypt::fields::sealed_locators(&path, &doc) {
+                let Some((_, p)) = crate::crypt::fields::parse_locator(&loc) else {
+                    continue;
+                };
+                let Some(current) = crate::crypt::fields::get_at(&doc, &p)
+                    .and_then(|v| v.as_str().map(String::from))
+                else {
+                    continue;
+                };
+                let plain = crate::crypt::open(&current, &loc, id)?;
+                let fresh = crate::crypt::seal(&plain, &loc, to)?;
+                crate::crypt::fields::set_at(&mut doc, &p, Value::String(fresh));
+                count += 1;
+            }
+            let e = self.head_files[&path];
+            let old = self.store.blob(e.oid)?;
+            let bytes = match Kind::of(&path) {
+                Kind::Json => format::to_json(&doc, old.ends_with(b"\n")),
+                _ => format::to_yaml(&doc),
+            };
+            changes.insert(
+                path,
+                Change::Write {
+                    bytes,
+                    exec: e.exec,
+                },
+            );
+        }
+        Ok((changes, count))
     }
 
     fn locations(&self) -> Locations<'_> {
@@ -482,20 +648,57 @@ impl Session {
     /// Captures the live files and commits them. `None` when nothing changed.
     pub fn commit(&mut self, message: Option<&str>) -> Result<Option<CommitInfo>> {
         let snap = self.snapshot(true)?;
-        let statuses = self.status(&snap)?;
+        let mut statuses = self.status(&snap)?;
+        let applied = self.applied();
         let mut changes = BTreeMap::new();
         let mut items = Vec::new();
+        let mut merged = Vec::new();
+        self.notes.clear();
+        let mut skipped = BTreeSet::new();
         for st in &statuses {
+            let seen = applied.files.get(&st.path).copied();
+            let stored = self.head_files.get(&st.path).map(|e| e.oid);
             match st.state {
                 FileState::Added | FileState::Modified => {
-                    let bytes = self.captured_bytes(&st.path, &snap)?.unwrap_or_default();
+                    let mut bytes = self.captured_bytes(&st.path, &snap)?.unwrap_or_default();
                     let exec = snap.files[&st.path].entry.is_some_and(|e| e.exec);
+                    if let Some(stored) = stored.filter(|s| Some(*s) != seen) {
+                        // The live edits were made on top of another version than the store's
+                        // (or on a file ctx never wrote here, as on a machine that just joined):
+                        // merge them into the store's version rather than replace it.
+                        match self.merge_live(&st.path, seen, &bytes, stored)? {
+                            Some(m) => {
+                                bytes = m;
+                                merged.push(st.path.clone());
+                                if self.head_files.get(&st.path).map(|e| e.oid)
+                                    == Some(Store::hash(&bytes))
+                                {
+                                    continue;
+                                }
+                            }
+                            None => {
+                                self.notes.push(format!(
+                                    "{}: your live file and the store's version both changed and conflict; not committed (see `ctx diff {}`, then `ctx apply --force {}` to take the store's, yours saved to a backup ref)",
+                                    st.path, st.path, st.path
+                                ));
+                                skipped.insert(st.path.clone());
+                                continue;
+                            }
+                        }
+                    }
                     let old = match self.head_files.get(&st.path) {
                         Some(e) => Some(self.store.blob(e.oid)?),
                         None => None,
                     };
                     items.push(summary::describe(&st.path, old.as_deref(), Some(&bytes)));
                     changes.insert(st.path.clone(), Change::Write { bytes, exec });
+                }
+                FileState::Deleted if stored != seen => {
+                    self.notes.push(format!(
+                        "{}: deleted here, but changed in the store since this machine last had it; not deleted (`ctx apply {}` brings it back)",
+                        st.path, st.path
+                    ));
+                    skipped.insert(st.path.clone());
                 }
                 FileState::Deleted => {
                     items.push(summary::describe(&st.path, Some(b""), None));
@@ -504,20 +707,62 @@ impl Session {
                 FileState::Missing => {}
             }
         }
+        statuses.retain(|s| !skipped.contains(&s.path));
         self.validate_store_docs()?;
         if changes.is_empty() {
             self.record_applied(&snap, &[])?;
+            self.record_merged(&snap, &merged)?;
             return Ok(None);
         }
         self.add_inventory(&mut changes)?;
         let msg = summary::message(&self.machine, &items, message);
         let id = self.commit_changes(&changes, &msg)?;
         self.record_applied(&snap, &statuses)?;
+        self.record_merged(&snap, &merged)?;
         Ok(Some(CommitInfo {
             id: id.to_string(),
             summary: msg.lines().next().unwrap_or("").to_string(),
             files: items.len(),
         }))
+    }
+
+    /// Merges live bytes (edited on top of `seen`, if any) into the store's version `stored`.
+    /// `None` on a conflict.
+    fn merge_live(
+        &self,
+        path: &str,
+        seen: Option<ObjectId>,
+        live: &[u8],
+        stored: ObjectId,
+    ) -> Result<Option<Vec<u8>>> {
+        let base = match seen {
+            Some(s) => self.store.blob(s).ok(),
+            None => None,
+        };
+        let theirs = self.store.blob(stored)?;
+        let decrypt = self.identity.as_ref().map(KeyDecrypt);
+        let opts = crate::merge::MergeOptions {
+            policy: crate::merge::Policy::Stop,
+            decrypt: decrypt.as_ref().map(|d| d as &dyn crate::merge::Decrypt),
+        };
+        let out = crate::merge::merge_file(path, base.as_deref(), live, &theirs, &opts);
+        Ok(out.conflicts.is_empty().then_some(out.content))
+    }
+
+    /// After a merge in `commit`, the live file is what ctx merged from: apply may replace it.
+    fn record_merged(&mut self, snap: &Snapshot, merged: &[String]) -> Result<()> {
+        if merged.is_empty() {
+            return Ok(());
+        }
+        let mut applied = self.applied();
+        for p in merged {
+            if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
+                applied.files.insert(p.clone(), e.oid);
+            }
+        }
+        self.save_applied(&applied)?;
+        self.merged = merged.to_vec();
+        Ok(())
     }
 
     /// Writes `changes` on top of `main` as one commit and reloads the session's view of it.
@@ -539,7 +784,7 @@ impl Session {
     }
 
     /// Regenerates the store's README.md inventory when the set of things it lists changed.
-    fn add_inventory(&self, changes: &mut BTreeMap<String, Change>) -> Result<()> {
+    pub fn add_inventory(&self, changes: &mut BTreeMap<String, Change>) -> Result<()> {
         let mut paths: BTreeSet<String> = self.head_files.keys().cloned().collect();
         for (p, c) in changes.iter() {
             match c {
@@ -620,7 +865,14 @@ impl Session {
     }
 
     /// The live form of a store blob: secrets opened, home paths restored.
-    fn live_bytes(&self, path: &str, stored: &[u8], home: &str) -> Result<Vec<u8>> {
+    fn live_bytes(
+        &self,
+        path: &str,
+        stored: &[u8],
+        home: &str,
+        live: Option<&Captured>,
+        unreadable: &mut Vec<String>,
+    ) -> Result<Vec<u8>> {
         let Ok(text) = std::str::from_utf8(stored) else {
             return Ok(stored.to_vec());
         };
@@ -632,19 +884,43 @@ impl Session {
                 _ => serde_yaml::from_str(&text).ok(),
             };
             if let Some(mut doc) = parsed {
-                if open_doc(path, &mut doc, self.identity()?)? > 0 {
-                    text = String::from_utf8_lossy(&match kind {
-                        Kind::Json => format::to_json(&doc, text.ends_with('\n')),
-                        _ => format::to_yaml(&doc),
-                    })
-                    .to_string();
+                let pristine = doc.clone();
+                let missed = open_doc_lenient(path, &mut doc, self.identity.as_ref(), None);
+                if !missed.is_empty() {
+                    // Keep what this machine has in those fields, if anything.
+                    let live_doc = live.and_then(|c| self.live_doc(path, c, kind));
+                    doc = pristine;
+                    open_doc_lenient(path, &mut doc, self.identity.as_ref(), live_doc.as_ref());
+                    unreadable.extend(missed);
                 }
+                text = String::from_utf8_lossy(&match kind {
+                    Kind::Json => format::to_json(&doc, text.ends_with('\n')),
+                    _ => format::to_yaml(&doc),
+                })
+                .to_string();
             }
         }
         if pathmap::maps(path) {
             text = pathmap::to_live(&text, home);
         }
         Ok(text.into_bytes())
+    }
+
+    /// The live file's document in store form (paths mapped), for keeping unreadable secrets.
+    fn live_doc(&self, path: &str, c: &Captured, kind: Kind) -> Option<Value> {
+        let (raw, _) = capture::read_live(&c.live_path).ok()??;
+        let text = pathmap::to_store(std::str::from_utf8(&raw).ok()?, &self.home_str());
+        let doc: Value = match kind {
+            Kind::Json => serde_json::from_str(&text).ok()?,
+            _ => serde_yaml::from_str(&text).ok()?,
+        };
+        match c.source {
+            Source::McpServers => doc.get("mcpServers").cloned(),
+            Source::Whole => {
+                let _ = path;
+                Some(doc)
+            }
+        }
     }
 
     /// Where a store path lives on this machine, if it is applied at all.
@@ -707,7 +983,13 @@ impl Session {
             let (op, bytes, exec) = match want {
                 Some(e) => {
                     let stored = self.store.blob(e.oid)?;
-                    let bytes = self.live_bytes(path, &stored, &home)?;
+                    let bytes = self.live_bytes(
+                        path,
+                        &stored,
+                        &home,
+                        snap.files.get(path),
+                        &mut plan.unreadable,
+                    )?;
                     ("write", Some(bytes), e.exec)
                 }
                 None if have.is_some() => ("delete", None, false),

@@ -19,6 +19,14 @@ pub struct InitReport {
     pub public_key: String,
     /// What was created or changed; empty when everything was already in place.
     pub created: Vec<String>,
+    /// The remote, when one is configured.
+    pub remote: Option<String>,
+    /// Whether this machine joined a store that already existed on the remote.
+    pub joined: bool,
+    /// Whether this machine can read the store's secrets (is one of ctx.yaml's recipients).
+    pub approved: bool,
+    /// Whether the store's main is on the remote now.
+    pub pushed: bool,
 }
 
 /// Extensions routed to the ctx merge driver.
@@ -44,8 +52,45 @@ pub fn driver_command() -> String {
     format!("{exe} merge-driver %O %A %B %P")
 }
 
-/// Sets up ctx on this machine. Idempotent: a second run changes nothing and says so.
-pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError> {
+/// Errors of `init`.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The local part.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Joining the remote.
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+    /// Another ctx process holds the store.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+}
+
+impl From<crate::crypt::CryptError> for InitError {
+    fn from(e: crate::crypt::CryptError) -> Self {
+        InitError::Session(e.into())
+    }
+}
+
+impl From<crate::model::ValidationError> for InitError {
+    fn from(e: crate::model::ValidationError) -> Self {
+        InitError::Session(e.into())
+    }
+}
+
+impl From<StoreError> for InitError {
+    fn from(e: StoreError) -> Self {
+        InitError::Session(e.into())
+    }
+}
+
+/// Sets up ctx on this machine, joining the store at `remote` if it holds one. Idempotent: a
+/// second run changes nothing and says so.
+pub fn init(
+    env: &Env,
+    machine: Option<&str>,
+    remote: Option<&str>,
+) -> Result<InitReport, InitError> {
     let mut created = Vec::new();
     let existing = crate::session::machine_config(env).ok();
     let name = match (machine, &existing) {
@@ -54,7 +99,7 @@ pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError
         (None, None) => env.hostname.clone(),
     };
     if name.is_empty() {
-        return Err(SessionError::UnknownPath("machine name".into()));
+        return Err(SessionError::UnknownPath("machine name".into()).into());
     }
     if existing.as_ref().map(|c| &c.machine) != Some(&name) {
         let cfg = MachineConfig {
@@ -67,6 +112,7 @@ pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError
                 source,
             },
         )?;
+
         created.push(format!("machine name `{name}`"));
     }
     let id_path = env.identity_path();
@@ -78,9 +124,35 @@ pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError
         created.push(format!("identity {}", env.display(&id_path)));
         id
     };
-    let (store, new) = Store::init(&env.store_dir, &name)?;
+    let remote = remote.map(crate::remote::normalize_url);
+    if let Some(url) = &remote {
+        // Reach the remote before creating anything for it, so a typo leaves no half store.
+        crate::remote::Remote::new(&env.store_dir, url)
+            .probe()
+            .map_err(crate::sync::SyncError::from)?;
+    }
+    let (mut store, new) = Store::init(&env.store_dir, &name)?;
     if new {
         created.push(format!("store {}", env.display(&env.store_dir)));
+    }
+    let mut joined = false;
+    if let Some(url) = &remote {
+        if crate::remote::configured_url(&store).as_deref() != Some(url.as_str()) {
+            let result = crate::sync::connect(env, &store, url);
+            if let Err(e) = result {
+                if new {
+                    // Leave nothing behind: the next `ctx init --remote` starts clean.
+                    let _ = std::fs::remove_dir_all(&env.store_dir);
+                }
+                return Err(e.into());
+            }
+            joined = result.unwrap_or(false);
+            store = Store::open(&env.store_dir, &name)?;
+            created.push(format!(
+                "remote {url}{}",
+                if joined { " (joined its store)" } else { "" }
+            ));
+        }
     }
     let driver = driver_command();
     if store.config_value("merge.ctx.driver").as_deref() != Some(driver.as_str()) {
@@ -106,7 +178,9 @@ pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError
         None => Manifest::default(),
     };
     let key = identity.public_key();
-    if manifest.recipients.get(&name) != Some(&key) {
+    // The first machine reads its own secrets; a machine joining an existing store waits for an
+    // approved machine's `ctx machine approve`, which re-encrypts every secret to it.
+    if manifest.recipients.is_empty() {
         manifest.recipients.insert(name.clone(), key.clone());
         changes.insert(
             "ctx.yaml".to_string(),
@@ -187,11 +261,34 @@ pub fn init(env: &Env, machine: Option<&str>) -> Result<InitReport, SessionError
             })?;
         created.push(format!("commit ({})", what.join(", ")));
     }
+    let approved = manifest.recipients.get(&name) == Some(&key);
+    let mut pushed = false;
+    if let Some(url) = crate::remote::configured_url(&store) {
+        let remote_head = store.ref_target(crate::remote::TRACKING)?;
+        if store.head()? != remote_head {
+            let opts = crate::sync::SyncOptions {
+                push: true,
+                commit: false,
+                apply: false,
+            };
+            let _lock =
+                crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;
+            let r = crate::sync::sync(env, opts)?;
+            pushed = r.pushed;
+            if pushed && !created.iter().any(|c| c.starts_with("remote")) {
+                created.push(format!("pushed to {url}"));
+            }
+        }
+    }
     Ok(InitReport {
         machine: name,
         store: env.display(&env.store_dir),
         public_key: key,
         created,
+        remote: crate::remote::configured_url(&store),
+        joined,
+        approved,
+        pushed,
     })
 }
 

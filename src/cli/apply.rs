@@ -65,6 +65,7 @@ pub fn perform(
         }
         return Ok(0);
     }
+    session.check_key()?;
     if !plan.dirty.is_empty() {
         if !force {
             return Err(SessionError::Dirty {
@@ -89,6 +90,14 @@ pub fn perform(
         for a in &plan.actions {
             let verb = if a.op == "write" { "wrote" } else { "deleted" };
             ui.line(&format!("{verb} {}", session.env.display(&a.live)));
+        }
+        if !plan.unreadable.is_empty() {
+            ui.warn(&format!(
+                "this machine cannot read {} secret(s) ({}); their live values were kept (or left out). An approved machine can run `ctx machine approve {}`",
+                plan.unreadable.len(),
+                plan.unreadable.join(", "),
+                session.machine
+            ));
         }
     }
     Ok(0)

@@ -21,6 +21,17 @@ pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let mut session = Session::open(env.clone())?;
     session.identity()?;
     let info = session.commit(args.message.as_deref())?;
+    for n in &session.notes {
+        ui.warn(n);
+    }
+    if !session.merged.is_empty() {
+        // The live files were merged into newer store versions: bring them up to those.
+        let snap = session.snapshot(true)?;
+        let target = session.head_files.clone();
+        let mut plan = session.plan_apply(&target, &session.merged.clone(), &snap)?;
+        plan.skip_dirty();
+        session.execute(&plan)?;
+    }
     if args.json {
         ui.json(&serde_json::json!({ "committed": info }));
         return Ok(0);

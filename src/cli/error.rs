@@ -123,6 +123,8 @@ impl From<SessionError> for CliError {
             },
             SessionError::Io { .. } => CliError::new(chain(&e), "check the file's permissions and free space"),
             SessionError::NotAnObject { .. } => CliError::new(chain(&e), "fix the file so it holds one JSON object"),
+            SessionError::KeyMismatch { .. } => CliError::new(chain(&e), "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed"),
+            SessionError::KeyCannotOpen { .. } => CliError::new(chain(&e), "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed"),
             SessionError::UnknownPath(_) => CliError::new(chain(&e), "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x"),
         }
     }
@@ -143,5 +145,67 @@ impl From<crate::lock::LockError> for CliError {
             crate::lock::LockError::Io { .. } => "check the permissions of the store folder",
         };
         CliError::new(chain(&e), hint)
+    }
+}
+
+impl From<crate::remote::RemoteError> for CliError {
+    fn from(e: crate::remote::RemoteError) -> Self {
+        use crate::remote::RemoteError as R;
+        let hint = match &e {
+            R::NoRemote => "connect one with `ctx init --remote URL`",
+            R::NoGit => "install git (ctx uses it only to fetch and push)",
+            R::Unreachable { .. } => "check the URL, the network and your ssh key or credentials, then run `ctx sync` again",
+            R::Rejected { .. } => "run `ctx sync` again",
+            R::Failed { .. } => "run `ctx doctor`",
+        };
+        CliError::new(chain(&e), hint)
+    }
+}
+
+impl From<crate::sync::SyncError> for CliError {
+    fn from(e: crate::sync::SyncError) -> Self {
+        use crate::sync::SyncError as S;
+        match e {
+            S::Session(s) => s.into(),
+            S::Remote(r) => r.into(),
+            S::Offline { .. } => CliError::new(
+                chain(&e),
+                "nothing is lost: the next `ctx sync` catches up once the remote is reachable",
+            ),
+            S::Unrelated { .. } => CliError::new(
+                chain(&e),
+                "to join it, move this store away (its history stays there) and run `ctx init --remote URL` again",
+            ),
+            S::NotAStore { .. } => CliError::new(
+                chain(&e),
+                "point --remote at an empty repository or at another machine's ctx store",
+            ),
+            S::Busy { .. } => CliError::new(
+                chain(&e),
+                "other machines are syncing right now; run `ctx sync` again in a moment",
+            ),
+            S::NoConflict { .. } => {
+                CliError::new(chain(&e), "`ctx status` lists the open conflicts")
+            }
+            S::Stale => CliError::new(
+                chain(&e),
+                "run `ctx sync` again; it merges anew and lists what is still in conflict",
+            ),
+            S::BadResolution { .. } => CliError::new(
+                chain(&e),
+                "fix the file and run `ctx resolve` again; nothing was recorded",
+            ),
+        }
+    }
+}
+
+impl From<crate::setup::InitError> for CliError {
+    fn from(e: crate::setup::InitError) -> Self {
+        use crate::setup::InitError as I;
+        match e {
+            I::Session(s) => s.into(),
+            I::Sync(s) => s.into(),
+            I::Lock(l) => l.into(),
+        }
     }
 }

@@ -8,10 +8,13 @@ mod doctor;
 mod error;
 mod init;
 mod log;
+mod machine;
 mod merge_driver;
+mod resolve;
 mod rollback;
 mod secret;
 mod status;
+mod sync;
 mod ui;
 
 use std::path::PathBuf;
@@ -59,6 +62,13 @@ pub enum Command {
     Log(log::LogArgs),
     /// Write the store's state to the live files.
     Apply(apply::ApplyArgs),
+    /// Commit, fetch, merge, apply and push: bring this machine and the remote together.
+    Sync(sync::SyncArgs),
+    /// Settle a file left in conflict by `ctx sync`.
+    Resolve(resolve::ResolveArgs),
+    /// List machines; approve or revoke their access to the secrets.
+    #[command(subcommand)]
+    Machine(machine::MachineCommand),
     /// Make a new commit restoring an earlier state, then apply it.
     Rollback(rollback::RollbackArgs),
     /// List, set or rotate encrypted values.
@@ -101,6 +111,9 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Log(a) => log::run(a, env, ui),
         Command::Apply(a) => apply::run(a, env, ui),
         Command::Rollback(a) => rollback::run(a, env, ui),
+        Command::Sync(a) => sync::run(a, env, ui),
+        Command::Resolve(a) => resolve::run(a, env, ui),
+        Command::Machine(c) => machine::run(c, env, ui),
         Command::Secret(c) => secret::run(c, env, ui),
         Command::Doctor(a) => doctor::run(a, env, ui),
         Command::Completions(a) => completions::run(a),

@@ -45,35 +45,10 @@ struct Listed {
     readable: bool,
 }
 
-fn docs(session: &Session) -> Result<Vec<(String, Value)>, CliError> {
-    let mut out = Vec::new();
-    for (path, e) in &session.head_files {
-        let kind = Kind::of(path);
-        if !matches!(kind, Kind::Json | Kind::Yaml) {
-            continue;
-        }
-        let bytes = session.store.blob(e.oid)?;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            continue;
-        };
-        if !text.contains("ENC[age:") {
-            continue;
-        }
-        let doc: Option<Value> = match kind {
-            Kind::Json => serde_json::from_str(text).ok(),
-            _ => serde_yaml::from_str(text).ok(),
-        };
-        if let Some(doc) = doc {
-            out.push((path.clone(), doc));
-        }
-    }
-    Ok(out)
-}
-
 fn ls(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
     let session = Session::open(env.clone())?;
     let mut listed = Vec::new();
-    for (path, doc) in docs(&session)? {
+    for (path, doc) in session.sealed_docs()? {
         let mut opened = doc.clone();
         let readable = session
             .identity
@@ -202,41 +177,9 @@ fn set(env: &Env, ui: &Ui, locator: &str) -> Result<i32, CliError> {
 fn rotate(env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let _lock = super::lock(env, "secret")?;
     let mut session = Session::open(env.clone())?;
-    let id = session.identity()?;
-    let recipients = crate::crypt::Recipients::parse(session.manifest.recipients.iter())?;
-    let mut changes = BTreeMap::new();
-    let mut count = 0;
-    for (path, doc) in docs(&session)? {
-        let mut doc = doc;
-        let locs = sealed_locators(&path, &doc);
-        for loc in &locs {
-            let Some((_, p)) = parse_locator(loc) else {
-                continue;
-            };
-            let Some(current) =
-                crate::crypt::fields::get_at(&doc, &p).and_then(|v| v.as_str().map(String::from))
-            else {
-                continue;
-            };
-            let plain = crate::crypt::open(&current, loc, id)?;
-            let fresh = crate::crypt::seal(&plain, loc, &recipients)?;
-            set_at(&mut doc, &p, Value::String(fresh));
-            count += 1;
-        }
-        let e = session.head_files[&path];
-        let old = session.store.blob(e.oid)?;
-        let bytes = match Kind::of(&path) {
-            Kind::Json => format::to_json(&doc, old.ends_with(b"\n")),
-            _ => format::to_yaml(&doc),
-        };
-        changes.insert(
-            path,
-            Change::Write {
-                bytes,
-                exec: e.exec,
-            },
-        );
-    }
+    session.check_key()?;
+    let recipients = session.recipients().clone();
+    let (changes, count) = session.reseal_all(&recipients)?;
     if changes.is_empty() {
         ui.line("No encrypted values to rotate.");
         return Ok(0);

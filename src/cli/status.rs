@@ -20,7 +20,9 @@ struct Report {
     head: Option<String>,
     files: Vec<crate::session::FileStatus>,
     untracked: Vec<String>,
-    conflicts: Vec<String>,
+    conflicts: Vec<crate::sync::FileConflict>,
+    remote: Option<crate::sync::RemoteStatus>,
+    cannot_read_secrets: Vec<String>,
     clean: bool,
 }
 
@@ -40,7 +42,15 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             .iter()
             .map(|u| format!("{}/{u}", env.display(&env.claude_dir)))
             .collect(),
-        conflicts: Vec::new(),
+        conflicts: crate::sync::open_merge(&session)
+            .map(|m| m.open().cloned().collect())
+            .unwrap_or_default(),
+        remote: crate::sync::remote_status(&session)?,
+        cannot_read_secrets: crate::machines::list(&session)?
+            .into_iter()
+            .filter(|m| !m.can_read_secrets)
+            .map(|m| m.name)
+            .collect(),
     };
     if args.json {
         ui.json(&report);
@@ -69,6 +79,43 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
                 "missing: in the store, not on this machine; `ctx apply` writes them",
             ));
         }
+    }
+    if let Some(r) = &report.remote {
+        let state = match (r.ahead, r.behind) {
+            (0, 0) => "up to date with the last fetch".to_string(),
+            (a, 0) => format!("{a} commit(s) not pushed yet"),
+            (0, b) => format!("{b} commit(s) fetched, not merged yet"),
+            (a, b) => format!("{a} commit(s) not pushed, {b} not merged"),
+        };
+        ui.line(&format!("Remote {}: {state}.", r.url));
+    }
+    if !report.conflicts.is_empty() {
+        ui.line(&ui.paint(Style::Red, "Open conflicts (from `ctx sync`):"));
+        for c in &report.conflicts {
+            let fields: Vec<&str> = c
+                .fields
+                .iter()
+                .map(|f| f.field.as_str())
+                .filter(|f| !f.is_empty())
+                .collect();
+            ui.line(&format!(
+                "  {}  {}{}",
+                c.path,
+                c.kind,
+                if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", fields.join(", "))
+                }
+            ));
+        }
+        ui.line("  settle with `ctx resolve PATH --ours|--theirs` or `ctx resolve PATH`");
+    }
+    if !report.cannot_read_secrets.is_empty() {
+        ui.line(&format!(
+            "Cannot read the secrets yet: {} (`ctx machine approve NAME`).",
+            report.cannot_read_secrets.join(", ")
+        ));
     }
     if !report.untracked.is_empty() {
         ui.line("Untracked (on no list; add to `include:` in ctx.yaml to capture):");

@@ -71,23 +71,29 @@ impl Sealer<'_> {
                 }
             }
             Value::String(s) => {
-                if is_encrypted(s) || is_reference(s) {
+                if is_encrypted(s) {
                     return Ok(());
                 }
-                if s.is_empty() {
+                let loc = locator(file, path);
+                let prev = old
+                    .and_then(|o| lookup(o, path))
+                    .and_then(|p| p.as_str())
+                    .filter(|p| is_encrypted(p));
+                let opened = prev.map(|p| self.identity.map(|id| open(p, &loc, id)));
+                if let (Some(p), Some(None) | Some(Some(Err(_)))) = (prev, &opened) {
+                    // A secret this machine cannot read: apply left its own value (or nothing)
+                    // there, so the live value says nothing about the secret. It stays as stored.
+                    *s = p.to_string();
+                    *count += 1;
+                    return Ok(());
+                }
+                if is_reference(s) || s.is_empty() {
                     return Ok(());
                 }
                 if self.rules.is_secret_field(file, path) || token_kind(s).is_some() {
-                    let loc = locator(file, path);
-                    let reused = old.and_then(|o| lookup(o, path)).and_then(|prev| {
-                        let prev = prev.as_str()?;
-                        let id = self.identity?;
-                        (is_encrypted(prev) && open(prev, &loc, id).ok()? == *s)
-                            .then(|| prev.to_string())
-                    });
-                    *s = match reused {
-                        Some(c) => c,
-                        None => seal(s, &loc, self.recipients)?,
+                    *s = match (prev, opened) {
+                        (Some(p), Some(Some(Ok(plain)))) if plain == *s => p.to_string(),
+                        _ => seal(s, &loc, self.recipients)?,
                     };
                     *count += 1;
                 }
@@ -95,6 +101,127 @@ impl Sealer<'_> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// Puts back the sealed fields of `old` that this machine cannot open and that apply therefore
+/// left out of the live file, at their old place among their siblings. A field whose whole
+/// parent is gone was deleted on purpose and stays deleted. Returns how many were put back.
+pub fn restore_unreadable(
+    file: &str,
+    doc: &mut Value,
+    old: &Value,
+    identity: Option<&Identity>,
+) -> usize {
+    let mut n = 0;
+    for loc in sealed_locators(file, old) {
+        let Some((_, path)) = parse_locator(&loc) else {
+            continue;
+        };
+        let Some(Seg::Key(key)) = path.last() else {
+            continue;
+        };
+        let Some(ct) = lookup(old, &path).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        if identity.is_some_and(|id| open(ct, &loc, id).is_ok()) {
+            continue;
+        }
+        let parent_path = &path[..path.len() - 1];
+        let old_parent = lookup(old, parent_path).and_then(|v| v.as_object());
+        let Some(Value::Object(parent)) = lookup_mut(doc, parent_path) else {
+            continue;
+        };
+        if parent.contains_key(key) {
+            continue;
+        }
+        // After the nearest earlier sibling that is still there.
+        let mut index = 0;
+        if let Some(op) = old_parent {
+            for k in op.keys().take_while(|k| *k != key) {
+                if let Some(i) = parent.keys().position(|pk| pk == k) {
+                    index = i + 1;
+                }
+            }
+        }
+        parent.shift_insert(
+            index.min(parent.len()),
+            key.clone(),
+            Value::String(ct.into()),
+        );
+        n += 1;
+    }
+    n
+}
+
+fn lookup_mut<'v>(doc: &'v mut Value, path: &[Seg]) -> Option<&'v mut Value> {
+    let mut cur = doc;
+    for seg in path {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Decrypts the sealed strings of `doc` that this machine can open. One it cannot open (no key,
+/// or a key that is not among its recipients) takes the value the live file has there, or, if the
+/// live file has none, is left out: ciphertext never reaches a live config. Returns the locators
+/// that could not be opened.
+pub fn open_doc_lenient(
+    file: &str,
+    doc: &mut Value,
+    id: Option<&Identity>,
+    live: Option<&Value>,
+) -> Vec<String> {
+    let mut unreadable = Vec::new();
+    for loc in sealed_locators(file, doc) {
+        let Some((_, path)) = parse_locator(&loc) else {
+            continue;
+        };
+        let Some(ct) = lookup(doc, &path)
+            .and_then(|v| v.as_str())
+            .map(String::from)
+        else {
+            continue;
+        };
+        let plain = id.and_then(|id| open(&ct, &loc, id).ok());
+        let replacement = match plain {
+            Some(p) => Some(Value::String(p)),
+            None => {
+                unreadable.push(loc.clone());
+                live.and_then(|l| lookup(l, &path))
+                    .filter(|v| !v.as_str().is_some_and(is_encrypted))
+                    .cloned()
+            }
+        };
+        match replacement {
+            Some(v) => {
+                set_at(doc, &path, v);
+            }
+            None => remove_at(doc, &path),
+        }
+    }
+    unreadable
+}
+
+fn remove_at(doc: &mut Value, path: &[Seg]) {
+    let Some((last, parent)) = path.split_last() else {
+        return;
+    };
+    match (last, lookup_mut(doc, parent)) {
+        (Seg::Key(k), Some(Value::Object(m))) => {
+            m.shift_remove(k);
+        }
+        // Removing an element would shift its siblings' locators; an empty string keeps them.
+        (Seg::Index(i), Some(Value::Array(a))) => {
+            if let Some(v) = a.get_mut(*i) {
+                *v = Value::String(String::new());
+            }
+        }
+        _ => {}
     }
 }
 

@@ -126,6 +126,7 @@ impl Identity {
 }
 
 /// The set of public keys a value is encrypted to.
+#[derive(Clone)]
 pub struct Recipients {
     keys: Vec<age::x25519::Recipient>,
 }

@@ -56,7 +56,7 @@ pub struct MergeOptions<'a> {
 }
 
 /// One conflict: where, and the three values.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// The file.
     pub file: String,
@@ -71,7 +71,7 @@ pub struct Conflict {
 }
 
 /// A value a policy decided, for the merge commit's message.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Overruled {
     /// Dotted field path.
     pub field: String,

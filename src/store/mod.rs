@@ -15,9 +15,10 @@ pub const MAIN: &str = "refs/heads/main";
 pub const BACKUP_PREFIX: &str = "refs/ctx/backups/";
 
 /// A file in a store tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The blob.
+    #[serde(with = "oid_hex")]
     pub oid: ObjectId,
     /// Whether git records it as executable (mode 100755).
     pub exec: bool,
@@ -325,6 +326,49 @@ impl Store {
         Ok(())
     }
 
+    /// The best common ancestor of two commits, if they share history.
+    pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>> {
+        Ok(self.repo.merge_base(one, two)?.map(|id| id.detach()))
+    }
+
+    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
+    }
+
+    /// Commits reachable from `from` but not from `other`, counted (for ahead/behind).
+    pub fn count_exclusive(&self, from: ObjectId, other: ObjectId) -> Result<usize> {
+        let walk = self.repo.rev_walk([from]).with_hidden([other]).all()?;
+        let mut n = 0;
+        for info in walk {
+            info?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// When a commit was made (its committer time, seconds since the epoch).
+    pub fn commit_time(&self, commit: ObjectId) -> Result<i64> {
+        Ok(self.repo.find_commit(commit)?.time()?.seconds)
+    }
+
+    /// A commit's full message.
+    pub fn commit_message(&self, commit: ObjectId) -> Result<String> {
+        let c = self.repo.find_commit(commit)?;
+        Ok(c.message_raw()?.to_string())
+    }
+
+    /// Deletes a ref if it exists.
+    pub fn delete_ref(&self, refname: &str) -> Result<()> {
+        if let Some(r) = self.repo.try_find_reference(refname)? {
+            r.delete()?;
+        }
+        Ok(())
+    }
+
     /// Resolves `HEAD~2`, a full or short commit id, a ref name.
     pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
         let id = self
@@ -481,4 +525,45 @@ pub fn trailer(message: &str, key: &str) -> Option<String> {
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+}
+
+/// Object ids as hex strings in ctx's own state files (gix's serde feature would pull serde into
+/// every gix crate for this one use).
+pub mod oid_hex {
+    use gix::ObjectId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the id as hex.
+    pub fn serialize<S: Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.to_string())
+    }
+
+    /// Reads a hex id.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectId, D::Error> {
+        let text = String::deserialize(d)?;
+        ObjectId::from_hex(text.as_bytes()).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<ObjectId>`.
+    pub mod opt {
+        use super::*;
+
+        /// Writes the id as hex, or null.
+        pub fn serialize<S: Serializer>(id: &Option<ObjectId>, s: S) -> Result<S::Ok, S::Error> {
+            match id {
+                Some(id) => s.serialize_some(&id.to_string()),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads a hex id or null.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ObjectId>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(t) => ObjectId::from_hex(t.as_bytes())
+                    .map(Some)
+                    .map_err(serde::de::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
 }

@@ -1,0 +1,257 @@
+//! The network: fetch and push through the system `git`.
+//!
+//! gix can fetch, but only with its network client features (and a TLS stack for https), which
+//! would roughly double ctx's build, and it cannot push at all. Since push needs the git binary
+//! anyway, both directions go through it: one transport, every URL form git knows (paths,
+//! `file://`, ssh, https), and the user's own ssh keys, `~/.ssh/config` and credential helpers.
+//! Everything else (objects, trees, merges, refs) stays in-process with gix.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gix::ObjectId;
+
+/// The remote-tracking ref a fetch updates.
+pub const TRACKING: &str = "refs/remotes/origin/main";
+
+/// Errors talking to the remote.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The store has no remote configured.
+    #[error("the store has no remote")]
+    NoRemote,
+    /// The git binary is not installed.
+    #[error("ctx needs the `git` program to reach a remote, and it is not installed")]
+    NoGit,
+    /// The remote cannot be reached (network, path, authentication).
+    #[error("cannot reach the remote {url}: {detail}")]
+    Unreachable {
+        /// The remote.
+        url: String,
+        /// git's own words.
+        detail: String,
+    },
+    /// The remote's main moved since the fetch.
+    #[error("the remote {url} moved while ctx was pushing")]
+    Rejected {
+        /// The remote.
+        url: String,
+    },
+    /// git failed another way.
+    #[error("git {what} failed: {detail}")]
+    Failed {
+        /// fetch, push, …
+        what: &'static str,
+        /// git's own words.
+        detail: String,
+    },
+}
+
+/// The store's remote, reached through the git binary.
+pub struct Remote {
+    store_dir: PathBuf,
+    /// The remote's URL, as configured.
+    pub url: String,
+}
+
+/// The remote URL configured in the store, if any.
+pub fn configured_url(store: &crate::store::Store) -> Option<String> {
+    store
+        .config_value("remote.origin.url")
+        .filter(|u| !u.is_empty())
+}
+
+/// Accepts a path as a URL: made absolute, since git runs with the store as its directory.
+pub fn normalize_url(url: &str) -> String {
+    let looks_local = !url.contains("://") && !is_scp_like(url);
+    if looks_local {
+        let p = Path::new(url);
+        if p.is_relative() {
+            if let Ok(cwd) = std::env::current_dir() {
+                return cwd.join(p).to_string_lossy().to_string();
+            }
+        }
+    }
+    url.to_string()
+}
+
+/// `git@host:path` (scp-like ssh), as opposed to a local path with a colon in a later part.
+fn is_scp_like(url: &str) -> bool {
+    match url.find(':') {
+        Some(i) => {
+            let host = &url[..i];
+            !host.is_empty() && !host.contains('/') && i > 1
+        }
+        None => false,
+    }
+}
+
+impl Remote {
+    /// The remote of the store at `store_dir`.
+    pub fn new(store_dir: &Path, url: &str) -> Remote {
+        Remote {
+            store_dir: store_dir.to_path_buf(),
+            url: url.to_string(),
+        }
+    }
+
+    fn git(&self, args: &[&str]) -> Result<Output, RemoteError> {
+        Command::new(git_program())
+            .arg("--git-dir")
+            .arg(&self.store_dir)
+            .args(args)
+            // Never wait for a password prompt nobody sees (hooks, watch): fail instead.
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", ssh_command())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => RemoteError::NoGit,
+                _ => RemoteError::Failed {
+                    what: "start",
+                    detail: e.to_string(),
+                },
+            })
+    }
+
+    /// Fetches the remote's main into [`TRACKING`]. `None`: the remote has no main yet.
+    pub fn fetch(&self) -> Result<Option<ObjectId>, RemoteError> {
+        let out = self.git(&[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            &self.url,
+            &format!("+refs/heads/main:{TRACKING}"),
+        ])?;
+        if !out.status.success() {
+            let detail = last_line(&out.stderr);
+            if detail.contains("couldn't find remote ref") {
+                return Ok(None);
+            }
+            return Err(RemoteError::Unreachable {
+                url: self.url.clone(),
+                detail,
+            });
+        }
+        let out = self.git(&["rev-parse", "--verify", "--quiet", TRACKING])?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(ObjectId::from_hex(text.trim().as_bytes()).ok())
+    }
+
+    /// Whether the remote answers, and whether it has a main branch.
+    pub fn probe(&self) -> Result<bool, RemoteError> {
+        let out = self.git(&["ls-remote", "--heads", &self.url, "refs/heads/main"])?;
+        if !out.status.success() {
+            return Err(RemoteError::Unreachable {
+                url: self.url.clone(),
+                detail: last_line(&out.stderr),
+            });
+        }
+        Ok(!out.stdout.is_empty())
+    }
+
+    /// Pushes exactly `commit` to the remote's main: a fast-forward, never forced.
+    pub fn push(&self, commit: ObjectId) -> Result<(), RemoteError> {
+        let out = self.git(&[
+            "push",
+            "--quiet",
+            "--no-verify",
+            &self.url,
+            &format!("{commit}:refs/heads/main"),
+        ])?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        if text.contains("[rejected]")
+            || text.contains("non-fast-forward")
+            || text.contains("fetch first")
+            || text.contains("failed to update ref")
+            || text.contains("cannot lock ref")
+            || text.contains("[remote rejected]")
+        {
+            return Err(RemoteError::Rejected {
+                url: self.url.clone(),
+            });
+        }
+        Err(RemoteError::Unreachable {
+            url: self.url.clone(),
+            detail: last_line(&out.stderr),
+        })
+    }
+}
+
+/// `CTX_GIT` names the git program (for tests and unusual installs); default `git`.
+fn git_program() -> String {
+    std::env::var("CTX_GIT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "git".into())
+}
+
+/// ssh must never stop to ask (a host key, a passphrase) in a hook or `ctx watch`.
+fn ssh_command() -> String {
+    match std::env::var("GIT_SSH_COMMAND") {
+        Ok(c) if !c.is_empty() => c,
+        _ => match std::env::var("GIT_SSH") {
+            Ok(c) if !c.is_empty() => format!("{c} -o BatchMode=yes"),
+            _ => "ssh -o BatchMode=yes".into(),
+        },
+    }
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    // git ends with a generic "Please make sure you have the correct access rights"; the cause
+    // is the line before it.
+    lines
+        .iter()
+        .rev()
+        .find(|l| {
+            !l.starts_with("Please make sure")
+                && !l.starts_with("and the repository exists")
+                && !l.starts_with("fatal: Could not read from remote")
+        })
+        .or(lines.last())
+        .map(|l| {
+            l.trim_start_matches("fatal: ")
+                .trim_start_matches("error: ")
+                .to_string()
+        })
+        .unwrap_or_else(|| "git gave no reason".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scp_like_urls_are_not_paths() {
+        assert!(is_scp_like("git@github.com:me/ctx-store.git"));
+        assert!(is_scp_like("host:store"));
+        assert!(!is_scp_like("/srv/store.git"));
+        assert!(!is_scp_like("./a:b"));
+        assert_eq!(
+            normalize_url("ssh://git@host/x.git"),
+            "ssh://git@host/x.git"
+        );
+        assert!(normalize_url("remote.git").starts_with('/'));
+    }
+
+    #[test]
+    fn the_cause_line_is_kept() {
+        let err = b"fatal: '/nope' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+        assert_eq!(
+            last_line(err),
+            "'/nope' does not appear to be a git repository"
+        );
+    }
+}
