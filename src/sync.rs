@@ -225,6 +225,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         report.committed = session.commit(None)?;
         report.notes.append(&mut session.notes);
     }
+
     let offline = |committed: &Option<CommitInfo>, e: RemoteError| match e {
         RemoteError::Unreachable { url, detail } => SyncError::Offline {
             committed: committed.as_ref().map(|c| c.id[..10].to_string()),
@@ -268,6 +269,16 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         }
         if opts.apply {
             apply_head(&mut session, &mut report)?;
+            let note = format!(
+                "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
+                session.machine
+            );
+            if !session.approved()
+                && !report.notes.contains(&note)
+                && !session.sealed_docs()?.is_empty()
+            {
+                report.notes.push(note);
+            }
         }
         report.head = session.head.map(|h| h.to_string());
         let Some(head) = session.head else {
@@ -756,6 +767,41 @@ pub fn resolve(env: &Env, path: &str, how: Resolution) -> Result<ResolveReport> 
         });
     };
     let resolved = match how {
+        Resolution::Ours | Resolution::Theirs if conflict.kind == "content" => {
+            // Field by field: only the conflicting values take the chosen side; what merged
+            // cleanly (the other side's new permission, say) stays.
+            let policy = if matches!(how, Resolution::Ours) {
+                Policy::Ours
+            } else {
+                Policy::Theirs
+            };
+            let blob = |e: Option<Entry>| -> Result<Option<Vec<u8>>> {
+                Ok(match e {
+                    Some(e) => Some(session.store.blob(e.oid)?),
+                    None => None,
+                })
+            };
+            let base = blob(conflict.base)?;
+            let ours = blob(conflict.ours)?.unwrap_or_default();
+            let theirs = blob(conflict.theirs)?.unwrap_or_default();
+            let decrypt = session.identity.as_ref().map(KeyDecrypt);
+            let opts = MergeOptions {
+                policy,
+                decrypt: decrypt.as_ref().map(|d| d as &dyn merge::Decrypt),
+            };
+            let m = merge::merge_file(&conflict.path, base.as_deref(), &ours, &theirs, &opts);
+            let exec = conflict.ours.or(conflict.theirs).is_some_and(|e| e.exec);
+            if m.conflicts.is_empty() {
+                Some(Entry {
+                    oid: session.store.write_blob(&m.content)?,
+                    exec,
+                })
+            } else if matches!(how, Resolution::Ours) {
+                conflict.ours
+            } else {
+                conflict.theirs
+            }
+        }
         Resolution::Ours => conflict.ours,
         Resolution::Theirs => conflict.theirs,
         Resolution::Content(bytes) => {
