@@ -287,7 +287,13 @@ fn walk(
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().to_string();
-        if SKIP_NAMES.contains(&name.as_str()) || name.ends_with('~') || name.ends_with(".swp") {
+        // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
+        let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
+        if SKIP_NAMES.contains(&name.as_str())
+            || name.ends_with('~')
+            || name.ends_with(".swp")
+            || ctx_temp
+        {
             continue;
         }
         let child_rel = format!("{rel}/{name}");

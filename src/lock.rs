@@ -82,11 +82,45 @@ impl Lock {
                 Err(TryLockError::Error(e)) => return Err(io(e)),
             }
         }
+        clear_stale_git_locks(dir.parent().unwrap_or(dir));
         // Who holds it, for the message another process prints; best effort.
         let _ = file.set_len(0);
         let _ = file.rewind();
         let _ = writeln!(file, "pid {} running `ctx {what}`", std::process::id());
         Ok(Lock { _file: file })
+    }
+}
+
+/// A ctx process killed while moving a ref leaves git's `<ref>.lock` behind, and every later
+/// ref update would fail on it. Whoever holds ctx's lock is the store's only writer, so such
+/// files are leftovers: remove them.
+fn clear_stale_git_locks(git_dir: &Path) {
+    if !git_dir.join("HEAD").is_file() {
+        return;
+    }
+    fn walk(dir: &Path) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&p),
+                Ok(_) if p.extension().is_some_and(|x| x == "lock") => {
+                    let _ = std::fs::remove_file(&p);
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(&git_dir.join("refs"));
+    for name in [
+        "packed-refs.lock",
+        "HEAD.lock",
+        "config.lock",
+        "shallow.lock",
+    ] {
+        let _ = std::fs::remove_file(git_dir.join(name));
     }
 }
 

@@ -638,6 +638,9 @@ fn commit_merge(session: &mut Session, state: &MergeState) -> Result<ObjectId> {
             ));
         }
     }
+    if !msg.ends_with('\n') {
+        msg.push('\n');
+    }
     msg.push_str(&format!(
         "\nCtx-Machine: {}\nCtx-Merge: {} + {}\n",
         session.machine, session.machine, state.theirs_machine

@@ -326,9 +326,49 @@ impl Store {
         Ok(())
     }
 
+    /// The best common ancestors of two commits (usually one; several after criss-cross merges).
+    ///
+    /// Computed from the full ancestry rather than with gix's date-ordered walk, which can answer
+    /// wrongly when commits share a timestamp (machines syncing within one second do).
+    pub fn merge_bases(&self, one: ObjectId, two: ObjectId) -> Result<Vec<ObjectId>> {
+        let of_one = self.ancestors(one)?;
+        if of_one.contains(&two) {
+            return Ok(vec![two]);
+        }
+        // Walk from `two`, stopping at the first commits that `one` also reaches.
+        let mut candidates = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = std::collections::VecDeque::from([two]);
+        while let Some(id) = queue.pop_front() {
+            if !seen.insert(id) {
+                continue;
+            }
+            if of_one.contains(&id) {
+                candidates.push(id);
+                continue;
+            }
+            queue.extend(self.parents(id)?);
+        }
+        // A candidate that is an ancestor of another is not a best base.
+        let mut best = Vec::new();
+        for c in &candidates {
+            let mut dominated = false;
+            for d in &candidates {
+                if d != c && self.ancestors(*d)?.contains(c) {
+                    dominated = true;
+                    break;
+                }
+            }
+            if !dominated {
+                best.push(*c);
+            }
+        }
+        Ok(best)
+    }
+
     /// The best common ancestor of two commits, if they share history.
     pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>> {
-        Ok(self.repo.merge_base(one, two)?.map(|id| id.detach()))
+        Ok(self.merge_bases(one, two)?.into_iter().next())
     }
 
     /// Whether `ancestor` is `descendant` or one of its ancestors.
@@ -336,7 +376,29 @@ impl Store {
         if ancestor == descendant {
             return Ok(true);
         }
-        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
+        Ok(self.ancestors(descendant)?.contains(&ancestor))
+    }
+
+    /// A commit's parents.
+    pub fn parents(&self, id: ObjectId) -> Result<Vec<ObjectId>> {
+        Ok(self
+            .repo
+            .find_commit(id)?
+            .parent_ids()
+            .map(|p| p.detach())
+            .collect())
+    }
+
+    /// `id` and every commit it descends from.
+    pub fn ancestors(&self, id: ObjectId) -> Result<std::collections::HashSet<ObjectId>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![id];
+        while let Some(c) = stack.pop() {
+            if seen.insert(c) {
+                stack.extend(self.parents(c)?);
+            }
+        }
+        Ok(seen)
     }
 
     /// Commits reachable from `from` but not from `other`, counted (for ahead/behind).
