@@ -297,7 +297,7 @@ fn kill_9_during_sync_leaves_everything_valid_and_the_next_sync_recovers() {
     let mut exp = Expected::default();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_ctx"));
     for round in 0..24 {
-        let i = (round % 2) as usize;
+        let i = round % 2;
         let m = &all[i];
         edit(m, i, round, &mut rng, &mut exp);
         // The other machine also moves, so the killed sync has a merge to do.
