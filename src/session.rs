@@ -162,6 +162,16 @@ pub struct Plan {
     in_sync: BTreeMap<String, Option<Entry>>,
 }
 
+impl Plan {
+    /// Drops the actions that would overwrite uncommitted live changes, for callers that must
+    /// never fail on them (Claude's session-start hook): those files simply stay as they are.
+    pub fn skip_dirty(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty_paths);
+        self.actions.retain(|a| !dirty.contains(&a.path));
+        self.dirty.clear();
+    }
+}
+
 /// An open store plus everything this machine needs to read and write it.
 pub struct Session {
     /// Locations.
@@ -645,6 +655,33 @@ impl Session {
             text = pathmap::to_live(&text, home);
         }
         Ok(text.into_bytes())
+    }
+
+    /// The store form of a file that is not on the capture list (a project's personal files):
+    /// paths mapped, secret fields sealed, token-like plaintext refused. `old` is the stored
+    /// version, so unchanged secrets keep their ciphertext.
+    pub fn store_form(
+        &self,
+        store_path: &str,
+        live: &Path,
+        raw: &[u8],
+        old: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
+        let home = self.home_str();
+        let lf = LiveFile {
+            store_path: store_path.to_string(),
+            live_path: live.to_path_buf(),
+            source: Source::Whole,
+            stat: None,
+        };
+        Ok(self
+            .codec(&home)
+            .to_store(&lf, &self.env.display(live), raw, old)?)
+    }
+
+    /// The live form of a stored blob: secrets opened, home paths restored.
+    pub fn live_form(&self, store_path: &str, stored: &[u8]) -> Result<Vec<u8>> {
+        self.live_bytes(store_path, stored, &self.home_str())
     }
 
     /// Where a store path lives on this machine, if it is applied at all.
