@@ -89,6 +89,15 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
     assert!(body.contains("last_branch: main"), "{body}");
     assert!(body.contains("m1:"), "{body}");
     assert!(m.hook_log().is_empty(), "{}", m.hook_log());
+    let doctor: serde_json::Value =
+        serde_json::from_slice(&m.ctx(&["doctor", "--json"]).stdout).unwrap();
+    let finding = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "git hooks")
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert_eq!(finding["ok"], true, "{finding}");
 
     let out = m.ctx_in(&p, &["hooks", "uninstall"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -97,6 +106,14 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
     for gone in ["post-commit.ctx-chained", "post-checkout", "post-merge"] {
         assert!(!hooks_dir.join(gone).exists(), "{gone} left behind");
     }
+    // doctor notices a hook replaced behind ctx's back.
+    install(&m, &p);
+    std::fs::write(hooks_dir.join("post-merge"), "#!/bin/sh\n").unwrap();
+    let t = text(&m.ctx(&["doctor"]));
+    assert!(t.contains("missing or replaced"), "{t}");
+    std::fs::remove_file(hooks_dir.join("post-merge")).unwrap();
+    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
+    assert!(out.status.success(), "{}", text(&out));
     // Uninstalling twice is harmless too.
     let out = m.ctx_in(&p, &["hooks", "uninstall"]);
     assert!(out.status.success(), "{}", text(&out));
