@@ -343,6 +343,10 @@ pub fn claude_hooks_installed(path: &Path) -> bool {
     add_claude_hooks(&mut doc).is_ok_and(|changed| !changed)
 }
 
+/// The hook log is cut back to its last `LOG_KEEP` lines once it grows past this many bytes.
+const LOG_LIMIT: u64 = 256 * 1024;
+const LOG_KEEP: usize = 200;
+
 /// Appends one line (time, event, folder, error) to the hook log. Never fails: a hook that
 /// cannot log still must not block git.
 pub fn log_failure(env: &Env, event: &str, cwd: &Path, error: &str) {
@@ -356,6 +360,14 @@ pub fn log_failure(env: &Env, event: &str, cwd: &Path, error: &str) {
     let path = env.hook_log_path();
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
+    }
+    // A hook failing on every commit for months must not fill the disk: keep the recent lines.
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT) {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let lines: Vec<&str> = text.lines().collect();
+            let keep = lines[lines.len().saturating_sub(LOG_KEEP)..].join("\n") + "\n";
+            let _ = crate::fsx::write_atomic(&path, keep.as_bytes(), None);
+        }
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use notify::RecursiveMode;
-use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, NoCache};
 
 use crate::env::Env;
 use crate::lock::{Lock, LockError};
@@ -173,7 +173,15 @@ pub fn run(
 ) -> Result<(), WatchError> {
     install_stop_handlers();
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(quiet, None, tx)?;
+    // No file-id cache: it would walk the whole Claude home (transcripts included) at start, and
+    // ctx needs only "something changed", not renames stitched together.
+    let mut debouncer = new_debouncer_opt::<_, notify::RecommendedWatcher, NoCache>(
+        quiet,
+        None,
+        tx,
+        NoCache,
+        notify::Config::default(),
+    )?;
     // The parents are watched flat, to see the files in them and a deleted home recreated.
     let mut wanted: Vec<(PathBuf, RecursiveMode)> =
         vec![(env.claude_dir.clone(), RecursiveMode::Recursive)];

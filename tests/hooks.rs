@@ -1,5 +1,6 @@
 //! `ctx hooks install/uninstall`, the git hooks they install, `ctx hook EVENT`, project records
 //! and personal files, Claude Code hooks.
+#![cfg(unix)]
 mod common;
 use common::*;
 
@@ -190,6 +191,10 @@ fn personal_files_are_captured_and_a_new_worktree_gets_them() {
     // The env token is sealed: no plaintext in any git object.
     let objects = String::from_utf8_lossy(&m.all_objects()).to_string();
     assert!(!objects.contains("FAKE_PROJECT_SECRET_1234"));
+    // Unchanged personal files (sealed secret included) make no new store commit.
+    let head = m.head();
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "nothing new"]);
+    assert_eq!(m.head(), head);
 
     let wt = m.home.join("proj-feature");
     m.git_in(

@@ -1,5 +1,6 @@
 //! `ctx watch`: commits after a quiet period, survives renames and a recreated Claude home,
 //! stops cleanly on SIGTERM.
+#![cfg(unix)]
 mod common;
 use common::*;
 
