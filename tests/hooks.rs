@@ -393,3 +393,30 @@ fn session_end_commits_and_session_start_applies_without_touching_dirty_files() 
         "{log}"
     );
 }
+
+#[test]
+fn core_hooks_path_is_respected_from_a_linked_worktree() {
+    let m = ready();
+    let p = m.project("proj");
+    m.git_in(&p, &["config", "core.hooksPath", ".githooks"]);
+    let wt = m.home.join("proj-wt");
+    m.git_in(
+        &p,
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    // Installed from the second worktree: the hooks land where git looks for them.
+    let out = m.ctx_in(&wt, &["hooks", "install", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = v["hooks_dir"].as_str().unwrap().to_string();
+    assert!(dir.ends_with("proj-wt/.githooks"), "{v}");
+    assert_eq!(v["hooks"].as_array().unwrap().len(), 3, "{v}");
+    assert!(!p.join(".git/hooks/post-commit").exists());
+    m.git_in(
+        &wt,
+        &["commit", "-q", "--allow-empty", "-m", "from the worktree"],
+    );
+    let (_, body) = record(&m);
+    assert!(body.contains("proj-wt"), "{body}\n{}", m.hook_log());
+    assert!(body.contains("last_branch: side"), "{body}");
+}
