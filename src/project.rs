@@ -283,6 +283,9 @@ pub enum PersonalOutcome {
     KeptLocal,
     /// Nothing to do.
     Same,
+    /// Not captured or restored, for this reason (e.g. a token in plain text); the other file
+    /// and the record are still handled.
+    Refused(String),
 }
 
 /// How to reconcile personal files.
@@ -342,11 +345,15 @@ pub fn record(
     for rel in PERSONAL {
         let store_path = p.personal_store_path(rel);
         let live = p.worktree.join(rel);
-        let (outcome, change) = personal(session, &store_path, &live, dir)?;
-        if let Some(c) = change {
-            changes.insert(store_path, c);
+        match personal(session, &store_path, &live, dir) {
+            Ok((outcome, change)) => {
+                if let Some(c) = change {
+                    changes.insert(store_path, c);
+                }
+                outcomes.push((rel.to_string(), outcome));
+            }
+            Err(e) => outcomes.push((rel.to_string(), PersonalOutcome::Refused(e.to_string()))),
         }
-        outcomes.push((rel.to_string(), outcome));
     }
     if !changes.is_empty() {
         let items: Vec<String> = changes.keys().cloned().collect();

@@ -238,6 +238,10 @@ fn a_token_in_plain_markdown_is_refused_and_logged() {
     assert!(!objects.contains("ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000"));
     let log = m.hook_log();
     assert!(log.contains("CLAUDE.local.md"), "{log}");
+    assert!(log.contains("GitHub"), "{log}");
+    // The project is still recorded.
+    let (_, body) = record(&m);
+    assert!(body.contains("name: proj"), "{body}");
 }
 
 #[test]

@@ -82,17 +82,21 @@ fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, CliEr
     Ok(kept_notes(&p, &outcomes))
 }
 
-/// Log lines for personal files left alone because they differ from the store's.
+/// Log lines for personal files left alone: they differ from the store's, or were refused.
 pub(crate) fn kept_notes(p: &GitProject, outcomes: &[(String, PersonalOutcome)]) -> Vec<String> {
     outcomes
         .iter()
-        .filter(|(_, o)| *o == PersonalOutcome::KeptLocal)
-        .map(|(rel, _)| {
-            format!(
+        .filter_map(|(rel, o)| match o {
+            PersonalOutcome::KeptLocal => Some(format!(
                 "kept {} as it is: it differs from the store's {} (commit in that worktree to capture it)",
                 p.worktree.join(rel).display(),
                 p.personal_store_path(rel)
-            )
+            )),
+            PersonalOutcome::Refused(why) => Some(format!(
+                "{} not stored: {why}",
+                p.worktree.join(rel).display()
+            )),
+            _ => None,
         })
         .collect()
 }

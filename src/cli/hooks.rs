@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use super::{CliError, Ui};
 use crate::env::Env;
-use crate::hooks::{self, HookChange, HookError};
-use crate::project::{self, Direction, GitProject, PersonalOutcome, ProjectError};
+use crate::hooks::{self, HookChange};
+use crate::project::{self, Direction, GitProject, PersonalOutcome};
 use crate::session::Session;
 
 /// `ctx hooks` subcommands.
@@ -46,32 +46,6 @@ struct Report {
     personal_files: Vec<(String, PersonalOutcome)>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
-}
-
-impl From<HookError> for CliError {
-    fn from(e: HookError) -> Self {
-        let hint = match &e {
-            HookError::Git { .. } => "run it inside a git worktree, or pass --worktree DIR",
-            HookError::Io { .. } => "check the folder's permissions",
-            HookError::Occupied { .. } => {
-                "move one of the two files away (ctx chains one existing hook), then run it again"
-            }
-            HookError::Settings { .. } => "fix settings.json so it holds a JSON object",
-        };
-        CliError::new(e.to_string(), hint)
-    }
-}
-
-impl From<ProjectError> for CliError {
-    fn from(e: ProjectError) -> Self {
-        match e {
-            ProjectError::Session(s) => s.into(),
-            other => CliError::new(
-                other.to_string(),
-                "run it inside a git worktree with at least one commit, or pass --worktree DIR",
-            ),
-        }
-    }
 }
 
 /// Runs `ctx hooks …`.

@@ -2,7 +2,7 @@
 
 use super::{CliError, Ui};
 use crate::env::Env;
-use crate::watch::{self, Report, WatchError};
+use crate::watch::{self, Report};
 
 /// Arguments of `ctx watch`.
 #[derive(Debug, clap::Args)]
@@ -17,15 +17,6 @@ pub struct WatchArgs {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     watch::parse_duration(s).map_err(|e| e.to_string())
-}
-
-impl From<WatchError> for CliError {
-    fn from(e: WatchError) -> Self {
-        CliError::new(
-            e.to_string(),
-            "check that the Claude home exists and the inotify watch limit (fs.inotify.max_user_watches) is not reached",
-        )
-    }
 }
 
 /// Runs `ctx watch` until SIGINT or SIGTERM.
