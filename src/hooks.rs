@@ -136,6 +136,15 @@ pub struct HookChange {
 /// Installs ctx's hooks in `hooks_dir`, moving a foreign hook aside to be chained. Idempotent.
 pub fn install_git(hooks_dir: &Path, ctx_bin: &Path) -> Result<Vec<HookChange>> {
     std::fs::create_dir_all(hooks_dir).map_err(io(hooks_dir))?;
+    // Refuse before changing anything, so a refusal never leaves half the hooks installed.
+    for (event, _) in GIT_HOOKS {
+        let hook = hooks_dir.join(event);
+        let chained = hooks_dir.join(format!("{event}{CHAINED}"));
+        if hook.symlink_metadata().is_ok() && !is_ours(&hook) && chained.symlink_metadata().is_ok()
+        {
+            return Err(HookError::Occupied { hook, chained });
+        }
+    }
     let mut out = Vec::new();
     for (event, _) in GIT_HOOKS {
         let hook = hooks_dir.join(event);
@@ -405,6 +414,24 @@ mod tests {
         add_claude_hooks(&mut bare).unwrap();
         remove_claude_hooks(&mut bare);
         assert_eq!(bare, json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_foreign_hook_beside_a_chained_one_is_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("post-merge"), "#!/bin/sh\necho mine\n").unwrap();
+        std::fs::write(d.join("post-merge.ctx-chained"), "#!/bin/sh\necho old\n").unwrap();
+        let err = install_git(d, Path::new("/usr/bin/ctx")).unwrap_err();
+        assert!(matches!(err, HookError::Occupied { .. }), "{err}");
+        assert!(!d.join("post-checkout").exists());
+        assert!(!d.join("post-commit").exists());
+        let out = uninstall_git(d).unwrap();
+        assert!(out.iter().all(|c| c.action == "absent"));
+        assert_eq!(
+            std::fs::read_to_string(d.join("post-merge")).unwrap(),
+            "#!/bin/sh\necho mine\n"
+        );
     }
 
     #[test]
