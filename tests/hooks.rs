@@ -258,7 +258,7 @@ fn the_origin_url_is_the_identity() {
     assert!(body.contains("identity: github.com/foo/bar"), "{body}");
     // Paths under the home are stored machine-neutral.
     assert!(body.contains("${CTX_HOME}/Bar"), "{body}");
-    // An ordinary commit an hour-less later changes nothing: no store commit.
+    // An ordinary commit within the hour changes nothing: no store commit.
     let head = m.head();
     m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "again"]);
     assert_eq!(m.head(), head, "{}", m.hook_log());

@@ -7,7 +7,7 @@ use crate::watch::{self, Report};
 /// Arguments of `ctx watch`.
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
-    /// Also sync this often (e.g. 30s, 10m, 1h).
+    /// Also sync this often (e.g. 30s, 10m, 1h); this build has no `ctx sync` yet, so it commits.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub sync_every: Option<std::time::Duration>,
     /// Milliseconds of quiet before a commit (default 2000; also CTX_WATCH_QUIET_MS).
