@@ -82,6 +82,7 @@ impl Lock {
                 Err(TryLockError::Error(e)) => return Err(io(e)),
             }
         }
+        inherit_into_children(&file);
         clear_stale_git_locks(dir.parent().unwrap_or(dir));
         // Who holds it, for the message another process prints; best effort.
         let _ = file.set_len(0);
@@ -90,6 +91,26 @@ impl Lock {
         Ok(Lock { _file: file })
     }
 }
+
+/// The git processes ctx starts (fetch, push) inherit the locked file, so if ctx is killed while
+/// one runs, the lock stays held until that orphan finishes too: the next ctx waits for it
+/// instead of racing it on the store's refs.
+#[cfg(unix)]
+fn inherit_into_children(file: &File) {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function's caller owns; only the close-on-exec flag
+    // changes.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn inherit_into_children(_: &File) {}
 
 /// A ctx process killed while moving a ref leaves git's `<ref>.lock` behind, and every later
 /// ref update would fail on it. Whoever holds ctx's lock is the store's only writer, so such

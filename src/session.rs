@@ -112,6 +112,9 @@ pub enum FileState {
     Deleted,
     /// In the store, never seen live on this machine: `apply` would create it.
     Missing,
+    /// The live file is as ctx last wrote it, but the store has moved on (an apply was cut
+    /// short): not a change of the user's; `apply` brings it up to date.
+    Behind,
 }
 
 /// One line of `ctx status`.
@@ -238,6 +241,7 @@ impl Session {
         let recipients = Recipients::parse(manifest.recipients.iter())?;
         let rules = Rules::new(&manifest.secrets);
         let paths = StatePaths::new(&env.state_dir());
+        Self::recover_journal(&paths, head);
         Ok(Session {
             machine: cfg.machine,
             env,
@@ -589,9 +593,17 @@ impl Session {
         for path in paths {
             let live = snap.files.get(path).and_then(|c| c.entry);
             let stored = self.head_files.get(path).copied();
+            let seen = applied.files.get(path).copied();
+            let behind = |l: Entry| -> Result<bool> {
+                Ok(seen.is_some()
+                    && seen != stored.map(|s| s.oid)
+                    && self.still_matches(path, l, seen, snap)?)
+            };
             let state = match (live, stored) {
                 (Some(l), Some(s)) if l == s => continue,
+                (Some(l), Some(_)) if behind(l)? => FileState::Behind,
                 (Some(_), Some(_)) => FileState::Modified,
+                (Some(l), None) if behind(l)? => FileState::Behind,
                 (Some(_), None) => FileState::Added,
                 (None, Some(_)) if applied.files.contains_key(path) => FileState::Deleted,
                 (None, Some(_)) => FileState::Missing,
@@ -704,7 +716,7 @@ impl Session {
                     items.push(summary::describe(&st.path, Some(b""), None));
                     changes.insert(st.path.clone(), Change::Delete);
                 }
-                FileState::Missing => {}
+                FileState::Missing | FileState::Behind => {}
             }
         }
         statuses.retain(|s| !skipped.contains(&s.path));
@@ -716,14 +728,88 @@ impl Session {
         }
         self.add_inventory(&mut changes)?;
         let msg = summary::message(&self.machine, &items, message);
-        let id = self.commit_changes(&changes, &msg)?;
-        self.record_applied(&snap, &statuses)?;
-        self.record_merged(&snap, &merged)?;
+        let id = self.commit_journaled(&changes, &msg, &snap, &statuses, &merged)?;
         Ok(Some(CommitInfo {
             id: id.to_string(),
             summary: msg.lines().next().unwrap_or("").to_string(),
             files: items.len(),
         }))
+    }
+
+    /// Commits `changes` and records what the live files now correspond to, such that a kill at
+    /// any point leaves both consistent: the new record is written to a journal first, the ref
+    /// moves, then the record takes effect; `open` finishes or drops a journal left behind.
+    fn commit_journaled(
+        &mut self,
+        changes: &BTreeMap<String, Change>,
+        msg: &str,
+        snap: &Snapshot,
+        statuses: &[FileStatus],
+        merged: &[String],
+    ) -> Result<ObjectId> {
+        let base_tree = match self.head {
+            Some(h) => Some(self.store.tree_of(h)?),
+            None => None,
+        };
+        let tree = self.store.write_tree(base_tree, changes)?;
+        let parents: Vec<ObjectId> = self.head.into_iter().collect();
+        let id = self.store.write_commit(tree, &parents, msg)?;
+        let files = self.store.files(Some(id))?;
+        let mut applied = self.applied();
+        for (path, c) in &snap.files {
+            if let Some(e) = c.entry {
+                if files.get(path) == Some(&e) {
+                    applied.files.insert(path.clone(), e.oid);
+                }
+            }
+        }
+        for st in statuses {
+            if st.state == FileState::Deleted {
+                applied.files.remove(&st.path);
+            }
+        }
+        for p in merged {
+            if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
+                applied.files.insert(p.clone(), e.oid);
+            }
+        }
+        let journal = self.paths.applied.with_file_name("commit-journal");
+        let io = |source| SessionError::Io {
+            path: journal.clone(),
+            source,
+        };
+        let mut text = format!("{id}\n");
+        for (p, oid) in &applied.files {
+            text.push_str(&format!("{oid} {p}\n"));
+        }
+        fsx::write_atomic(&journal, text.as_bytes(), None).map_err(io)?;
+        if let Err(e) = self.store.move_ref(MAIN, id, self.head, msg) {
+            let _ = std::fs::remove_file(&journal);
+            return Err(e.into());
+        }
+        self.save_applied(&applied)?;
+        let _ = std::fs::remove_file(&journal);
+        self.head = Some(id);
+        self.head_files = files;
+        self.merged = merged.to_vec();
+        Ok(id)
+    }
+
+    /// Finishes a commit a killed process left half-recorded (see `commit_journaled`).
+    fn recover_journal(paths: &StatePaths, head: Option<ObjectId>) {
+        let journal = paths.applied.with_file_name("commit-journal");
+        let Ok(text) = std::fs::read_to_string(&journal) else {
+            return;
+        };
+        let mut lines = text.splitn(2, '\n');
+        let id = lines
+            .next()
+            .and_then(|l| ObjectId::from_hex(l.trim().as_bytes()).ok());
+        if id.is_some() && id == head {
+            let rest = lines.next().unwrap_or_default();
+            let _ = fsx::write_atomic(&paths.applied, rest.as_bytes(), None);
+        }
+        let _ = std::fs::remove_file(&journal);
     }
 
     /// Merges live bytes (edited on top of `seen`, if any) into the store's version `stored`.
@@ -921,6 +1007,34 @@ impl Session {
                 Some(doc)
             }
         }
+    }
+
+    /// The store form of a file that is not on the capture list (a project's personal files):
+    /// paths mapped, secret fields sealed, token-like plaintext refused. `old` is the stored
+    /// version, so unchanged secrets keep their ciphertext.
+    pub fn store_form(
+        &self,
+        store_path: &str,
+        live: &Path,
+        raw: &[u8],
+        old: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
+        let home = self.home_str();
+        let lf = LiveFile {
+            store_path: store_path.to_string(),
+            live_path: live.to_path_buf(),
+            source: Source::Whole,
+            stat: None,
+        };
+        Ok(self
+            .codec(&home)
+            .to_store(&lf, &self.env.display(live), raw, old)?)
+    }
+
+    /// The live form of a stored blob: secrets opened, home paths restored.
+    pub fn live_form(&self, store_path: &str, stored: &[u8]) -> Result<Vec<u8>> {
+        let mut unreadable = Vec::new();
+        self.live_bytes(store_path, stored, &self.home_str(), None, &mut unreadable)
     }
 
     /// Where a store path lives on this machine, if it is applied at all.

@@ -257,6 +257,15 @@ fn four_machines_random_edits_random_order_converge() {
 }
 
 fn store_is_valid(m: &Machine) {
+    // A git child of the killed ctx (fetch, push) may still run, holding ctx's lock as the
+    // next command would see it: wait for the lock as that command does.
+    let lock = m.store().join("ctx/lock");
+    let waited = std::process::Command::new("flock")
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(waited.success());
     let out = m
         .cmd("git")
         .arg("--git-dir")
@@ -266,8 +275,9 @@ fn store_is_valid(m: &Machine) {
         .unwrap();
     assert!(
         out.status.success(),
-        "{}: git fsck: {}",
+        "{}: git fsck: {}{}",
         m.name,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }

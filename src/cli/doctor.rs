@@ -181,19 +181,58 @@ fn check(env: &Env) -> Vec<Finding> {
             Some("install git"),
         ),
     }
+    let hooked = crate::hooks::registered(env);
+    if !hooked.is_empty() {
+        let broken: Vec<String> = hooked
+            .iter()
+            .filter(|d| {
+                crate::hooks::GIT_HOOKS
+                    .iter()
+                    .any(|(e, _)| !crate::hooks::is_ours(&d.join(e)))
+            })
+            .map(|d| env.display(d))
+            .collect();
+        push(
+            "git hooks",
+            broken.is_empty(),
+            if broken.is_empty() {
+                format!("installed in {} repositor(y/ies)", hooked.len())
+            } else {
+                format!("missing or replaced in {}", broken.join(", "))
+            },
+            Some("run `ctx hooks install --worktree DIR` in that project again (or `ctx hooks uninstall` there)"),
+        );
+    }
+    let settings = env.claude_dir.join("settings.json");
+    if crate::hooks::claude_hooks_installed(&settings) {
+        push(
+            "claude hooks",
+            true,
+            format!(
+                "SessionStart/SessionEnd run ctx ({})",
+                env.display(&settings)
+            ),
+            None,
+        );
+    }
     let log = env.hook_log_path();
     if let Ok(text) = std::fs::read_to_string(&log) {
-        let last: Vec<&str> = text.lines().rev().take(3).collect();
-        if !last.is_empty() {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        if !lines.is_empty() {
+            let last: Vec<&str> = lines.iter().rev().take(3).rev().copied().collect();
             push(
-                "hooks",
+                "hook log",
                 false,
                 format!(
-                    "recent hook errors in {}: {}",
+                    "{} line(s) in {}; the last: {}",
+                    lines.len(),
                     env.display(&log),
                     last.join(" | ")
                 ),
-                Some("fix the cause, then delete the log"),
+                Some(&format!(
+                    "hooks never block git, so they wrote here instead: fix the cause shown (often `ctx init` not run, or another ctx held the store), then delete {}",
+                    env.display(&log)
+                )),
             );
         }
     }

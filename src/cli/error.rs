@@ -199,6 +199,36 @@ impl From<crate::sync::SyncError> for CliError {
     }
 }
 
+impl From<crate::hooks::HookError> for CliError {
+    fn from(e: crate::hooks::HookError) -> Self {
+        let hint = match &e {
+            crate::hooks::HookError::Git { .. } => {
+                "run it inside a git worktree, or pass --worktree DIR"
+            }
+            crate::hooks::HookError::Io { .. } => "check the folder's permissions",
+            crate::hooks::HookError::Occupied { .. } => {
+                "move one of the two files away (ctx chains one existing hook), then run it again"
+            }
+            crate::hooks::HookError::Settings { .. } => {
+                "fix settings.json so it holds a JSON object"
+            }
+        };
+        CliError::new(e.to_string(), hint)
+    }
+}
+
+impl From<crate::project::ProjectError> for CliError {
+    fn from(e: crate::project::ProjectError) -> Self {
+        match e {
+            crate::project::ProjectError::Session(s) => s.into(),
+            other => CliError::new(
+                other.to_string(),
+                "run it inside a git worktree with at least one commit, or pass --worktree DIR",
+            ),
+        }
+    }
+}
+
 impl From<crate::setup::InitError> for CliError {
     fn from(e: crate::setup::InitError) -> Self {
         use crate::setup::InitError as I;
@@ -207,5 +237,14 @@ impl From<crate::setup::InitError> for CliError {
             I::Sync(s) => s.into(),
             I::Lock(l) => l.into(),
         }
+    }
+}
+
+impl From<crate::watch::WatchError> for CliError {
+    fn from(e: crate::watch::WatchError) -> Self {
+        CliError::new(
+            e.to_string(),
+            "check that the Claude home exists and the inotify watch limit (fs.inotify.max_user_watches) is not reached",
+        )
     }
 }

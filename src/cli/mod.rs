@@ -6,6 +6,8 @@ mod completions;
 mod diff;
 mod doctor;
 mod error;
+mod hook;
+mod hooks;
 mod init;
 mod log;
 mod machine;
@@ -16,6 +18,7 @@ mod secret;
 mod status;
 mod sync;
 mod ui;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -80,6 +83,14 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Merge three versions of a file the way git's merge drivers do (`%O %A %B %P`).
     MergeDriver(merge_driver::MergeDriverArgs),
+    /// Install or remove ctx's git hooks in a project, or its Claude Code hooks (--claude).
+    #[command(subcommand)]
+    Hooks(hooks::HooksCommand),
+    /// What installed hooks run; fails open (errors go to the hook log, exit 0).
+    #[command(hide = true)]
+    Hook(hook::HookArgs),
+    /// Watch the live files and commit after a quiet period.
+    Watch(watch::WatchArgs),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code.
@@ -118,6 +129,9 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Doctor(a) => doctor::run(a, env, ui),
         Command::Completions(a) => completions::run(a),
         Command::MergeDriver(a) => merge_driver::run(a, env, ui),
+        Command::Hooks(c) => hooks::run(c, env, ui),
+        Command::Hook(a) => hook::run(a, env, ui),
+        Command::Watch(a) => watch::run(a, env, ui),
     }
 }
 

@@ -65,6 +65,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
                 FileState::Modified => ("modified", Style::Yellow),
                 FileState::Deleted => ("deleted ", Style::Red),
                 FileState::Missing => ("missing ", Style::Cyan),
+                FileState::Behind => ("behind  ", Style::Cyan),
             };
             let fields = if f.fields.is_empty() {
                 String::new()
@@ -72,6 +73,12 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
                 format!("  ({})", f.fields.join(", "))
             };
             ui.line(&format!("{} {}{}", ui.paint(style, mark), f.path, fields));
+        }
+        if report.files.iter().any(|f| f.state == FileState::Behind) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "behind: unchanged here, newer in the store; `ctx apply` updates them",
+            ));
         }
         if report.files.iter().any(|f| f.state == FileState::Missing) {
             ui.line(&ui.paint(

@@ -296,6 +296,19 @@ impl Store {
         Ok(commit)
     }
 
+    /// Writes a commit object without moving any ref.
+    pub fn write_commit(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+    ) -> Result<ObjectId> {
+        Ok(self
+            .repo
+            .new_commit(message, tree, parents.iter().copied())?
+            .id)
+    }
+
     /// Moves `refname` to `new` if it still points at `expected` (`None`: must not exist).
     pub fn move_ref(
         &self,

@@ -263,3 +263,48 @@ pub fn text(out: &Output) -> String {
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+impl Machine {
+    /// `git args` run in `dir` with this machine's environment; asserts success, returns stdout.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self
+            .cmd("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} in {}: {}",
+            dir.display(),
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Runs ctx with `args` in `dir`.
+    pub fn ctx_in(&self, dir: &Path, args: &[&str]) -> Output {
+        self.cmd(env!("CARGO_BIN_EXE_ctx"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// A git repository with one commit at `~/<name>`.
+    pub fn project(&self, name: &str) -> PathBuf {
+        let dir = self.home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.git_in(&dir, &["init", "-q"]);
+        std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
+        self.git_in(&dir, &["add", "README.md"]);
+        self.git_in(&dir, &["commit", "-qm", "first"]);
+        dir
+    }
+
+    /// The hook log's text ("" when there is none).
+    pub fn hook_log(&self) -> String {
+        std::fs::read_to_string(self.config.join("ctx/hooks.log")).unwrap_or_default()
+    }
+}
