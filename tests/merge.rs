@@ -19,6 +19,8 @@ fn data(path: &str, bytes: &[u8]) -> Value {
         serde_json::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
     } else if path.ends_with(".yaml") {
         serde_yaml::from_str(text).unwrap()
+    } else if path.ends_with(".toml") {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
     } else {
         Value::String(text.to_string())
     }
@@ -28,58 +30,72 @@ fn data(path: &str, bytes: &[u8]) -> Value {
 fn corpus() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/merge");
     let mut cases = 0;
+    let mut failures = Vec::new();
     for format in std::fs::read_dir(&root).unwrap().flatten() {
         for case in std::fs::read_dir(format.path()).unwrap().flatten() {
-            let dir = case.path();
-            let find = |stem: &str| {
-                std::fs::read_dir(&dir)
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path())
-                    .find(|p| p.file_stem().unwrap() == stem)
-            };
-            let base = find("base").unwrap();
-            let ext = base.extension().unwrap().to_string_lossy().to_string();
-            let name = format!("file.{ext}");
-            let read = |p: &Path| std::fs::read(p).unwrap();
-            let out = merge_file(
-                &name,
-                Some(&read(&base)),
-                &read(&find("ours").unwrap()),
-                &read(&find("theirs").unwrap()),
-                &opts(),
-            );
-            if dir.join("conflict").exists() {
-                assert!(
-                    !out.conflicts.is_empty(),
-                    "{}: expected a conflict",
-                    dir.display()
-                );
-                let text = String::from_utf8_lossy(&out.content);
-                assert!(
-                    text.contains("<<<<<<< ours") && text.contains(">>>>>>> theirs"),
-                    "{}: no markers\n{text}",
-                    dir.display()
-                );
-            } else {
-                assert!(
-                    out.conflicts.is_empty(),
-                    "{}: unexpected conflicts {:?}",
-                    dir.display(),
-                    out.conflicts
-                );
-                let expected = read(&find("expected").unwrap());
-                assert_eq!(
-                    data(&name, &out.content),
-                    data(&name, &expected),
-                    "{}",
-                    dir.display()
-                );
-            }
             cases += 1;
+            if let Err(e) = run_case(&case.path()) {
+                failures.push(e);
+            }
         }
     }
-    assert!(cases >= 15, "corpus has only {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(cases >= 60, "corpus has only {cases} cases");
+}
+
+fn run_case(dir: &Path) -> Result<(), String> {
+    let find = |stem: &str| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_stem().unwrap() == stem)
+    };
+    let base = find("base").unwrap();
+    let ext = base.extension().unwrap().to_string_lossy().to_string();
+    let name = format!("file.{ext}");
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    let out = merge_file(
+        &name,
+        Some(&read(&base)),
+        &read(&find("ours").unwrap()),
+        &read(&find("theirs").unwrap()),
+        &opts(),
+    );
+    let text = String::from_utf8_lossy(&out.content);
+    if dir.join("conflict").exists() {
+        if out.conflicts.is_empty() {
+            return Err(format!(
+                "{}: expected a conflict, merged to\n{text}",
+                dir.display()
+            ));
+        }
+        if !(text.contains("<<<<<<< ours") && text.contains(">>>>>>> theirs")) {
+            return Err(format!("{}: no markers\n{text}", dir.display()));
+        }
+        return Ok(());
+    }
+    if !out.conflicts.is_empty() {
+        return Err(format!(
+            "{}: unexpected conflicts {:?}\n{text}",
+            dir.display(),
+            out.conflicts
+        ));
+    }
+    let expected = read(&find("expected").unwrap());
+    let (got, want) = (data(&name, &out.content), data(&name, &expected));
+    if got != want {
+        return Err(format!(
+            "{}: wrong merge\n got: {got}\nwant: {want}",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 fn merge_json(b: &Value, o: &Value, t: &Value) -> (Value, usize) {

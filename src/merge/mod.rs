@@ -222,8 +222,11 @@ fn markdown(
     let (t_fm, t_body) = split(theirs)?;
     let (b_fm, b_body) = match base {
         Some(b) => {
-            let (f, body) = split(b).unwrap_or_else(|| (String::new(), b.to_string()));
-            (Some(f), body)
+            // A base without front matter: both sides added theirs.
+            match split(b) {
+                Some((f, body)) => (Some(f), body),
+                None => (None, b.to_string()),
+            }
         }
         None => (None, String::new()),
     };
@@ -262,6 +265,7 @@ fn jsonl(base: &str, ours: &str, theirs: &str) -> Option<MergeOutcome> {
             None => format!("line:{line}"),
         })
     };
+    let base_lines: std::collections::HashSet<&str> = base.lines().collect();
     let mut seen = std::collections::HashMap::new();
     let mut out: Vec<&str> = Vec::new();
     for side in [base, ours, theirs] {
@@ -273,16 +277,27 @@ fn jsonl(base: &str, ours: &str, theirs: &str) -> Option<MergeOutcome> {
                     out.push(line);
                 }
                 Some(&i) if out[i] != line => {
-                    // The same record changed on a side: prefer the side's version only if the
-                    // base had it unchanged, else it is a conflict for a line merge to show.
-                    if base.lines().any(|l| l == out[i]) {
+                    // A record one side changed: the change wins over the base's version; two
+                    // different changes are a conflict for the line merge to show.
+                    if base_lines.contains(out[i]) {
                         out[i] = line;
-                    } else {
+                    } else if !base_lines.contains(line) {
                         return None;
                     }
                 }
                 Some(_) => {}
             }
+        }
+    }
+    // A line merge (insertions at one place: ours, then theirs) holding exactly the union's
+    // records keeps where each side put its lines (a summary written at the top stays there).
+    if let Some(text) = text::merge_union(base, ours, theirs) {
+        let mut lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut union = out.clone();
+        lines.sort_unstable();
+        union.sort_unstable();
+        if lines == union {
+            return Some(clean(text.into_bytes()));
         }
     }
     let mut content = out.join("\n");

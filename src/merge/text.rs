@@ -50,3 +50,88 @@ fn lines(
         })
         .collect()
 }
+
+/// A three-way merge of sequences whose elements are one line each (no `\n` inside): the
+/// merged sequence as indices into the sides, or `None` when both sides changed one region
+/// differently.
+pub(super) fn merge_sequence(
+    base: &[String],
+    ours: &[String],
+    theirs: &[String],
+) -> Option<Vec<Elem>> {
+    let join = |v: &[String]| {
+        let mut s = String::with_capacity(v.iter().map(|x| x.len() + 1).sum());
+        for x in v {
+            s.push_str(x);
+            s.push('\n');
+        }
+        s
+    };
+    let (b, o, t) = (join(base), join(ours), join(theirs));
+    let m = similar::TextMerge::from_lines(b.as_str(), o.as_str(), t.as_str());
+    let mut out = Vec::new();
+    for r in m.regions() {
+        match r.resolution() {
+            similar::MergeResolution::Unchanged => out.extend(r.base_range().map(Elem::Base)),
+            similar::MergeResolution::Ours | similar::MergeResolution::Both => {
+                out.extend(r.ours_range().map(Elem::Ours))
+            }
+            similar::MergeResolution::Theirs => out.extend(r.theirs_range().map(Elem::Theirs)),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// An element of a merged sequence: its index in one side.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Elem {
+    Base(usize),
+    Ours(usize),
+    Theirs(usize),
+}
+
+/// A clean three-way line merge of three strings, or `None` on a conflict.
+pub(super) fn merge_string(base: &str, ours: &str, theirs: &str) -> Option<String> {
+    let m = similar::TextMerge::from_lines(base, ours, theirs);
+    if m.is_conflicted() {
+        None
+    } else {
+        Some(m.to_string())
+    }
+}
+
+/// A line merge where both sides inserting at one place keeps ours' lines then theirs' (git's
+/// `merge=union` for insertions only); `None` if a side changed or removed lines the other
+/// changed too.
+pub(super) fn merge_union(base: &str, ours: &str, theirs: &str) -> Option<String> {
+    let m = similar::TextMerge::from_lines(base, ours, theirs);
+    let mut out = String::with_capacity(ours.len().max(theirs.len()));
+    let mut push = |line: Option<&str>| {
+        if let Some(l) = line {
+            out.push_str(l);
+            if !l.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    };
+    for r in m.regions() {
+        match r.resolution() {
+            similar::MergeResolution::Unchanged => {
+                r.base_range().for_each(|i| push(m.base_line(i)))
+            }
+            similar::MergeResolution::Ours | similar::MergeResolution::Both => {
+                r.ours_range().for_each(|i| push(m.ours_line(i)))
+            }
+            similar::MergeResolution::Theirs => {
+                r.theirs_range().for_each(|i| push(m.theirs_line(i)))
+            }
+            _ if r.base_range().is_empty() => {
+                r.ours_range().for_each(|i| push(m.ours_line(i)));
+                r.theirs_range().for_each(|i| push(m.theirs_line(i)));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}

@@ -3,11 +3,19 @@
 //! Identity rules for arrays of objects: Claude's `hooks.<Event>` groups by `matcher` (absent =
 //! `""`), the handlers inside a group by `command` (else `url`, `prompt`); any other array of
 //! objects by the first of `id`, `uuid`, `name`, `matcher`, `command` that every element has,
-//! unique. Arrays of scalars are ordered sets: base order minus what either side removed, then
-//! ours' additions, then theirs'. Anything else both sides changed is a conflict.
+//! unique; both sides replacing one element with different new ones is a conflict (two edits of
+//! one hook's command must not leave both commands running). Arrays of scalars are ordered sets:
+//! base order minus what either side removed, then ours' additions, then theirs' — except
+//! command lines (`args`, `argv`, `command`) and arrays holding duplicates, whose order and
+//! repetitions mean something: those, and arrays of objects without an identity, merge as
+//! sequences (three-way, element by element, like lines). Multi-line strings both sides changed
+//! merge line by line. Anything else both sides changed is a conflict.
+
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::text::{merge_sequence, merge_string, Elem};
 use super::{Conflict, MergeOptions, MergeOutcome, Overruled, Policy};
 
 /// The serialisation of a document.
@@ -109,6 +117,20 @@ pub fn merge_document(
         }
     };
     if conflicts.is_empty() {
+        // When git's line merge is clean and means the same data, its text wins over a
+        // re-serialisation: it keeps comments, quoting, indentation and where keys were added.
+        if merged != o && merged != t {
+            if let Some(text) = base.and_then(|b| merge_string(b, ours, theirs)) {
+                if parse(doc, &text).as_ref() == Some(&merged) {
+                    return Some(MergeOutcome {
+                        content: text.into_bytes(),
+                        conflicts,
+                        overruled: Vec::new(),
+                        line_fallback: false,
+                    });
+                }
+            }
+        }
         return Some(MergeOutcome {
             content: emit(&merged)?,
             conflicts,
@@ -291,6 +313,18 @@ impl Merger<'_> {
                 self.merge_array(at, ba, oa, ta)
                     .or_else(|| self.conflict(at, b, o, t))
             }
+            (Some(Value::String(os)), Some(Value::String(ts))) => {
+                let multi = |s: &str| s.contains('\n') && !s.starts_with("ENC[age:");
+                match b {
+                    Some(Value::String(bs)) if multi(bs) && multi(os) && multi(ts) => {
+                        match merge_string(bs, os, ts) {
+                            Some(m) => Some(Value::String(m)),
+                            None => self.conflict(at, b, o, t),
+                        }
+                    }
+                    _ => self.conflict(at, b, o, t),
+                }
+            }
             _ => self.conflict(at, b, o, t),
         }
     }
@@ -335,32 +369,47 @@ impl Merger<'_> {
         t: &Map<String, Value>,
         out: &mut Map<String, Value>,
     ) {
-        let list = |m: Option<&Map<String, Value>>, k: &str| -> Vec<Value> {
+        const LISTS: [&str; 3] = ["allow", "ask", "deny"];
+        let set = |m: Option<&Map<String, Value>>, k: &str| -> HashSet<String> {
             m.and_then(|m| m.get(k))
                 .and_then(|v| v.as_array())
-                .cloned()
+                .map(|a| a.iter().map(skey).collect())
                 .unwrap_or_default()
         };
-        const LISTS: [&str; 3] = ["allow", "ask", "deny"];
-        for l1 in LISTS {
-            for l2 in LISTS {
-                if l1 == l2 {
+        // Per list: the rules a side added (not in the base's list), in that side's order.
+        let added = |m: &Map<String, Value>, k: &str| -> Vec<(String, Value)> {
+            let base = set(b, k);
+            m.get(k)
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|v| (skey(v), v.clone()))
+                        .filter(|(key, _)| !base.contains(key))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let o_added: Vec<_> = LISTS.iter().map(|l| added(o, l)).collect();
+        let t_added: Vec<HashSet<String>> = LISTS
+            .iter()
+            .map(|l| added(t, l).into_iter().map(|(k, _)| k).collect())
+            .collect();
+        for (i1, l1) in LISTS.iter().enumerate() {
+            for (i2, l2) in LISTS.iter().enumerate() {
+                if i1 == i2 {
                     continue;
                 }
-                let (b1, o1) = (list(b, l1), list(Some(o), l1));
-                let (b2, t2) = (list(b, l2), list(Some(t), l2));
-                for rule in o1.iter().filter(|r| !b1.contains(r)) {
-                    if t2.contains(rule) && !b2.contains(rule) {
+                for (key, rule) in &o_added[i1] {
+                    if t_added[i2].contains(key) {
                         let mut field = at.to_vec();
                         field.push(format!("{l1}/{l2}"));
-                        let theirs_list =
-                            Value::String(format!("{l2}: {}", rule.as_str().unwrap_or_default()));
-                        let ours_list =
-                            Value::String(format!("{l1}: {}", rule.as_str().unwrap_or_default()));
+                        let text = rule.as_str().unwrap_or_default();
+                        let theirs_list = Value::String(format!("{l2}: {text}"));
+                        let ours_list = Value::String(format!("{l1}: {text}"));
                         self.conflict(&field, None, Some(&ours_list), Some(&theirs_list));
                         // Keep the rule only in the list of the side the policy picked.
                         let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
-                        if let Some(Value::Array(a)) = out.get_mut(drop_from) {
+                        if let Some(Value::Array(a)) = out.get_mut(*drop_from) {
                             a.retain(|x| x != rule);
                         }
                     }
@@ -378,45 +427,87 @@ impl Merger<'_> {
     ) -> Option<Value> {
         let empty = Vec::new();
         let b = b.unwrap_or(&empty);
-        let all = || b.iter().chain(o).chain(t);
-        if all().all(|v| !v.is_object() && !v.is_array()) {
-            let mut out: Vec<Value> = Vec::new();
-            for x in b {
-                if o.contains(x) && t.contains(x) && !out.contains(x) {
-                    out.push(x.clone());
-                }
+        let scalars = b
+            .iter()
+            .chain(o)
+            .chain(t)
+            .all(|v| !v.is_object() && !v.is_array());
+        let (bk, ok, tk) = (keys(b), keys(o), keys(t));
+        if scalars {
+            let command_line = at
+                .last()
+                .is_some_and(|s| matches!(s.as_str(), "args" | "argv" | "command"));
+            if !command_line && !has_dups(&bk) && !has_dups(&ok) && !has_dups(&tk) {
+                return Some(Value::Array(ordered_set(b, o, t, &bk, &ok, &tk)));
             }
-            for x in o.iter().chain(t) {
-                if !b.contains(x) && !out.contains(x) {
-                    out.push(x.clone());
-                }
-            }
-            return Some(Value::Array(out));
+        } else if let Some(key) = identity(at, b, o, t) {
+            return self.merge_by_identity(at, &key, b, o, t);
         }
-        let key = identity(at, b, o, t)?;
-        let id = |v: &Value| -> String { key_of(&key, v).unwrap_or_default() };
-        let find = |arr: &[Value], k: &str| arr.iter().find(|v| id(v) == k).cloned();
-        let mut order: Vec<String> = o.iter().map(id).collect();
-        for v in t {
-            let k = id(v);
-            if !order.contains(&k) {
-                order.push(k);
+        let merged = merge_sequence(&bk, &ok, &tk)?;
+        Some(Value::Array(
+            merged
+                .into_iter()
+                .map(|e| match e {
+                    Elem::Base(i) => b[i].clone(),
+                    Elem::Ours(i) => o[i].clone(),
+                    Elem::Theirs(i) => t[i].clone(),
+                })
+                .collect(),
+        ))
+    }
+
+    fn merge_by_identity(
+        &mut self,
+        at: &mut Vec<String>,
+        key: &str,
+        b: &[Value],
+        o: &[Value],
+        t: &[Value],
+    ) -> Option<Value> {
+        let ids = |arr: &[Value]| -> Vec<String> {
+            arr.iter()
+                .map(|v| key_of(key, v).unwrap_or_default())
+                .collect()
+        };
+        let (bi, oi, ti) = (ids(b), ids(o), ids(t));
+        let index = |ids: &[String]| -> HashMap<String, usize> {
+            ids.iter()
+                .enumerate()
+                .map(|(i, k)| (k.clone(), i))
+                .collect()
+        };
+        let (bm, om, tm) = (index(&bi), index(&oi), index(&ti));
+        // Both sides dropped an element and each put something else in: two different edits
+        // of one element (a hook's command, a group's matcher), not two independent additions.
+        if bi
+            .iter()
+            .any(|k| !om.contains_key(k) && !tm.contains_key(k))
+        {
+            let only_o = oi
+                .iter()
+                .any(|k| !bm.contains_key(k) && !tm.contains_key(k));
+            let only_t = ti
+                .iter()
+                .any(|k| !bm.contains_key(k) && !om.contains_key(k));
+            if only_o && only_t {
+                return None;
             }
         }
-        for v in b {
-            let k = id(v);
-            if !order.contains(&k) {
-                order.push(k);
-            }
-        }
-        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let order: Vec<&String> = oi
+            .iter()
+            .chain(&ti)
+            .chain(&bi)
+            .filter(|k| seen.insert(k.as_str()))
+            .collect();
+        let mut out = Vec::with_capacity(order.len());
         for k in order {
             at.push(format!("[{k}]"));
             let v = self.merge(
                 at,
-                find(b, &k).as_ref(),
-                find(o, &k).as_ref(),
-                find(t, &k).as_ref(),
+                bm.get(k).map(|&i| &b[i]),
+                om.get(k).map(|&i| &o[i]),
+                tm.get(k).map(|&i| &t[i]),
             );
             at.pop();
             if let Some(v) = v {
@@ -427,13 +518,55 @@ impl Merger<'_> {
     }
 }
 
+/// One line per element: the element's compact JSON (which never holds a raw newline).
+fn skey(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn keys(a: &[Value]) -> Vec<String> {
+    a.iter().map(skey).collect()
+}
+
+fn has_dups(keys: &[String]) -> bool {
+    let mut seen = HashSet::with_capacity(keys.len());
+    !keys.iter().all(|k| seen.insert(k.as_str()))
+}
+
+/// Base order minus what either side removed, then ours' additions, then theirs'.
+fn ordered_set(
+    b: &[Value],
+    o: &[Value],
+    t: &[Value],
+    bk: &[String],
+    ok: &[String],
+    tk: &[String],
+) -> Vec<Value> {
+    fn set(k: &[String]) -> HashSet<&str> {
+        k.iter().map(String::as_str).collect()
+    }
+    let (bs, os, ts) = (set(bk), set(ok), set(tk));
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for (v, k) in b.iter().zip(bk) {
+        if os.contains(k.as_str()) && ts.contains(k.as_str()) && seen.insert(k) {
+            out.push(v.clone());
+        }
+    }
+    for (v, k) in o.iter().zip(ok).chain(t.iter().zip(tk)) {
+        if !bs.contains(k.as_str()) && seen.insert(k) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
 /// The identity key of an array of objects, if it has one (see the module docs).
 fn identity(at: &[String], b: &[Value], o: &[Value], t: &[Value]) -> Option<String> {
     let in_hooks = at.first().is_some_and(|s| s == "hooks");
     let candidates: Vec<&str> = if in_hooks && at.len() == 2 {
         vec!["matcher"]
     } else if in_hooks && at.last().is_some_and(|s| s == "hooks") {
-        vec!["command", "url", "prompt"]
+        vec!["@handler"]
     } else {
         vec!["id", "uuid", "name", "matcher", "command"]
     };
@@ -454,6 +587,14 @@ fn identity(at: &[String], b: &[Value], o: &[Value], t: &[Value]) -> Option<Stri
 
 fn key_of(key: &str, v: &Value) -> Option<String> {
     let obj = v.as_object()?;
+    if key == "@handler" {
+        // A hook handler is what it runs: its command, URL or prompt, whatever its type.
+        return ["command", "url", "prompt"].iter().find_map(|f| {
+            obj.get(*f)
+                .and_then(|x| x.as_str())
+                .map(|s| format!("{f}:{s}"))
+        });
+    }
     match obj.get(key) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
