@@ -116,6 +116,20 @@ fn main() {
 
     let (jb, jo, jt) = settings_json();
     let (mb, mo, mt) = markdown();
+    // CTX_MERGE_BENCH_DUMP=<dir> keeps the generated inputs, for profiling one tool by hand.
+    if let Some(d) = std::env::var_os("CTX_MERGE_BENCH_DUMP").map(PathBuf::from) {
+        std::fs::create_dir_all(&d).expect("mkdir");
+        for (name, text) in [
+            ("json.base", &jb),
+            ("json.ours", &jo),
+            ("json.theirs", &jt),
+            ("md.base", &mb),
+            ("md.ours", &mo),
+            ("md.theirs", &mt),
+        ] {
+            std::fs::write(d.join(name), text).expect("write");
+        }
+    }
     println!("## Merge speed\n");
     println!(
         "Medians of {RUNS_JSON} runs (JSON) and {RUNS_MD} runs (Markdown), one process per merge, \
@@ -321,7 +335,7 @@ fn settings_json() -> (String, String, String) {
     let mut allow = Vec::new();
     let mut deny = Vec::new();
     let mut ask = Vec::new();
-    for i in 0..6000 {
+    for i in 0..9000 {
         allow.push(json!(format!("Bash(tool-{i} run --target build/{i} *)")));
     }
     for i in 0..1500 {
@@ -351,7 +365,7 @@ fn settings_json() -> (String, String, String) {
         hooks.insert(format!("Event{e}"), Value::Array(groups));
     }
     let mut servers = Map::new();
-    for s in 0..400 {
+    for s in 0..500 {
         servers.insert(
             format!("server-{s}"),
             json!({

@@ -326,3 +326,40 @@ proptest! {
         let _ = merge_file(&name, None, &o, &t, &opts());
     }
 }
+
+#[test]
+fn big_documents_merge_like_small_ones() {
+    // Above 256 KB the engine parses and line-merges on threads; the result must not change.
+    let doc = |extra: &str, drop: usize, model: &str| {
+        let rules: Vec<String> = (0..12_000)
+            .filter(|&i| i != drop)
+            .map(|i| format!("Bash(tool-{i} *)"))
+            .chain((!extra.is_empty()).then(|| extra.to_string()))
+            .collect();
+        json!({"model": model, "permissions": {"allow": rules}})
+    };
+    let (b, o, t) = (
+        doc("", usize::MAX, "sonnet"),
+        doc("Bash(ours *)", usize::MAX, "opus"),
+        doc("", 6_000, "sonnet"),
+    );
+    let want = doc("Bash(ours *)", 6_000, "opus");
+    assert!(serde_json::to_vec_pretty(&b).unwrap().len() > 256 * 1024);
+    let (v, c) = merge_json(&b, &o, &t);
+    assert_eq!(c, 0);
+    assert!(v == want, "big JSON merged wrong");
+    // YAML keeps the line merge's text (its comment) when it means the same data.
+    let y = |v: &Value| format!("# kept\n{}", serde_yaml::to_string(v).unwrap());
+    let out = merge_file(
+        "big.yaml",
+        Some(y(&b).as_bytes()),
+        y(&o).as_bytes(),
+        y(&t).as_bytes(),
+        &opts(),
+    );
+    assert!(out.conflicts.is_empty());
+    let text = String::from_utf8(out.content).unwrap();
+    assert!(text.starts_with("# kept\n"));
+    let got: Value = serde_yaml::from_str(&text).unwrap();
+    assert!(got == want, "big YAML merged wrong");
+}

@@ -62,7 +62,9 @@ pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let Ok(outcome) = result else {
         return Ok(134);
     };
-    crate::fsx::write_atomic(&args.ours, &outcome.content, None).map_err(|e| {
+    // In place, as git merge-file does: OURS is git's own temporary copy, read back as soon as
+    // the driver exits (an fsync would only cost time; a failed write is an exit code).
+    std::fs::write(&args.ours, &outcome.content).map_err(|e| {
         CliError::new(
             format!("cannot write {}: {e}", args.ours.display()),
             "check the permissions of the work tree",

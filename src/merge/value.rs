@@ -81,12 +81,63 @@ pub fn merge_document(
     theirs: &str,
     opts: &MergeOptions,
 ) -> Option<MergeOutcome> {
-    let b = match base {
-        Some(b) => Some(parse(doc, b)?),
-        None => None,
+    // git's line merge, parsed: preferred when it means the same data as the value merge.
+    let line_merge = move |b: &str| -> Option<(String, Value)> {
+        let text = merge_string(b, ours, theirs)?;
+        let v = parse(doc, &text)?;
+        Some((text, v))
     };
-    let o = parse(doc, ours)?;
-    let t = parse(doc, theirs)?;
+    if ours.len() + theirs.len() < PARALLEL_BYTES {
+        let b = match base {
+            Some(b) => Some(parse(doc, b)?),
+            None => None,
+        };
+        let (o, t) = (parse(doc, ours)?, parse(doc, theirs)?);
+        return merge_values(file, doc, (base, ours, theirs), (b, o, t), opts, || {
+            base.and_then(line_merge)
+        });
+    }
+    // Big documents: parse theirs (and run the line merge) on other threads while this one
+    // parses the base and ours and merges the values. Big JSON skips the line merge: the
+    // re-serialisation is already in Claude's style, and the line merge plus a fourth parse
+    // would double the time for formatting alone.
+    std::thread::scope(|s| {
+        let line = base
+            .filter(|_| doc != Doc::Json)
+            .map(|b| s.spawn(move || line_merge(b)));
+        let t = s.spawn(|| parse(doc, theirs));
+        let b = match base {
+            Some(b) => Some(parse(doc, b)?),
+            None => None,
+        };
+        let o = parse(doc, ours)?;
+        let t = t.join().ok()??;
+        merge_values(file, doc, (base, ours, theirs), (b, o, t), opts, || {
+            line.and_then(|h| h.join().ok().flatten())
+        })
+    })
+}
+
+/// Above this many bytes (ours + theirs), parsing and the line merge run in parallel.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+type Texts<'t> = (Option<&'t str>, &'t str, &'t str);
+
+fn merge_values(
+    file: &str,
+    doc: Doc,
+    (_, ours, theirs): Texts,
+    (b, o, t): (Option<Value>, Value, Value),
+    opts: &MergeOptions,
+    line_merge: impl FnOnce() -> Option<(String, Value)>,
+) -> Option<MergeOutcome> {
+    let big = ours.len() + theirs.len() >= PARALLEL_BYTES;
+    let (b, o, t) = (
+        b.map(|v| Deferred(v, big)),
+        Deferred(o, big),
+        Deferred(t, big),
+    );
+    let (o, t) = (&*o, &*t);
     let first_pick = match opts.policy {
         Policy::Theirs => Pick::Theirs,
         Policy::Newest {
@@ -103,14 +154,16 @@ pub fn merge_document(
         conflicts: Vec::new(),
     };
     let merged = m
-        .merge(&mut Vec::new(), b.as_ref(), Some(&o), Some(&t))
+        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(t))
         .unwrap_or(Value::Null);
+    let merged = Deferred(merged, big);
+    let merged = &*merged;
     let conflicts = std::mem::take(&mut m.conflicts);
     let newline = ours.ends_with('\n');
     let emit = |v: &Value| -> Option<Vec<u8>> {
-        if *v == o {
+        if v == o {
             Some(ours.as_bytes().to_vec())
-        } else if *v == t {
+        } else if v == t {
             Some(theirs.as_bytes().to_vec())
         } else {
             render(doc, v, newline).map(String::into_bytes)
@@ -120,8 +173,8 @@ pub fn merge_document(
         // When git's line merge is clean and means the same data, its text wins over a
         // re-serialisation: it keeps comments, quoting, indentation and where keys were added.
         if merged != o && merged != t {
-            if let Some(text) = base.and_then(|b| merge_string(b, ours, theirs)) {
-                if parse(doc, &text).as_ref() == Some(&merged) {
+            if let Some((text, v)) = line_merge() {
+                if Deferred(v, big).0 == *merged {
                     return Some(MergeOutcome {
                         content: text.into_bytes(),
                         conflicts,
@@ -132,7 +185,7 @@ pub fn merge_document(
             }
         }
         return Some(MergeOutcome {
-            content: emit(&merged)?,
+            content: emit(merged)?,
             conflicts,
             overruled: Vec::new(),
             line_fallback: false,
@@ -154,7 +207,7 @@ pub fn merge_document(
             })
             .collect();
         return Some(MergeOutcome {
-            content: emit(&merged)?,
+            content: emit(merged)?,
             conflicts: Vec::new(),
             overruled,
             line_fallback: false,
@@ -165,9 +218,9 @@ pub fn merge_document(
     m.pick = Pick::Theirs;
     m.record = false;
     let as_theirs = m
-        .merge(&mut Vec::new(), b.as_ref(), Some(&o), Some(&t))
+        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(t))
         .unwrap_or(Value::Null);
-    let a = render(doc, &merged, newline)?;
+    let a = render(doc, merged, newline)?;
     let z = render(doc, &as_theirs, newline)?;
     Some(MergeOutcome {
         content: markers(&a, &z).into_bytes(),
@@ -175,6 +228,26 @@ pub fn merge_document(
         overruled: Vec::new(),
         line_fallback: false,
     })
+}
+
+/// A value tree freed on another thread when it is big: dropping a megabyte of parsed JSON
+/// (tens of thousands of allocations) costs milliseconds the merge's caller need not wait for.
+struct Deferred(Value, bool);
+
+impl std::ops::Deref for Deferred {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        if self.1 {
+            let v = std::mem::take(&mut self.0);
+            std::thread::spawn(move || drop(v));
+        }
+    }
 }
 
 fn markers(ours: &str, theirs: &str) -> String {
@@ -361,36 +434,39 @@ impl Merger<'_> {
 
     /// The same rule added to `allow` on one side and to `deny` (or `ask`) on the other is a
     /// conflict, not a union: the two machines disagree about what Claude may do.
-    fn check_permissions(
+    fn check_permissions<'m>(
         &mut self,
         at: &mut [String],
-        b: Option<&Map<String, Value>>,
-        o: &Map<String, Value>,
-        t: &Map<String, Value>,
+        b: Option<&'m Map<String, Value>>,
+        o: &'m Map<String, Value>,
+        t: &'m Map<String, Value>,
         out: &mut Map<String, Value>,
     ) {
         const LISTS: [&str; 3] = ["allow", "ask", "deny"];
-        let set = |m: Option<&Map<String, Value>>, k: &str| -> HashSet<String> {
+        let set = |m: Option<&'m Map<String, Value>>, k: &str| -> HashSet<Key<'m>> {
             m.and_then(|m| m.get(k))
                 .and_then(|v| v.as_array())
                 .map(|a| a.iter().map(skey).collect())
                 .unwrap_or_default()
         };
         // Per list: the rules a side added (not in the base's list), in that side's order.
-        let added = |m: &Map<String, Value>, k: &str| -> Vec<(String, Value)> {
+        let added = |m: &'m Map<String, Value>, k: &str| -> Vec<(Key<'m>, &'m Value)> {
+            if m.get(k) == b.and_then(|b| b.get(k)) {
+                return Vec::new();
+            }
             let base = set(b, k);
             m.get(k)
                 .and_then(|v| v.as_array())
                 .map(|a| {
                     a.iter()
-                        .map(|v| (skey(v), v.clone()))
+                        .map(|v| (skey(v), v))
                         .filter(|(key, _)| !base.contains(key))
                         .collect()
                 })
                 .unwrap_or_default()
         };
         let o_added: Vec<_> = LISTS.iter().map(|l| added(o, l)).collect();
-        let t_added: Vec<HashSet<String>> = LISTS
+        let t_added: Vec<HashSet<Key>> = LISTS
             .iter()
             .map(|l| added(t, l).into_iter().map(|(k, _)| k).collect())
             .collect();
@@ -410,7 +486,7 @@ impl Merger<'_> {
                         // Keep the rule only in the list of the side the policy picked.
                         let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
                         if let Some(Value::Array(a)) = out.get_mut(*drop_from) {
-                            a.retain(|x| x != rule);
+                            a.retain(|x| x != *rule);
                         }
                     }
                 }
@@ -443,7 +519,8 @@ impl Merger<'_> {
         } else if let Some(key) = identity(at, b, o, t) {
             return self.merge_by_identity(at, &key, b, o, t);
         }
-        let merged = merge_sequence(&bk, &ok, &tk)?;
+        let lines = |k: &[Key]| -> Vec<String> { k.iter().map(Key::line).collect() };
+        let merged = merge_sequence(&lines(&bk), &lines(&ok), &lines(&tk))?;
         Some(Value::Array(
             merged
                 .into_iter()
@@ -518,18 +595,38 @@ impl Merger<'_> {
     }
 }
 
-/// One line per element: the element's compact JSON (which never holds a raw newline).
-fn skey(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// An array element as a hashable key: strings (nearly every element) borrowed, anything else
+/// as its compact JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Str(&'a str),
+    Json(String),
 }
 
-fn keys(a: &[Value]) -> Vec<String> {
+impl Key<'_> {
+    /// One line per element for the sequence merge: compact JSON never holds a raw newline.
+    fn line(&self) -> String {
+        match self {
+            Key::Str(s) => serde_json::to_string(s).unwrap_or_default(),
+            Key::Json(j) => j.clone(),
+        }
+    }
+}
+
+fn skey(v: &Value) -> Key<'_> {
+    match v {
+        Value::String(s) => Key::Str(s),
+        other => Key::Json(serde_json::to_string(other).unwrap_or_default()),
+    }
+}
+
+fn keys(a: &[Value]) -> Vec<Key<'_>> {
     a.iter().map(skey).collect()
 }
 
-fn has_dups(keys: &[String]) -> bool {
+fn has_dups(keys: &[Key]) -> bool {
     let mut seen = HashSet::with_capacity(keys.len());
-    !keys.iter().all(|k| seen.insert(k.as_str()))
+    !keys.iter().all(|k| seen.insert(k))
 }
 
 /// Base order minus what either side removed, then ours' additions, then theirs'.
@@ -537,23 +634,23 @@ fn ordered_set(
     b: &[Value],
     o: &[Value],
     t: &[Value],
-    bk: &[String],
-    ok: &[String],
-    tk: &[String],
+    bk: &[Key],
+    ok: &[Key],
+    tk: &[Key],
 ) -> Vec<Value> {
-    fn set(k: &[String]) -> HashSet<&str> {
-        k.iter().map(String::as_str).collect()
+    fn set<'k, 'a>(k: &'k [Key<'a>]) -> HashSet<&'k Key<'a>> {
+        k.iter().collect()
     }
     let (bs, os, ts) = (set(bk), set(ok), set(tk));
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut out = Vec::new();
+    let mut seen = HashSet::with_capacity(bk.len() + ok.len());
+    let mut out = Vec::with_capacity(bk.len() + ok.len());
     for (v, k) in b.iter().zip(bk) {
-        if os.contains(k.as_str()) && ts.contains(k.as_str()) && seen.insert(k) {
+        if os.contains(k) && ts.contains(k) && seen.insert(k) {
             out.push(v.clone());
         }
     }
     for (v, k) in o.iter().zip(ok).chain(t.iter().zip(tk)) {
-        if !bs.contains(k.as_str()) && seen.insert(k) {
+        if !bs.contains(k) && seen.insert(k) {
             out.push(v.clone());
         }
     }
