@@ -122,8 +122,16 @@ fn format_of(path: &str) -> Format {
 }
 
 fn has_markers(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ") || l == "=======")
+    // Substring search first (fast on megabytes), then the line-start check.
+    let at_line_start = |i: usize| i == 0 || text.as_bytes()[i - 1] == b'\n';
+    let opening = |pat: &str| text.match_indices(pat).any(|(i, _)| at_line_start(i));
+    opening("<<<<<<< ")
+        || opening(">>>>>>> ")
+        || text.match_indices("=======").any(|(i, _)| {
+            let rest = &text[i + 7..];
+            at_line_start(i)
+                && (rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n"))
+        })
 }
 
 /// Merges three versions of `path`. `base` is `None` when both sides added the file.

@@ -46,11 +46,12 @@ fn parse(doc: Doc, text: &str) -> Option<Value> {
 fn render(doc: Doc, v: &Value, newline: bool) -> Option<String> {
     match doc {
         Doc::Json => {
-            let mut s = serde_json::to_string_pretty(v).ok()?;
+            let mut buf = Vec::with_capacity(64 * 1024);
+            serde_json::to_writer_pretty(&mut buf, v).ok()?;
             if newline {
-                s.push('\n');
+                buf.push(b'\n');
             }
-            Some(s)
+            String::from_utf8(buf).ok()
         }
         Doc::Yaml => serde_yaml::to_string(v).ok(),
         Doc::Toml => toml::to_string(v).ok(),
@@ -70,6 +71,10 @@ struct Merger<'a> {
     /// Only the first pass records conflicts; the second (for markers) just renders theirs.
     record: bool,
     conflicts: Vec<Conflict>,
+    /// The merge took something other than ours somewhere (it is not ours, byte for byte).
+    changed_o: bool,
+    /// Likewise for theirs.
+    changed_t: bool,
 }
 
 /// Merges a whole document; `None` when an input does not parse (the caller falls back to lines).
@@ -97,8 +102,8 @@ pub fn merge_document(
             base.and_then(line_merge)
         });
     }
-    // Big documents: parse theirs (and run the line merge) on other threads while this one
-    // parses the base and ours and merges the values. Big JSON skips the line merge: the
+    // Big documents: parse the base and theirs (and run the line merge) on other threads while
+    // this one parses ours, then merges the values. Big JSON skips the line merge: the
     // re-serialisation is already in Claude's style, and the line merge plus a fourth parse
     // would double the time for formatting alone.
     std::thread::scope(|s| {
@@ -106,11 +111,12 @@ pub fn merge_document(
             .filter(|_| doc != Doc::Json)
             .map(|b| s.spawn(move || line_merge(b)));
         let t = s.spawn(|| parse(doc, theirs));
-        let b = match base {
-            Some(b) => Some(parse(doc, b)?),
+        let b = base.map(|b| s.spawn(move || parse(doc, b)));
+        let o = parse(doc, ours)?;
+        let b = match b {
+            Some(h) => Some(h.join().ok()??),
             None => None,
         };
-        let o = parse(doc, ours)?;
         let t = t.join().ok()??;
         merge_values(file, doc, (base, ours, theirs), (b, o, t), opts, || {
             line.and_then(|h| h.join().ok().flatten())
@@ -132,12 +138,7 @@ fn merge_values(
     line_merge: impl FnOnce() -> Option<(String, Value)>,
 ) -> Option<MergeOutcome> {
     let big = ours.len() + theirs.len() >= PARALLEL_BYTES;
-    let (b, o, t) = (
-        b.map(|v| Deferred(v, big)),
-        Deferred(o, big),
-        Deferred(t, big),
-    );
-    let (o, t) = (&*o, &*t);
+    let (b, t) = (b.map(|v| Deferred(v, big)), Deferred(t, big));
     let first_pick = match opts.policy {
         Policy::Theirs => Pick::Theirs,
         Policy::Newest {
@@ -152,18 +153,20 @@ fn merge_values(
         pick: first_pick,
         record: true,
         conflicts: Vec::new(),
+        changed_o: false,
+        changed_t: false,
     };
     let merged = m
-        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(t))
+        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
         .unwrap_or(Value::Null);
     let merged = Deferred(merged, big);
-    let merged = &*merged;
     let conflicts = std::mem::take(&mut m.conflicts);
     let newline = ours.ends_with('\n');
+    let (changed_o, changed_t) = (m.changed_o, m.changed_t);
     let emit = |v: &Value| -> Option<Vec<u8>> {
-        if v == o {
+        if !changed_o {
             Some(ours.as_bytes().to_vec())
-        } else if v == t {
+        } else if !changed_t {
             Some(theirs.as_bytes().to_vec())
         } else {
             render(doc, v, newline).map(String::into_bytes)
@@ -172,7 +175,7 @@ fn merge_values(
     if conflicts.is_empty() {
         // When git's line merge is clean and means the same data, its text wins over a
         // re-serialisation: it keeps comments, quoting, indentation and where keys were added.
-        if merged != o && merged != t {
+        if changed_o && changed_t {
             if let Some((text, v)) = line_merge() {
                 if Deferred(v, big).0 == *merged {
                     return Some(MergeOutcome {
@@ -185,7 +188,7 @@ fn merge_values(
             }
         }
         return Some(MergeOutcome {
-            content: emit(merged)?,
+            content: emit(&merged)?,
             conflicts,
             overruled: Vec::new(),
             line_fallback: false,
@@ -207,7 +210,7 @@ fn merge_values(
             })
             .collect();
         return Some(MergeOutcome {
-            content: emit(merged)?,
+            content: emit(&merged)?,
             conflicts: Vec::new(),
             overruled,
             line_fallback: false,
@@ -215,12 +218,14 @@ fn merge_values(
     }
     // Stop: render the merge once resolved to ours and once to theirs; the lines where the two
     // differ are exactly the conflicting regions, so markers go around those and nothing else.
+    // (The first pass consumed ours; conflicts are rare enough to parse it again.)
     m.pick = Pick::Theirs;
     m.record = false;
+    let o = parse(doc, ours)?;
     let as_theirs = m
-        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(t))
+        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
         .unwrap_or(Value::Null);
-    let a = render(doc, merged, newline)?;
+    let a = render(doc, &merged, newline)?;
     let z = render(doc, &as_theirs, newline)?;
     Some(MergeOutcome {
         content: markers(&a, &z).into_bytes(),
@@ -245,7 +250,8 @@ impl Drop for Deferred {
     fn drop(&mut self) {
         if self.1 {
             let v = std::mem::take(&mut self.0);
-            std::thread::spawn(move || drop(v));
+            // Should no thread be available, the value is simply freed here.
+            let _ = std::thread::Builder::new().spawn(move || drop(v));
         }
     }
 }
@@ -309,20 +315,25 @@ fn is_enc(v: &Value) -> Option<&str> {
 impl Merger<'_> {
     /// Equality, with encrypted values compared by plaintext where this machine can open them.
     fn same(&self, at: &[String], a: Option<&Value>, b: Option<&Value>) -> bool {
+        self.same_how(at, a, b).is_some()
+    }
+
+    /// `Some(true)`: equal; `Some(false)`: equal by plaintext only; `None`: different.
+    fn same_how(&self, at: &[String], a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
         match (a, b) {
-            (None, None) => true,
-            (Some(x), Some(y)) if x == y => true,
+            (None, None) => Some(true),
+            (Some(x), Some(y)) if x == y => Some(true),
             (Some(x), Some(y)) => match (is_enc(x), is_enc(y), self.opts.decrypt) {
                 (Some(cx), Some(cy), Some(d)) => {
                     let loc = format!("{}:{}", self.file, dotted(at));
                     match (d.decrypt(&loc, cx), d.decrypt(&loc, cy)) {
-                        (Some(px), Some(py)) => px == py,
-                        _ => false,
+                        (Some(px), Some(py)) if px == py => Some(false),
+                        _ => None,
                     }
                 }
-                _ => false,
+                _ => None,
             },
-            _ => false,
+            _ => None,
         }
     }
 
@@ -330,7 +341,7 @@ impl Merger<'_> {
         &mut self,
         at: &[String],
         b: Option<&Value>,
-        o: Option<&Value>,
+        o: Option<Value>,
         t: Option<&Value>,
     ) -> Option<Value> {
         if self.record {
@@ -338,42 +349,57 @@ impl Merger<'_> {
                 file: self.file.to_string(),
                 field: dotted(at),
                 base: b.cloned(),
-                ours: o.cloned(),
+                ours: o.clone(),
                 theirs: t.cloned(),
             });
         }
         match self.pick {
-            Pick::Ours => o.cloned(),
-            Pick::Theirs => t.cloned(),
+            Pick::Ours => {
+                self.changed_t = true;
+                o
+            }
+            Pick::Theirs => {
+                self.changed_o = true;
+                t.cloned()
+            }
         }
     }
 
+    /// Merges one value. Ours is taken by value: most of a merge is ours unchanged, moved into
+    /// the result rather than copied.
     fn merge(
         &mut self,
         at: &mut Vec<String>,
         b: Option<&Value>,
-        o: Option<&Value>,
+        o: Option<Value>,
         t: Option<&Value>,
     ) -> Option<Value> {
-        if self.same(at, o, t) {
+        if let Some(exact) = self.same_how(at, o.as_ref(), t) {
+            if !exact {
+                self.changed_t = true;
+            }
             // Unchanged plaintext keeps its old ciphertext.
-            if self.same(at, b, o) {
+            if b.is_some() && self.same_how(at, b, o.as_ref()) == Some(false) {
+                self.changed_o = true;
+                self.changed_t = true;
                 return b.cloned();
             }
-            return o.cloned();
+            return o;
         }
-        if self.same(at, b, o) {
+        if self.same(at, b, o.as_ref()) {
+            self.changed_o = true;
             return t.cloned();
         }
         if self.same(at, b, t) {
-            return o.cloned();
+            self.changed_t = true;
+            return o;
         }
         match (o, t) {
             (Some(Value::Object(om)), Some(Value::Object(tm))) => {
                 let bm = match b {
                     Some(Value::Object(bm)) => Some(bm),
                     None => None,
-                    Some(_) => return self.conflict(at, b, o, t),
+                    Some(_) => return self.conflict(at, b, Some(Value::Object(om)), t),
                 };
                 Some(Value::Object(self.merge_object(at, bm, om, tm)))
             }
@@ -381,24 +407,34 @@ impl Merger<'_> {
                 let ba = match b {
                     Some(Value::Array(ba)) => Some(ba),
                     None => None,
-                    Some(_) => return self.conflict(at, b, o, t),
+                    Some(_) => return self.conflict(at, b, Some(Value::Array(oa)), t),
                 };
-                self.merge_array(at, ba, oa, ta)
-                    .or_else(|| self.conflict(at, b, o, t))
+                match self.merge_array(at, ba, &oa, ta) {
+                    Some(Value::Array(v)) => {
+                        self.changed_o |= v != oa;
+                        self.changed_t |= v != *ta;
+                        Some(Value::Array(v))
+                    }
+                    _ => self.conflict(at, b, Some(Value::Array(oa)), t),
+                }
             }
             (Some(Value::String(os)), Some(Value::String(ts))) => {
                 let multi = |s: &str| s.contains('\n') && !s.starts_with("ENC[age:");
                 match b {
-                    Some(Value::String(bs)) if multi(bs) && multi(os) && multi(ts) => {
-                        match merge_string(bs, os, ts) {
-                            Some(m) => Some(Value::String(m)),
-                            None => self.conflict(at, b, o, t),
+                    Some(Value::String(bs)) if multi(bs) && multi(&os) && multi(ts) => {
+                        match merge_string(bs, &os, ts) {
+                            Some(m) => {
+                                self.changed_o = true;
+                                self.changed_t = true;
+                                Some(Value::String(m))
+                            }
+                            None => self.conflict(at, b, Some(Value::String(os)), t),
                         }
                     }
-                    _ => self.conflict(at, b, o, t),
+                    _ => self.conflict(at, b, Some(Value::String(os)), t),
                 }
             }
-            _ => self.conflict(at, b, o, t),
+            (o, t) => self.conflict(at, b, o, t),
         }
     }
 
@@ -406,92 +442,53 @@ impl Merger<'_> {
         &mut self,
         at: &mut Vec<String>,
         b: Option<&Map<String, Value>>,
-        o: &Map<String, Value>,
+        o: Map<String, Value>,
         t: &Map<String, Value>,
     ) -> Map<String, Value> {
-        let mut keys: Vec<&String> = o.keys().collect();
-        keys.extend(t.keys().filter(|k| !o.contains_key(*k)));
-        if let Some(b) = b {
-            keys.extend(
+        let clashes = if at.len() == 1 && at[0] == "permissions" {
+            permission_clashes(b, &o, t)
+        } else {
+            Vec::new()
+        };
+        let t_only: Vec<&String> = t.keys().filter(|k| !o.contains_key(*k)).collect();
+        let b_only: Vec<&String> = b
+            .map(|b| {
                 b.keys()
-                    .filter(|k| !o.contains_key(*k) && !t.contains_key(*k)),
-            );
-        }
+                    .filter(|k| !o.contains_key(*k) && !t.contains_key(*k))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut out = Map::new();
-        for k in keys {
+        for (k, ov) in o {
             at.push(k.clone());
-            let v = self.merge(at, b.and_then(|m| m.get(k)), o.get(k), t.get(k));
+            let v = self.merge(at, b.and_then(|m| m.get(&k)), Some(ov), t.get(&k));
+            at.pop();
+            if let Some(v) = v {
+                out.insert(k, v);
+            }
+        }
+        for k in t_only.into_iter().chain(b_only) {
+            at.push(k.clone());
+            let v = self.merge(at, b.and_then(|m| m.get(k)), None, t.get(k));
             at.pop();
             if let Some(v) = v {
                 out.insert(k.clone(), v);
             }
         }
-        if at.len() == 1 && at[0] == "permissions" {
-            self.check_permissions(at, b, o, t, &mut out);
+        for (l1, l2, rule) in clashes {
+            let mut field = at.to_vec();
+            field.push(format!("{l1}/{l2}"));
+            let text = rule.as_str().unwrap_or_default();
+            let theirs_list = Value::String(format!("{l2}: {text}"));
+            let ours_list = Value::String(format!("{l1}: {text}"));
+            self.conflict(&field, None, Some(ours_list), Some(&theirs_list));
+            // Keep the rule only in the list of the side the policy picked.
+            let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
+            if let Some(Value::Array(a)) = out.get_mut(drop_from) {
+                a.retain(|x| *x != rule);
+            }
         }
         out
-    }
-
-    /// The same rule added to `allow` on one side and to `deny` (or `ask`) on the other is a
-    /// conflict, not a union: the two machines disagree about what Claude may do.
-    fn check_permissions<'m>(
-        &mut self,
-        at: &mut [String],
-        b: Option<&'m Map<String, Value>>,
-        o: &'m Map<String, Value>,
-        t: &'m Map<String, Value>,
-        out: &mut Map<String, Value>,
-    ) {
-        const LISTS: [&str; 3] = ["allow", "ask", "deny"];
-        let set = |m: Option<&'m Map<String, Value>>, k: &str| -> HashSet<Key<'m>> {
-            m.and_then(|m| m.get(k))
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().map(skey).collect())
-                .unwrap_or_default()
-        };
-        // Per list: the rules a side added (not in the base's list), in that side's order.
-        let added = |m: &'m Map<String, Value>, k: &str| -> Vec<(Key<'m>, &'m Value)> {
-            if m.get(k) == b.and_then(|b| b.get(k)) {
-                return Vec::new();
-            }
-            let base = set(b, k);
-            m.get(k)
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .map(|v| (skey(v), v))
-                        .filter(|(key, _)| !base.contains(key))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let o_added: Vec<_> = LISTS.iter().map(|l| added(o, l)).collect();
-        let t_added: Vec<HashSet<Key>> = LISTS
-            .iter()
-            .map(|l| added(t, l).into_iter().map(|(k, _)| k).collect())
-            .collect();
-        for (i1, l1) in LISTS.iter().enumerate() {
-            for (i2, l2) in LISTS.iter().enumerate() {
-                if i1 == i2 {
-                    continue;
-                }
-                for (key, rule) in &o_added[i1] {
-                    if t_added[i2].contains(key) {
-                        let mut field = at.to_vec();
-                        field.push(format!("{l1}/{l2}"));
-                        let text = rule.as_str().unwrap_or_default();
-                        let theirs_list = Value::String(format!("{l2}: {text}"));
-                        let ours_list = Value::String(format!("{l1}: {text}"));
-                        self.conflict(&field, None, Some(&ours_list), Some(&theirs_list));
-                        // Keep the rule only in the list of the side the policy picked.
-                        let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
-                        if let Some(Value::Array(a)) = out.get_mut(*drop_from) {
-                            a.retain(|x| x != *rule);
-                        }
-                    }
-                }
-            }
-        }
     }
 
     fn merge_array(
@@ -583,7 +580,7 @@ impl Merger<'_> {
             let v = self.merge(
                 at,
                 bm.get(k).map(|&i| &b[i]),
-                om.get(k).map(|&i| &o[i]),
+                om.get(k).map(|&i| o[i].clone()),
                 tm.get(k).map(|&i| &t[i]),
             );
             at.pop();
@@ -593,6 +590,58 @@ impl Merger<'_> {
         }
         Some(Value::Array(out))
     }
+}
+
+/// The same rule added to `allow` on one side and to `deny` (or `ask`) on the other is a
+/// conflict, not a union: the two machines disagree about what Claude may do. Returns
+/// (ours' list, theirs' list, rule).
+fn permission_clashes<'m>(
+    b: Option<&'m Map<String, Value>>,
+    o: &'m Map<String, Value>,
+    t: &'m Map<String, Value>,
+) -> Vec<(&'static str, &'static str, Value)> {
+    const LISTS: [&str; 3] = ["allow", "ask", "deny"];
+    let set = |m: Option<&'m Map<String, Value>>, k: &str| -> HashSet<Key<'m>> {
+        m.and_then(|m| m.get(k))
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(skey).collect())
+            .unwrap_or_default()
+    };
+    // Per list: the rules a side added (not in the base's list), in that side's order.
+    let added = |m: &'m Map<String, Value>, k: &str| -> Vec<(Key<'m>, &'m Value)> {
+        if m.get(k) == b.and_then(|b| b.get(k)) {
+            return Vec::new();
+        }
+        let base = set(b, k);
+        m.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|v| (skey(v), v))
+                    .filter(|(key, _)| !base.contains(key))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let o_added: Vec<_> = LISTS.iter().map(|l| added(o, l)).collect();
+    let t_added: Vec<HashSet<Key>> = LISTS
+        .iter()
+        .map(|l| added(t, l).into_iter().map(|(k, _)| k).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (i1, l1) in LISTS.iter().enumerate() {
+        for (i2, l2) in LISTS.iter().enumerate() {
+            if i1 == i2 {
+                continue;
+            }
+            for (key, rule) in &o_added[i1] {
+                if t_added[i2].contains(key) {
+                    out.push((*l1, *l2, (*rule).clone()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// An array element as a hashable key: strings (nearly every element) borrowed, anything else
