@@ -4,7 +4,8 @@
 //! `""`), the handlers inside a group by `command` (else `url`, `prompt`); any other array of
 //! objects by the first of `id`, `uuid`, `name`, `matcher`, `command` that every element has,
 //! unique; both sides replacing one element with different new ones is a conflict (two edits of
-//! one hook's command must not leave both commands running). Arrays of scalars are ordered sets:
+//! one hook's command must not leave both commands running), one side replacing one element in
+//! place is an edit of it (the other side's edits of that element still apply). Arrays of scalars are ordered sets:
 //! base order minus what either side removed, then ours' additions, then theirs' — except
 //! command lines (`args`, `argv`, `command`) and arrays holding duplicates, whose order and
 //! repetitions mean something: those, and arrays of objects without an identity, merge as
@@ -567,6 +568,26 @@ impl Merger<'_> {
                 return None;
             }
         }
+        // A side that dropped exactly one element and put exactly one new one in its place
+        // edited that element's identity (a hook's command): the two are one element, so the
+        // other side's edits of it (a timeout) still apply.
+        let renamed = |side: &[String],
+                       sm: &HashMap<String, usize>,
+                       other: &HashMap<String, usize>|
+         -> Option<(String, String)> {
+            let mut gone = bi.iter().filter(|k| !sm.contains_key(*k));
+            let mut new = side.iter().filter(|k| !bm.contains_key(*k));
+            match (gone.next(), gone.next(), new.next(), new.next()) {
+                (Some(x), None, Some(y), None)
+                    if bm[x] == sm[y] && other.contains_key(x) && !other.contains_key(y) =>
+                {
+                    Some((x.clone(), y.clone()))
+                }
+                _ => None,
+            }
+        };
+        let o_ren = renamed(&oi, &om, &tm);
+        let t_ren = renamed(&ti, &tm, &om);
         let mut seen = HashSet::new();
         let order: Vec<&String> = oi
             .iter()
@@ -576,12 +597,19 @@ impl Merger<'_> {
             .collect();
         let mut out = Vec::with_capacity(order.len());
         for k in order {
+            // (base, ours, theirs) identities of this element.
+            let (kb, ko, kt) = match (&o_ren, &t_ren) {
+                (Some((x, _)), _) | (_, Some((x, _))) if x == k => continue,
+                (Some((x, y)), _) if y == k => (x, k, x),
+                (_, Some((x, y))) if y == k => (x, x, k),
+                _ => (k, k, k),
+            };
             at.push(format!("[{k}]"));
             let v = self.merge(
                 at,
-                bm.get(k).map(|&i| &b[i]),
-                om.get(k).map(|&i| o[i].clone()),
-                tm.get(k).map(|&i| &t[i]),
+                bm.get(kb).map(|&i| &b[i]),
+                om.get(ko).map(|&i| o[i].clone()),
+                tm.get(kt).map(|&i| &t[i]),
             );
             at.pop();
             if let Some(v) = v {
