@@ -316,7 +316,7 @@ fn same_data(ext: &str, a: &[u8], b: &[u8]) -> bool {
         match ext {
             "json" => serde_json::from_str(s).ok(),
             "yaml" | "yml" => serde_yaml::from_str(s).ok(),
-            "toml" => toml::from_str(s).ok(),
+            "toml" => toml::from_str::<toml::Value>(s).ok().map(|v| toml_data(&v)),
             _ => None,
         }
     };
@@ -326,6 +326,18 @@ fn same_data(ext: &str, a: &[u8], b: &[u8]) -> bool {
             _ => false,
         },
         _ => a == b,
+    }
+}
+
+/// TOML as data, datetimes kept apart from tables and strings.
+fn toml_data(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::Datetime(d) => json!({ "datetime": d.to_string() }),
+        toml::Value::Array(a) => Value::Array(a.iter().map(toml_data).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_data(v))).collect())
+        }
+        other => serde_json::to_value(other).unwrap_or_default(),
     }
 }
 

@@ -20,9 +20,22 @@ fn data(path: &str, bytes: &[u8]) -> Value {
     } else if path.ends_with(".yaml") {
         serde_yaml::from_str(text).unwrap()
     } else if path.ends_with(".toml") {
-        toml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
+        let v: toml::Value = toml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"));
+        toml_data(&v)
     } else {
         Value::String(text.to_string())
+    }
+}
+
+/// TOML as data, datetimes kept apart from tables and strings.
+fn toml_data(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::Datetime(d) => json!({ "datetime": d.to_string() }),
+        toml::Value::Array(a) => Value::Array(a.iter().map(toml_data).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_data(v))).collect())
+        }
+        other => serde_json::to_value(other).unwrap(),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Identity rules for arrays of objects: Claude's `hooks.<Event>` groups by `matcher` (absent =
 //! `""`), the handlers inside a group by `command` (else `url`, `prompt`); any other array of
-//! objects by the first of `id`, `uuid`, `name`, `matcher`, `command` that every element has,
+//! objects by the first of `id`, `uuid`, `name`, `matcher`, `command`, `context` (keybindings)
+//! that every element has,
 //! unique; both sides replacing one element with different new ones is a conflict (two edits of
 //! one hook's command must not leave both commands running), one side replacing one element in
 //! place is an edit of it (the other side's edits of that element still apply). Arrays of scalars are ordered sets:
@@ -55,7 +56,7 @@ fn render(doc: Doc, v: &Value, newline: bool) -> Option<String> {
             String::from_utf8(buf).ok()
         }
         Doc::Yaml => serde_yaml::to_string(v).ok(),
-        Doc::Toml => toml::to_string(v).ok(),
+        Doc::Toml => toml::to_string(&to_toml(v)?).ok(),
     }
 }
 
@@ -235,6 +236,34 @@ fn merge_values(
         line_fallback: false,
     })
 }
+
+/// The TOML value of a merged tree: toml parses a datetime into serde's private one-key map,
+/// which must become a datetime again (serialising the map would write a table). `None` for a
+/// null, which TOML cannot hold.
+fn to_toml(v: &Value) -> Option<toml::Value> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64()?),
+        },
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Array(a) => toml::Value::Array(a.iter().map(to_toml).collect::<Option<_>>()?),
+        Value::Object(m) => {
+            if let (1, Some(Value::String(d))) = (m.len(), m.get(TOML_DATETIME)) {
+                return d.parse().ok().map(toml::Value::Datetime);
+            }
+            let mut t = toml::map::Map::new();
+            for (k, v) in m {
+                t.insert(k.clone(), to_toml(v)?);
+            }
+            toml::Value::Table(t)
+        }
+    })
+}
+
+const TOML_DATETIME: &str = "$__toml_private_datetime";
 
 /// A value tree freed on another thread when it is big: dropping a megabyte of parsed JSON
 /// (tens of thousands of allocations) costs milliseconds the merge's caller need not wait for.
@@ -742,7 +771,7 @@ fn identity(at: &[String], b: &[Value], o: &[Value], t: &[Value]) -> Option<Stri
     } else if in_hooks && at.last().is_some_and(|s| s == "hooks") {
         vec!["@handler"]
     } else {
-        vec!["id", "uuid", "name", "matcher", "command"]
+        vec!["id", "uuid", "name", "matcher", "command", "context"]
     };
     'next: for key in candidates {
         for arr in [b, o, t] {
