@@ -1,17 +1,19 @@
 //! The value-tree merge shared by JSON, YAML and TOML.
 //!
 //! Identity rules for arrays of objects: Claude's `hooks.<Event>` groups by `matcher` (absent =
-//! `""`), the handlers inside a group by `command` (else `url`, `prompt`); any other array of
-//! objects by the first of `id`, `uuid`, `name`, `matcher`, `command`, `context` (keybindings)
-//! that every element has,
-//! unique; both sides replacing one element with different new ones is a conflict (two edits of
-//! one hook's command must not leave both commands running), one side replacing one element in
-//! place is an edit of it (the other side's edits of that element still apply). Arrays of scalars are ordered sets:
-//! base order minus what either side removed, then ours' additions, then theirs' — except
-//! command lines (`args`, `argv`, `command`) and arrays holding duplicates, whose order and
-//! repetitions mean something: those, and arrays of objects without an identity, merge as
-//! sequences (three-way, element by element, like lines). Multi-line strings both sides changed
-//! merge line by line. Anything else both sides changed is a conflict.
+//! `""`), the handlers inside a group by what they run (`command`, else `url`, `prompt`); any
+//! other array of objects by the first of `id`, `uuid`, `name`, `matcher`, `command`, `context`
+//! (keybindings) that every element has, unique. Both sides replacing one element with
+//! different new ones is a conflict (two edits of one hook's command must not leave both
+//! commands running); one side replacing one element in place is an edit of it (the other
+//! side's edits of that element still apply).
+//!
+//! Arrays of scalars are ordered sets: base order minus what either side removed, then ours'
+//! additions, then theirs' — except command lines (`args`, `argv`, `command`) and arrays
+//! holding duplicates, whose order and repetitions mean something: those, and arrays of objects
+//! without an identity, merge as sequences (three-way, element by element, like lines).
+//! Multi-line strings both sides changed merge line by line. Anything else both sides changed
+//! is a conflict.
 
 use std::collections::{HashMap, HashSet};
 
