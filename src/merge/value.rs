@@ -601,7 +601,7 @@ impl Merger<'_> {
         }
         // A side that dropped exactly one element and put exactly one new one in its place
         // edited that element's identity (a hook's command): the two are one element, so the
-        // other side's edits of it (a timeout) still apply.
+        // other side's edits of it (a timeout) still apply, and its removal is a conflict.
         let renamed = |side: &[String],
                        sm: &HashMap<String, usize>,
                        other: &HashMap<String, usize>|
@@ -609,9 +609,7 @@ impl Merger<'_> {
             let mut gone = bi.iter().filter(|k| !sm.contains_key(*k));
             let mut new = side.iter().filter(|k| !bm.contains_key(*k));
             match (gone.next(), gone.next(), new.next(), new.next()) {
-                (Some(x), None, Some(y), None)
-                    if bm[x] == sm[y] && other.contains_key(x) && !other.contains_key(y) =>
-                {
+                (Some(x), None, Some(y), None) if bm[x] == sm[y] && !other.contains_key(y) => {
                     Some((x.clone(), y.clone()))
                 }
                 _ => None,
