@@ -1,5 +1,7 @@
 //! Line-by-line three-way merge, as git does it, for text and as the fallback.
 
+use std::ops::Range;
+
 use super::{Conflict, MergeOutcome};
 
 /// Merges lines; conflicts get `<<<<<<< ours` / `=======` / `>>>>>>> theirs` markers.
@@ -53,11 +55,12 @@ fn lines(
 
 /// A three-way merge of sequences whose elements are one line each (no `\n` inside): the
 /// merged sequence as indices into the sides, or `None` when both sides changed one region
-/// differently.
+/// differently and `resolve` (given the region's ranges in base, ours, theirs) cannot resolve it.
 pub(super) fn merge_sequence(
     base: &[String],
     ours: &[String],
     theirs: &[String],
+    resolve: impl Fn(Range<usize>, Range<usize>, Range<usize>) -> Option<Vec<Elem>>,
 ) -> Option<Vec<Elem>> {
     let join = |v: &[String]| {
         let mut s = String::with_capacity(v.iter().map(|x| x.len() + 1).sum());
@@ -77,7 +80,8 @@ pub(super) fn merge_sequence(
                 out.extend(r.ours_range().map(Elem::Ours))
             }
             similar::MergeResolution::Theirs => out.extend(r.theirs_range().map(Elem::Theirs)),
-            _ => return None,
+            // Both changed one region: the caller may still resolve it.
+            _ => out.extend(resolve(r.base_range(), r.ours_range(), r.theirs_range())?),
         }
     }
     Some(out)

@@ -16,6 +16,7 @@
 //! is a conflict.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use serde_json::{Map, Value};
 
@@ -549,7 +550,37 @@ impl Merger<'_> {
             return self.merge_by_identity(at, &key, b, o, t);
         }
         let lines = |k: &[Key]| -> Vec<String> { k.iter().map(Key::line).collect() };
-        let merged = merge_sequence(&lines(&bk), &lines(&ok), &lines(&tk))?;
+        // Where both sides changed one region of a command line and every argument there is
+        // positional (a directory each for a filesystem server; no `-` flag, whose value would
+        // follow it), the region merges as an ordered set — unless a side replaced an argument
+        // and the other removed or replaced it too (`pkg@2` vs `pkg@3`: a conflict).
+        let resolve = |br: Range<usize>, or: Range<usize>, tr: Range<usize>| {
+            let positional = |side: &[Value]| {
+                side.iter()
+                    .all(|v| v.as_str().is_some_and(|s| !s.starts_with('-')))
+            };
+            let (bs, os, ts) = (&b[br.clone()], &o[or.clone()], &t[tr.clone()]);
+            if !(scalars && positional(bs) && positional(os) && positional(ts)) {
+                return None;
+            }
+            let removed = |side: &[Value]| bs.iter().any(|x| !side.contains(x));
+            let added = |side: &[Value]| side.iter().any(|x| !bs.contains(x));
+            let (o_rem, t_rem) = (removed(os), removed(ts));
+            if (o_rem && added(os) && t_rem) || (t_rem && added(ts) && o_rem) {
+                return None;
+            }
+            let mut out: Vec<Elem> = br
+                .filter(|&i| os.contains(&b[i]) && ts.contains(&b[i]))
+                .map(Elem::Base)
+                .collect();
+            out.extend(or.filter(|&i| !bs.contains(&o[i])).map(Elem::Ours));
+            out.extend(
+                tr.filter(|&i| !bs.contains(&t[i]) && !os.contains(&t[i]))
+                    .map(Elem::Theirs),
+            );
+            Some(out)
+        };
+        let merged = merge_sequence(&lines(&bk), &lines(&ok), &lines(&tk), resolve)?;
         Some(Value::Array(
             merged
                 .into_iter()
