@@ -566,7 +566,7 @@ impl Merger<'_> {
             let removed = |side: &[Value]| bs.iter().any(|x| !side.contains(x));
             let added = |side: &[Value]| side.iter().any(|x| !bs.contains(x));
             let (o_rem, t_rem) = (removed(os), removed(ts));
-            if (o_rem && added(os) && t_rem) || (t_rem && added(ts) && o_rem) {
+            if o_rem && t_rem && (added(os) || added(ts)) {
                 return None;
             }
             let mut out: Vec<Elem> = br
