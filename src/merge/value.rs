@@ -182,7 +182,7 @@ fn merge_values(
         // re-serialisation: it keeps comments, quoting, indentation and where keys were added.
         if changed_o && changed_t {
             if let Some((text, v)) = line_merge() {
-                if Deferred(v, big).0 == *merged {
+                if same_data(&Deferred(v, big), &merged, "") {
                     return Some(MergeOutcome {
                         content: text.into_bytes(),
                         conflicts,
@@ -238,6 +238,33 @@ fn merge_values(
         overruled: Vec::new(),
         line_fallback: false,
     })
+}
+
+/// Equal as data, arrays that merge as ordered sets (scalars, no duplicates, not a command line)
+/// compared as sets: the line merge may place an added rule where its side put it, not after
+/// the base's rules, and still mean the same.
+fn same_data(a: &Value, b: &Value, key: &str) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_data(v, w, k)))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            let scalar = |v: &Value| !v.is_object() && !v.is_array();
+            let command_line = matches!(key, "args" | "argv" | "command");
+            if !command_line && x.iter().chain(y).all(scalar) {
+                let (kx, ky) = (keys(x), keys(y));
+                let (sx, sy): (HashSet<&Key>, HashSet<&Key>) =
+                    (kx.iter().collect(), ky.iter().collect());
+                if sx.len() == x.len() && sy.len() == y.len() {
+                    return sx == sy;
+                }
+            }
+            x.iter().zip(y).all(|(v, w)| same_data(v, w, ""))
+        }
+        _ => a == b,
+    }
 }
 
 /// The TOML value of a merged tree: toml parses a datetime into serde's private one-key map,
