@@ -127,10 +127,11 @@ impl Remote {
             &format!("+refs/heads/main:{TRACKING}"),
         ])?;
         if !out.status.success() {
-            let detail = last_line(&out.stderr);
-            if detail.contains("couldn't find remote ref") {
+            // Over ssh, git adds "the remote end hung up" after the line that matters.
+            if String::from_utf8_lossy(&out.stderr).contains("couldn't find remote ref") {
                 return Ok(None);
             }
+            let detail = last_line(&out.stderr);
             return Err(RemoteError::Unreachable {
                 url: self.url.clone(),
                 detail,
@@ -219,6 +220,7 @@ fn last_line(bytes: &[u8]) -> String {
             !l.starts_with("Please make sure")
                 && !l.starts_with("and the repository exists")
                 && !l.starts_with("fatal: Could not read from remote")
+                && !l.contains("the remote end hung up unexpectedly")
         })
         .or(lines.last())
         .map(|l| {
