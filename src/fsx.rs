@@ -20,7 +20,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Re
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        // No fsync: the rename is what makes the write atomic for every reader and for a process
+        // killed at any point; syncing each of thousands of files on apply cost seconds (git
+        // does not fsync work-tree files either).
         drop(f);
         #[cfg(unix)]
         if let Some(m) = mode.or(old_mode) {
