@@ -104,11 +104,19 @@ fn main() {
     ga.run("git", &["init", "-q", "-b", "main"], Some(&ga_dir));
     ga.run("git", &["add", "-A"], Some(&ga_dir));
     ga.run("git", &["commit", "-qm", "init"], Some(&ga_dir));
-    ga.run("git", &["remote", "add", "origin", &git_remote], Some(&ga_dir));
+    ga.run(
+        "git",
+        &["remote", "add", "origin", &git_remote],
+        Some(&ga_dir),
+    );
     ga.run("git", &["push", "-q", "origin", "main"], Some(&ga_dir));
     let gb = Machine::new(base, "gb");
     let gb_dir = gb.home().join("dotfiles");
-    gb.run("git", &["clone", "-q", &git_remote, gb_dir.to_str().unwrap()], None);
+    gb.run(
+        "git",
+        &["clone", "-q", &git_remote, gb_dir.to_str().unwrap()],
+        None,
+    );
     let files = count(&a.home().join(".claude"));
 
     let mut ctx_times = Vec::new();
@@ -117,7 +125,11 @@ fn main() {
         // The other machine changes one file and publishes it (not timed).
         append(&b.home().join(".claude/CLAUDE.md"), round);
         b.run(ctx, &["sync"], None);
-        gb.run("git", &["pull", "-q", "--no-rebase", "--no-edit", "origin", "main"], Some(&gb_dir));
+        gb.run(
+            "git",
+            &["pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
+            Some(&gb_dir),
+        );
         append(&gb_dir.join(".claude/CLAUDE.md"), round);
         gb.run("git", &["commit", "-qam", "b"], Some(&gb_dir));
         gb.run("git", &["push", "-q", "origin", "main"], Some(&gb_dir));
@@ -132,7 +144,11 @@ fn main() {
         ga.run("git", &["add", "-A"], Some(&ga_dir));
         ga.run("git", &["commit", "-qm", "a"], Some(&ga_dir));
         ga.run("git", &["fetch", "-q", "origin"], Some(&ga_dir));
-        ga.run("git", &["merge", "-q", "--no-edit", "origin/main"], Some(&ga_dir));
+        ga.run(
+            "git",
+            &["merge", "-q", "--no-edit", "origin/main"],
+            Some(&ga_dir),
+        );
         ga.run("git", &["push", "-q", "origin", "HEAD:main"], Some(&ga_dir));
         git_times.push(t.elapsed());
     }
@@ -143,7 +159,11 @@ fn main() {
     for i in 0..RESTORES {
         let c = Machine::new(base, &format!("c{i}"));
         let t = Instant::now();
-        c.run(ctx, &["init", "--machine", &format!("c{i}"), "--remote", &remote], None);
+        c.run(
+            ctx,
+            &["init", "--machine", &format!("c{i}"), "--remote", &remote],
+            None,
+        );
         c.run(ctx, &["apply"], None);
         restore.push(t.elapsed());
         assert!(c.home().join(".claude/skills/skill-199/SKILL.md").exists());

@@ -273,8 +273,24 @@ pub fn init(
             };
             let _lock =
                 crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;
-            let r = crate::sync::sync(env, opts)?;
-            pushed = r.pushed;
+            let head = store.head()?;
+            let remote = crate::remote::Remote::new(&env.store_dir, &url);
+            // Just fetched: try the push at once; only a remote that moved meanwhile needs the
+            // fetch-merge-push loop of sync.
+            match head.map(|h| remote.push(h)) {
+                Some(Ok(())) => {
+                    if let Some(h) = head {
+                        let _ = store.delete_ref(crate::remote::TRACKING);
+                        let _ = store.move_ref(crate::remote::TRACKING, h, None, "ctx: pushed");
+                    }
+                    pushed = true;
+                }
+                Some(Err(crate::remote::RemoteError::Rejected { .. })) => {
+                    pushed = crate::sync::sync(env, opts)?.pushed;
+                }
+                Some(Err(e)) => return Err(crate::sync::SyncError::from(e).into()),
+                None => {}
+            }
             if pushed && !created.iter().any(|c| c.starts_with("remote")) {
                 created.push(format!("pushed to {url}"));
             }

@@ -7,7 +7,7 @@
 //! sync before anything is committed, pushed or applied; the conflicting files with their markers
 //! are kept in a state file until `ctx resolve` settles each of them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -239,8 +239,8 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         attempt += 1;
         report.attempts = attempt;
         let theirs = remote.fetch().map_err(|e| offline(&report.committed, e))?;
-        // git wrote new objects behind gix's back: look again.
-        let mut session = Session::open(env.clone())?;
+        // git wrote new objects behind gix's back; gix looks for new packs when an object is
+        // missing, and refs are read from disk each time, so the open session still serves.
         let step = integrate(&mut session, theirs, &url)?;
         match step {
             Step::Conflicts(state) => {
@@ -402,9 +402,9 @@ fn merge_trees(
     theirs: ObjectId,
 ) -> Result<TreeMerge> {
     let store = &session.store;
-    let b = store.files(Some(base))?;
-    let o = session.head_files.clone();
-    let t = store.files(Some(theirs))?;
+    let base_tree = store.tree_of(base)?;
+    let ours_d = store.diff_trees(Some(base_tree), Some(store.tree_of(ours)?))?;
+    let theirs_d = store.diff_trees(Some(base_tree), Some(store.tree_of(theirs)?))?;
     let mut policy = session.merge_policy();
     if let Policy::Newest { .. } = policy {
         policy = Policy::Newest {
@@ -417,19 +417,22 @@ fn merge_trees(
         policy,
         decrypt: decrypt.as_ref().map(|d| d as &dyn merge::Decrypt),
     };
-    let paths: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
     let mut out = TreeMerge {
         clean: BTreeMap::new(),
         conflicts: Vec::new(),
         overruled: Vec::new(),
     };
-    for path in paths {
-        let (be, oe, te) = (b.get(path), o.get(path), t.get(path));
-        if oe == te || be == te {
-            continue;
-        }
-        if be == oe {
-            out.clean.insert(path.clone(), te.copied());
+    // Only paths theirs changed matter: what only ours changed is already in ours.
+    for (path, (base_e, their_e)) in &theirs_d {
+        let (be, te) = (base_e.as_ref(), their_e.as_ref());
+        let oe = match ours_d.get(path) {
+            None => {
+                out.clean.insert(path.clone(), te.copied());
+                continue;
+            }
+            Some((_, o)) => o.as_ref(),
+        };
+        if oe == te {
             continue;
         }
         // The store's README is an inventory made from the other files: rebuilt after.
@@ -898,7 +901,6 @@ pub fn remote_status(session: &Session) -> Result<Option<RemoteStatus>> {
 /// no history of its own). Returns whether the remote already held a store.
 pub fn connect(env: &Env, store: &Store, url: &str) -> Result<bool> {
     let remote = Remote::new(&env.store_dir, url);
-    remote.probe()?;
     store
         .set_config(&[
             ("remote.origin.url", url),
