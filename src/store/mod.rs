@@ -27,6 +27,9 @@ pub struct Entry {
 /// Every file of a tree, by path.
 pub type Files = BTreeMap<String, Entry>;
 
+/// Paths that differ between two trees: (the entry in the first, the entry in the second).
+pub type TreeDiff = BTreeMap<String, (Option<Entry>, Option<Entry>)>;
+
 /// What a commit does to one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -218,7 +221,7 @@ impl Store {
         &self,
         a: Option<ObjectId>,
         b: Option<ObjectId>,
-    ) -> Result<BTreeMap<String, (Option<Entry>, Option<Entry>)>> {
+    ) -> Result<TreeDiff> {
         let mut out = BTreeMap::new();
         self.diff_into("", a, b, &mut out)?;
         Ok(out)
@@ -245,7 +248,7 @@ impl Store {
         prefix: &str,
         a: Option<ObjectId>,
         b: Option<ObjectId>,
-        out: &mut BTreeMap<String, (Option<Entry>, Option<Entry>)>,
+        out: &mut TreeDiff,
     ) -> Result<()> {
         if a == b {
             return Ok(());
