@@ -137,9 +137,21 @@ impl Remote {
                 detail,
             });
         }
-        let out = self.git(&["rev-parse", "--verify", "--quiet", TRACKING])?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        Ok(ObjectId::from_hex(text.trim().as_bytes()).ok())
+        // Read the ref git just wrote without another process (loose first, then packed).
+        let loose = self.store_dir.join(TRACKING);
+        if let Ok(text) = std::fs::read_to_string(&loose) {
+            if let Ok(id) = ObjectId::from_hex(text.trim().as_bytes()) {
+                return Ok(Some(id));
+            }
+        }
+        let packed =
+            std::fs::read_to_string(self.store_dir.join("packed-refs")).unwrap_or_default();
+        Ok(packed.lines().find_map(|l| {
+            let (id, name) = l.split_once(' ')?;
+            (name == TRACKING)
+                .then(|| ObjectId::from_hex(id.as_bytes()).ok())
+                .flatten()
+        }))
     }
 
     /// Whether the remote answers, and whether it has a main branch.

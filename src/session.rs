@@ -212,6 +212,8 @@ pub struct Session {
     pub notes: Vec<String>,
     /// Files the last commit merged with a store version this machine had not applied yet.
     pub merged: Vec<String>,
+    /// Whether the last commit saw store files the live side lacks or trails (apply has work).
+    pub pending_apply: bool,
     recipients: Recipients,
     rules: Rules,
     paths: StatePaths,
@@ -253,6 +255,7 @@ impl Session {
             identity_error,
             notes: Vec::new(),
             merged: Vec::new(),
+            pending_apply: false,
             recipients,
             rules,
             paths,
@@ -567,6 +570,51 @@ impl Session {
         })
     }
 
+    /// The live side of just `paths` (store paths), read now: for an apply that touches a few
+    /// files, without walking the whole Claude home.
+    pub fn snapshot_of(&self, paths: &[String]) -> Result<Snapshot> {
+        let home = self.home_str();
+        let codec = self.codec(&home);
+        let mut files = BTreeMap::new();
+        for path in paths {
+            let Some((live_path, source)) = self.live_location(path) else {
+                continue;
+            };
+            let Some((raw, exec)) = capture::read_live(&live_path)? else {
+                continue;
+            };
+            let old = match self.head_files.get(path) {
+                Some(e) => Some(self.store.blob(e.oid)?),
+                None => None,
+            };
+            let lf = LiveFile {
+                store_path: path.clone(),
+                live_path: live_path.clone(),
+                source: source.clone(),
+                stat: None,
+            };
+            let bytes = codec.to_store(&lf, &self.env.display(&live_path), &raw, old.as_deref())?;
+            let exec = exec && source == Source::Whole;
+            let entry = bytes.as_ref().map(|b| Entry {
+                oid: Store::hash(b),
+                exec,
+            });
+            files.insert(
+                path.clone(),
+                Captured {
+                    live_path,
+                    source,
+                    entry,
+                    bytes,
+                },
+            );
+        }
+        Ok(Snapshot {
+            files,
+            untracked: Vec::new(),
+        })
+    }
+
     /// What ctx last applied or captured on this machine.
     pub fn applied(&self) -> Applied {
         Applied::load(&self.paths.applied)
@@ -661,6 +709,9 @@ impl Session {
     pub fn commit(&mut self, message: Option<&str>) -> Result<Option<CommitInfo>> {
         let snap = self.snapshot(true)?;
         let mut statuses = self.status(&snap)?;
+        self.pending_apply = statuses
+            .iter()
+            .any(|s| matches!(s.state, FileState::Missing | FileState::Behind));
         let applied = self.applied();
         let mut changes = BTreeMap::new();
         let mut items = Vec::new();

@@ -125,12 +125,6 @@ pub fn init(
         id
     };
     let remote = remote.map(crate::remote::normalize_url);
-    if let Some(url) = &remote {
-        // Reach the remote before creating anything for it, so a typo leaves no half store.
-        crate::remote::Remote::new(&env.store_dir, url)
-            .probe()
-            .map_err(crate::sync::SyncError::from)?;
-    }
     let (mut store, new) = Store::init(&env.store_dir, &name)?;
     if new {
         created.push(format!("store {}", env.display(&env.store_dir)));

@@ -235,6 +235,10 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         other => other.into(),
     };
     let mut attempt = 0;
+    // The commit left the live files equal to `main`: an apply only has the merged-in changes to
+    // write (unless the commit saw store files missing here).
+    let mut applied_at = if opts.commit { session.head } else { None };
+    let mut pending = session.pending_apply;
     loop {
         attempt += 1;
         report.attempts = attempt;
@@ -268,7 +272,16 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
             }
         }
         if opts.apply {
-            apply_head(&mut session, &mut report)?;
+            let full = applied_at.is_none() || pending;
+            if full || applied_at != session.head {
+                apply_head(
+                    &mut session,
+                    &mut report,
+                    if full { None } else { applied_at },
+                )?;
+                pending = false;
+            }
+            applied_at = session.head;
             let note = format!(
                 "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
                 session.machine
@@ -685,10 +698,31 @@ fn value_text(v: &Option<Value>) -> String {
 }
 
 /// Writes `main` to the live files, leaving alone any that hold uncommitted changes.
-fn apply_head(session: &mut Session, report: &mut SyncReport) -> Result<()> {
-    let snap = session.snapshot(true)?;
+fn apply_head(
+    session: &mut Session,
+    report: &mut SyncReport,
+    since: Option<ObjectId>,
+) -> Result<()> {
     let target = session.head_files.clone();
-    let mut plan = session.plan_apply(&target, &[], &snap)?;
+    let (snap, only) = match (since, session.head) {
+        (Some(from), Some(to)) => {
+            let changed: Vec<String> = session
+                .store
+                .diff_trees(
+                    Some(session.store.tree_of(from)?),
+                    Some(session.store.tree_of(to)?),
+                )?
+                .into_keys()
+                .filter(|p| crate::session::is_live_path(p))
+                .collect();
+            if changed.is_empty() {
+                return Ok(());
+            }
+            (session.snapshot_of(&changed)?, changed)
+        }
+        _ => (session.snapshot(true)?, Vec::new()),
+    };
+    let mut plan = session.plan_apply(&target, &only, &snap)?;
     report.skipped.extend(plan.skip_dirty());
     for u in std::mem::take(&mut plan.unreadable) {
         if !report.unreadable.contains(&u) {
@@ -836,7 +870,7 @@ pub fn resolve(env: &Env, path: &str, how: Resolution) -> Result<ResolveReport> 
     MergeState::clear(env);
     report.merge_commit = Some(commit.to_string());
     let mut sr = SyncReport::default();
-    apply_head(&mut session, &mut sr)?;
+    apply_head(&mut session, &mut sr, None)?;
     report.applied = sr.applied;
     Ok(report)
 }

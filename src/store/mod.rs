@@ -217,11 +217,7 @@ impl Store {
     /// The files that differ between two trees, as (in `a`, in `b`). Subtrees with equal ids are
     /// skipped without being read, so a sync that changed three files reads a handful of trees,
     /// not the whole store.
-    pub fn diff_trees(
-        &self,
-        a: Option<ObjectId>,
-        b: Option<ObjectId>,
-    ) -> Result<TreeDiff> {
+    pub fn diff_trees(&self, a: Option<ObjectId>, b: Option<ObjectId>) -> Result<TreeDiff> {
         let mut out = BTreeMap::new();
         self.diff_into("", a, b, &mut out)?;
         Ok(out)
