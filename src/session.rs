@@ -805,7 +805,8 @@ impl Session {
         let tree = self.store.write_tree(base_tree, changes)?;
         let parents: Vec<ObjectId> = self.head.into_iter().collect();
         let id = self.store.write_commit(tree, &parents, msg)?;
-        let files = self.store.files(Some(id))?;
+        let files = Store::files_after(&self.head_files, changes);
+        self.store.remember_tree(tree, &files);
         let mut applied = self.applied();
         for (path, c) in &snap.files {
             if let Some(e) = c.entry {
@@ -916,7 +917,8 @@ impl Session {
         let parents: Vec<ObjectId> = self.head.into_iter().collect();
         let id = self.store.commit(MAIN, tree, &parents, self.head, msg)?;
         self.head = Some(id);
-        self.head_files = self.store.files(self.head)?;
+        self.head_files = Store::files_after(&self.head_files, changes);
+        self.store.remember_tree(tree, &self.head_files);
         Ok(id)
     }
 

@@ -201,8 +201,17 @@ impl Store {
             return Ok(files);
         }
         let files = self.read_tree_files(tree)?;
-        let mut text = format!("{tree}\n");
-        for (path, e) in &files {
+        self.remember_tree(tree, &files);
+        Ok(files)
+    }
+
+    /// Records `files` as the content of `tree` in the tree cache, so the next reader of that
+    /// tree (usually the next command, on the commit just made) need not walk it.
+    pub fn remember_tree(&self, tree: ObjectId, files: &Files) {
+        let cache = self.dir.join("ctx").join("tree-cache");
+        let mut text = String::with_capacity(files.len() * 64);
+        text.push_str(&format!("{tree}\n"));
+        for (path, e) in files {
             text.push_str(&format!(
                 "{} {} {path}\n",
                 if e.exec { 'x' } else { 'f' },
@@ -211,7 +220,31 @@ impl Store {
         }
         // Only a cache: a failed write costs speed, never correctness.
         let _ = crate::fsx::write_atomic(&cache, text.as_bytes(), None);
-        Ok(files)
+    }
+
+    /// `files` with `changes` applied, as `write_tree` applies them to a tree.
+    pub fn files_after(files: &Files, changes: &BTreeMap<String, Change>) -> Files {
+        let mut out = files.clone();
+        for (path, change) in changes {
+            match change {
+                Change::Write { bytes, exec } => {
+                    out.insert(
+                        path.clone(),
+                        Entry {
+                            oid: Store::hash(bytes),
+                            exec: *exec,
+                        },
+                    );
+                }
+                Change::Blob(e) => {
+                    out.insert(path.clone(), *e);
+                }
+                Change::Delete => {
+                    out.remove(path);
+                }
+            }
+        }
+        out
     }
 
     /// The files that differ between two trees, as (in `a`, in `b`). Subtrees with equal ids are
