@@ -935,34 +935,43 @@ pub fn remote_status(session: &Session) -> Result<Option<RemoteStatus>> {
 /// no history of its own). Returns whether the remote already held a store.
 pub fn connect(env: &Env, store: &Store, url: &str) -> Result<bool> {
     let remote = Remote::new(&env.store_dir, url);
-    store
-        .set_config(&[
-            ("remote.origin.url", url),
-            (
-                "remote.origin.fetch",
-                "+refs/heads/main:refs/remotes/origin/main",
-            ),
-        ])
-        .map_err(SessionError::from)?;
-    let theirs = remote.fetch()?;
-    let Some(theirs) = theirs else {
+    let configure = || -> Result<()> {
+        store
+            .set_config(&[
+                ("remote.origin.url", url),
+                (
+                    "remote.origin.fetch",
+                    "+refs/heads/main:refs/remotes/origin/main",
+                ),
+            ])
+            .map_err(SessionError::from)?;
+        Ok(())
+    };
+    // The remote is written into the store's config only once it proved acceptable.
+    let Some(theirs) = remote.fetch()? else {
+        configure()?;
         return Ok(false);
     };
-    let store = Store::open(&env.store_dir, "ctx")?;
-    if store.read(Some(theirs), "ctx.yaml")?.is_none() {
-        return Err(SyncError::NotAStore {
+    let opened = Store::open(&env.store_dir, "ctx")?;
+    let refused = |e: SyncError| {
+        let _ = opened.delete_ref(TRACKING);
+        Err(e)
+    };
+    if opened.read(Some(theirs), "ctx.yaml")?.is_none() {
+        return refused(SyncError::NotAStore {
             url: url.to_string(),
         });
     }
-    match store.head()? {
-        None => store.move_ref(MAIN, theirs, None, "ctx: join")?,
+    match opened.head()? {
+        None => opened.move_ref(MAIN, theirs, None, "ctx: join")?,
         Some(ours) => {
-            if store.merge_base(ours, theirs)?.is_none() {
-                return Err(SyncError::Unrelated {
+            if opened.merge_base(ours, theirs)?.is_none() {
+                return refused(SyncError::Unrelated {
                     url: url.to_string(),
                 });
             }
         }
     }
+    configure()?;
     Ok(true)
 }

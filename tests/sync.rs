@@ -602,3 +602,55 @@ fn sync_without_a_remote_says_how_to_add_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--remote"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_file_url_works_and_unrelated_history_is_refused() {
+    let remote = Remote::new();
+    let url = format!("file://{}", remote.url());
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &url]);
+    m1.ok(&["sync"]);
+    // m2 made a store of its own first; the remote's history shares nothing with it.
+    let m2 = Machine::seeded("m2");
+    m2.ok(&["init", "--machine", "m2"]);
+    m2.ok(&["commit"]);
+    let head = m2.head();
+    let out = m2.ctx(&["init", "--machine", "m2", "--remote", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("unrelated history"), "{err}");
+    assert_eq!(err.trim().lines().count(), 2, "{err}");
+    assert_eq!(m2.head(), head, "the local store is untouched");
+    let sync = m2.ctx(&["sync"]);
+    assert!(
+        stderr(&sync).contains("no remote"),
+        "the refused remote was not kept: {}",
+        stderr(&sync)
+    );
+}
+
+#[test]
+fn a_second_writer_waits_for_the_lock_then_says_who_holds_it() {
+    let (_remote, m1, _m2) = two_machines();
+    let lock = m1.store().join("ctx/lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "5"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = m1
+        .cmd(env!("CARGO_BIN_EXE_ctx"))
+        .args(["sync"])
+        .env("CTX_LOCK_WAIT", "0.5")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("another ctx process"), "{err}");
+    assert!(err.contains("CTX_LOCK_WAIT"), "{err}");
+    m1.ok(&["sync"]);
+}
