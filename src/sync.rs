@@ -286,7 +286,9 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
                 "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
                 session.machine
             );
+            // Said once: the list of unreadable fields already carries the same hint.
             if !session.approved()
+                && report.unreadable.is_empty()
                 && !report.notes.contains(&note)
                 && !session.sealed_docs()?.is_empty()
             {
