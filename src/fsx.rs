@@ -11,6 +11,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Re
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
+    replace(path, bytes, mode)
+}
+
+/// `write_atomic` for a path whose folder is known to exist.
+pub fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -20,7 +29,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Re
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        // No fsync: the rename is what makes the write atomic for every reader and for a process
+        // killed at any point; syncing each of thousands of files on apply cost seconds (git
+        // does not fsync work-tree files either).
         drop(f);
         #[cfg(unix)]
         if let Some(m) = mode.or(old_mode) {

@@ -127,18 +127,31 @@ impl Remote {
             &format!("+refs/heads/main:{TRACKING}"),
         ])?;
         if !out.status.success() {
-            let detail = last_line(&out.stderr);
-            if detail.contains("couldn't find remote ref") {
+            // Over ssh, git adds "the remote end hung up" after the line that matters.
+            if String::from_utf8_lossy(&out.stderr).contains("couldn't find remote ref") {
                 return Ok(None);
             }
+            let detail = last_line(&out.stderr);
             return Err(RemoteError::Unreachable {
                 url: self.url.clone(),
                 detail,
             });
         }
-        let out = self.git(&["rev-parse", "--verify", "--quiet", TRACKING])?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        Ok(ObjectId::from_hex(text.trim().as_bytes()).ok())
+        // Read the ref git just wrote without another process (loose first, then packed).
+        let loose = self.store_dir.join(TRACKING);
+        if let Ok(text) = std::fs::read_to_string(&loose) {
+            if let Ok(id) = ObjectId::from_hex(text.trim().as_bytes()) {
+                return Ok(Some(id));
+            }
+        }
+        let packed =
+            std::fs::read_to_string(self.store_dir.join("packed-refs")).unwrap_or_default();
+        Ok(packed.lines().find_map(|l| {
+            let (id, name) = l.split_once(' ')?;
+            (name == TRACKING)
+                .then(|| ObjectId::from_hex(id.as_bytes()).ok())
+                .flatten()
+        }))
     }
 
     /// Whether the remote answers, and whether it has a main branch.
@@ -219,6 +232,7 @@ fn last_line(bytes: &[u8]) -> String {
             !l.starts_with("Please make sure")
                 && !l.starts_with("and the repository exists")
                 && !l.starts_with("fatal: Could not read from remote")
+                && !l.contains("the remote end hung up unexpectedly")
         })
         .or(lines.last())
         .map(|l| {

@@ -212,6 +212,8 @@ pub struct Session {
     pub notes: Vec<String>,
     /// Files the last commit merged with a store version this machine had not applied yet.
     pub merged: Vec<String>,
+    /// Whether the last commit saw store files the live side lacks or trails (apply has work).
+    pub pending_apply: bool,
     recipients: Recipients,
     rules: Rules,
     paths: StatePaths,
@@ -253,6 +255,7 @@ impl Session {
             identity_error,
             notes: Vec::new(),
             merged: Vec::new(),
+            pending_apply: false,
             recipients,
             rules,
             paths,
@@ -567,6 +570,51 @@ impl Session {
         })
     }
 
+    /// The live side of just `paths` (store paths), read now: for an apply that touches a few
+    /// files, without walking the whole Claude home.
+    pub fn snapshot_of(&self, paths: &[String]) -> Result<Snapshot> {
+        let home = self.home_str();
+        let codec = self.codec(&home);
+        let mut files = BTreeMap::new();
+        for path in paths {
+            let Some((live_path, source)) = self.live_location(path) else {
+                continue;
+            };
+            let Some((raw, exec)) = capture::read_live(&live_path)? else {
+                continue;
+            };
+            let old = match self.head_files.get(path) {
+                Some(e) => Some(self.store.blob(e.oid)?),
+                None => None,
+            };
+            let lf = LiveFile {
+                store_path: path.clone(),
+                live_path: live_path.clone(),
+                source: source.clone(),
+                stat: None,
+            };
+            let bytes = codec.to_store(&lf, &self.env.display(&live_path), &raw, old.as_deref())?;
+            let exec = exec && source == Source::Whole;
+            let entry = bytes.as_ref().map(|b| Entry {
+                oid: Store::hash(b),
+                exec,
+            });
+            files.insert(
+                path.clone(),
+                Captured {
+                    live_path,
+                    source,
+                    entry,
+                    bytes,
+                },
+            );
+        }
+        Ok(Snapshot {
+            files,
+            untracked: Vec::new(),
+        })
+    }
+
     /// What ctx last applied or captured on this machine.
     pub fn applied(&self) -> Applied {
         Applied::load(&self.paths.applied)
@@ -661,6 +709,9 @@ impl Session {
     pub fn commit(&mut self, message: Option<&str>) -> Result<Option<CommitInfo>> {
         let snap = self.snapshot(true)?;
         let mut statuses = self.status(&snap)?;
+        self.pending_apply = statuses
+            .iter()
+            .any(|s| matches!(s.state, FileState::Missing | FileState::Behind));
         let applied = self.applied();
         let mut changes = BTreeMap::new();
         let mut items = Vec::new();
@@ -754,7 +805,8 @@ impl Session {
         let tree = self.store.write_tree(base_tree, changes)?;
         let parents: Vec<ObjectId> = self.head.into_iter().collect();
         let id = self.store.write_commit(tree, &parents, msg)?;
-        let files = self.store.files(Some(id))?;
+        let files = Store::files_after(&self.head_files, changes);
+        self.store.remember_tree(tree, &files);
         let mut applied = self.applied();
         for (path, c) in &snap.files {
             if let Some(e) = c.entry {
@@ -865,7 +917,8 @@ impl Session {
         let parents: Vec<ObjectId> = self.head.into_iter().collect();
         let id = self.store.commit(MAIN, tree, &parents, self.head, msg)?;
         self.head = Some(id);
-        self.head_files = self.store.files(self.head)?;
+        self.head_files = Store::files_after(&self.head_files, changes);
+        self.store.remember_tree(tree, &self.head_files);
         Ok(id)
     }
 
@@ -1211,21 +1264,73 @@ impl Session {
     /// Performs a plan: atomic writes, permissions kept, only the owned key of shared files.
     pub fn execute(&self, plan: &Plan) -> Result<()> {
         let mut applied = self.applied();
+        // Whole-file writes go first, on a few threads: creating thousands of files is bound by
+        // the file system's latency, not by the CPU (a new machine's restore).
+        let writes: Vec<&Action> = plan
+            .actions
+            .iter()
+            .filter(|a| a.source == Source::Whole && a.op == "write")
+            .collect();
+        let dirs: BTreeSet<&Path> = writes.iter().filter_map(|a| a.live.parent()).collect();
+        for d in dirs {
+            std::fs::create_dir_all(d).map_err(|source| SessionError::Io {
+                path: d.to_path_buf(),
+                source,
+            })?;
+        }
+        let workers = 4.min(writes.len()).max(1);
+        let chunk = writes.len().div_ceil(workers).max(1);
+        let results: Vec<(&Action, std::io::Result<()>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = writes
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|a| {
+                                let bytes = a.bytes.as_deref().unwrap_or_default();
+                                (
+                                    *a,
+                                    fsx::replace(&a.live, bytes, fsx::mode_for(&a.live, a.exec)),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut failed = None;
+        for (action, result) in results {
+            match result {
+                Ok(()) => {
+                    if let Some(e) = action.target {
+                        applied.files.insert(action.path.clone(), e.oid);
+                    }
+                }
+                Err(source) if failed.is_none() => {
+                    failed = Some(SessionError::Io {
+                        path: action.live.clone(),
+                        source,
+                    })
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(e) = failed {
+            // What was written is recorded, so nothing written looks like a user's change.
+            self.save_applied(&applied)?;
+            return Err(e);
+        }
         for action in &plan.actions {
             let io = |source| SessionError::Io {
                 path: action.live.clone(),
                 source,
             };
             match (&action.source, action.op) {
-                (Source::Whole, "write") => {
-                    let bytes = action.bytes.as_deref().unwrap_or_default();
-                    fsx::write_atomic(
-                        &action.live,
-                        bytes,
-                        fsx::mode_for(&action.live, action.exec),
-                    )
-                    .map_err(io)?;
-                }
+                (Source::Whole, "write") => continue,
                 (Source::Whole, _) => match std::fs::remove_file(&action.live) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

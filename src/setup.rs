@@ -125,12 +125,6 @@ pub fn init(
         id
     };
     let remote = remote.map(crate::remote::normalize_url);
-    if let Some(url) = &remote {
-        // Reach the remote before creating anything for it, so a typo leaves no half store.
-        crate::remote::Remote::new(&env.store_dir, url)
-            .probe()
-            .map_err(crate::sync::SyncError::from)?;
-    }
     let (mut store, new) = Store::init(&env.store_dir, &name)?;
     if new {
         created.push(format!("store {}", env.display(&env.store_dir)));
@@ -273,8 +267,24 @@ pub fn init(
             };
             let _lock =
                 crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;
-            let r = crate::sync::sync(env, opts)?;
-            pushed = r.pushed;
+            let head = store.head()?;
+            let remote = crate::remote::Remote::new(&env.store_dir, &url);
+            // Just fetched: try the push at once; only a remote that moved meanwhile needs the
+            // fetch-merge-push loop of sync.
+            match head.map(|h| remote.push(h)) {
+                Some(Ok(())) => {
+                    if let Some(h) = head {
+                        let _ = store.delete_ref(crate::remote::TRACKING);
+                        let _ = store.move_ref(crate::remote::TRACKING, h, None, "ctx: pushed");
+                    }
+                    pushed = true;
+                }
+                Some(Err(crate::remote::RemoteError::Rejected { .. })) => {
+                    pushed = crate::sync::sync(env, opts)?.pushed;
+                }
+                Some(Err(e)) => return Err(crate::sync::SyncError::from(e).into()),
+                None => {}
+            }
             if pushed && !created.iter().any(|c| c.starts_with("remote")) {
                 created.push(format!("pushed to {url}"));
             }

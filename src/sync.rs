@@ -7,7 +7,7 @@
 //! sync before anything is committed, pushed or applied; the conflicting files with their markers
 //! are kept in a state file until `ctx resolve` settles each of them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -235,12 +235,16 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         other => other.into(),
     };
     let mut attempt = 0;
+    // The commit left the live files equal to `main`: an apply only has the merged-in changes to
+    // write (unless the commit saw store files missing here).
+    let mut applied_at = if opts.commit { session.head } else { None };
+    let mut pending = session.pending_apply;
     loop {
         attempt += 1;
         report.attempts = attempt;
         let theirs = remote.fetch().map_err(|e| offline(&report.committed, e))?;
-        // git wrote new objects behind gix's back: look again.
-        let mut session = Session::open(env.clone())?;
+        // git wrote new objects behind gix's back; gix looks for new packs when an object is
+        // missing, and refs are read from disk each time, so the open session still serves.
         let step = integrate(&mut session, theirs, &url)?;
         match step {
             Step::Conflicts(state) => {
@@ -268,12 +272,23 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
             }
         }
         if opts.apply {
-            apply_head(&mut session, &mut report)?;
+            let full = applied_at.is_none() || pending;
+            if full || applied_at != session.head {
+                apply_head(
+                    &mut session,
+                    &mut report,
+                    if full { None } else { applied_at },
+                )?;
+                pending = false;
+            }
+            applied_at = session.head;
             let note = format!(
                 "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
                 session.machine
             );
+            // Said once: the list of unreadable fields already carries the same hint.
             if !session.approved()
+                && report.unreadable.is_empty()
                 && !report.notes.contains(&note)
                 && !session.sealed_docs()?.is_empty()
             {
@@ -402,9 +417,9 @@ fn merge_trees(
     theirs: ObjectId,
 ) -> Result<TreeMerge> {
     let store = &session.store;
-    let b = store.files(Some(base))?;
-    let o = session.head_files.clone();
-    let t = store.files(Some(theirs))?;
+    let base_tree = store.tree_of(base)?;
+    let ours_d = store.diff_trees(Some(base_tree), Some(store.tree_of(ours)?))?;
+    let theirs_d = store.diff_trees(Some(base_tree), Some(store.tree_of(theirs)?))?;
     let mut policy = session.merge_policy();
     if let Policy::Newest { .. } = policy {
         policy = Policy::Newest {
@@ -417,19 +432,22 @@ fn merge_trees(
         policy,
         decrypt: decrypt.as_ref().map(|d| d as &dyn merge::Decrypt),
     };
-    let paths: BTreeSet<&String> = b.keys().chain(o.keys()).chain(t.keys()).collect();
     let mut out = TreeMerge {
         clean: BTreeMap::new(),
         conflicts: Vec::new(),
         overruled: Vec::new(),
     };
-    for path in paths {
-        let (be, oe, te) = (b.get(path), o.get(path), t.get(path));
-        if oe == te || be == te {
-            continue;
-        }
-        if be == oe {
-            out.clean.insert(path.clone(), te.copied());
+    // Only paths theirs changed matter: what only ours changed is already in ours.
+    for (path, (base_e, their_e)) in &theirs_d {
+        let (be, te) = (base_e.as_ref(), their_e.as_ref());
+        let oe = match ours_d.get(path) {
+            None => {
+                out.clean.insert(path.clone(), te.copied());
+                continue;
+            }
+            Some((_, o)) => o.as_ref(),
+        };
+        if oe == te {
             continue;
         }
         // The store's README is an inventory made from the other files: rebuilt after.
@@ -682,10 +700,31 @@ fn value_text(v: &Option<Value>) -> String {
 }
 
 /// Writes `main` to the live files, leaving alone any that hold uncommitted changes.
-fn apply_head(session: &mut Session, report: &mut SyncReport) -> Result<()> {
-    let snap = session.snapshot(true)?;
+fn apply_head(
+    session: &mut Session,
+    report: &mut SyncReport,
+    since: Option<ObjectId>,
+) -> Result<()> {
     let target = session.head_files.clone();
-    let mut plan = session.plan_apply(&target, &[], &snap)?;
+    let (snap, only) = match (since, session.head) {
+        (Some(from), Some(to)) => {
+            let changed: Vec<String> = session
+                .store
+                .diff_trees(
+                    Some(session.store.tree_of(from)?),
+                    Some(session.store.tree_of(to)?),
+                )?
+                .into_keys()
+                .filter(|p| crate::session::is_live_path(p))
+                .collect();
+            if changed.is_empty() {
+                return Ok(());
+            }
+            (session.snapshot_of(&changed)?, changed)
+        }
+        _ => (session.snapshot(true)?, Vec::new()),
+    };
+    let mut plan = session.plan_apply(&target, &only, &snap)?;
     report.skipped.extend(plan.skip_dirty());
     for u in std::mem::take(&mut plan.unreadable) {
         if !report.unreadable.contains(&u) {
@@ -833,7 +872,7 @@ pub fn resolve(env: &Env, path: &str, how: Resolution) -> Result<ResolveReport> 
     MergeState::clear(env);
     report.merge_commit = Some(commit.to_string());
     let mut sr = SyncReport::default();
-    apply_head(&mut session, &mut sr)?;
+    apply_head(&mut session, &mut sr, None)?;
     report.applied = sr.applied;
     Ok(report)
 }
@@ -898,35 +937,43 @@ pub fn remote_status(session: &Session) -> Result<Option<RemoteStatus>> {
 /// no history of its own). Returns whether the remote already held a store.
 pub fn connect(env: &Env, store: &Store, url: &str) -> Result<bool> {
     let remote = Remote::new(&env.store_dir, url);
-    remote.probe()?;
-    store
-        .set_config(&[
-            ("remote.origin.url", url),
-            (
-                "remote.origin.fetch",
-                "+refs/heads/main:refs/remotes/origin/main",
-            ),
-        ])
-        .map_err(SessionError::from)?;
-    let theirs = remote.fetch()?;
-    let Some(theirs) = theirs else {
+    let configure = || -> Result<()> {
+        store
+            .set_config(&[
+                ("remote.origin.url", url),
+                (
+                    "remote.origin.fetch",
+                    "+refs/heads/main:refs/remotes/origin/main",
+                ),
+            ])
+            .map_err(SessionError::from)?;
+        Ok(())
+    };
+    // The remote is written into the store's config only once it proved acceptable.
+    let Some(theirs) = remote.fetch()? else {
+        configure()?;
         return Ok(false);
     };
-    let store = Store::open(&env.store_dir, "ctx")?;
-    if store.read(Some(theirs), "ctx.yaml")?.is_none() {
-        return Err(SyncError::NotAStore {
+    let opened = Store::open(&env.store_dir, "ctx")?;
+    let refused = |e: SyncError| {
+        let _ = opened.delete_ref(TRACKING);
+        Err(e)
+    };
+    if opened.read(Some(theirs), "ctx.yaml")?.is_none() {
+        return refused(SyncError::NotAStore {
             url: url.to_string(),
         });
     }
-    match store.head()? {
-        None => store.move_ref(MAIN, theirs, None, "ctx: join")?,
+    match opened.head()? {
+        None => opened.move_ref(MAIN, theirs, None, "ctx: join")?,
         Some(ours) => {
-            if store.merge_base(ours, theirs)?.is_none() {
-                return Err(SyncError::Unrelated {
+            if opened.merge_base(ours, theirs)?.is_none() {
+                return refused(SyncError::Unrelated {
                     url: url.to_string(),
                 });
             }
         }
     }
+    configure()?;
     Ok(true)
 }

@@ -602,3 +602,132 @@ fn sync_without_a_remote_says_how_to_add_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--remote"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_file_url_works_and_unrelated_history_is_refused() {
+    let remote = Remote::new();
+    let url = format!("file://{}", remote.url());
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &url]);
+    m1.ok(&["sync"]);
+    // m2 made a store of its own first; the remote's history shares nothing with it.
+    let m2 = Machine::seeded("m2");
+    m2.ok(&["init", "--machine", "m2"]);
+    m2.ok(&["commit"]);
+    let head = m2.head();
+    let out = m2.ctx(&["init", "--machine", "m2", "--remote", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("unrelated history"), "{err}");
+    assert_eq!(err.trim().lines().count(), 2, "{err}");
+    assert_eq!(m2.head(), head, "the local store is untouched");
+    let sync = m2.ctx(&["sync"]);
+    assert!(
+        stderr(&sync).contains("no remote"),
+        "the refused remote was not kept: {}",
+        stderr(&sync)
+    );
+}
+
+#[test]
+fn a_second_writer_waits_for_the_lock_then_says_who_holds_it() {
+    let (_remote, m1, _m2) = two_machines();
+    let lock = m1.store().join("ctx/lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "5"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = m1
+        .cmd(env!("CARGO_BIN_EXE_ctx"))
+        .args(["sync"])
+        .env("CTX_LOCK_WAIT", "0.5")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("another ctx process"), "{err}");
+    assert!(err.contains("CTX_LOCK_WAIT"), "{err}");
+    m1.ok(&["sync"]);
+}
+
+/// Sets `conflicts:` in the store's ctx.yaml the way a person would with git, and syncs it.
+fn set_policy(m: &Machine, policy: &str) {
+    let manifest = m.git(&["show", "main:ctx.yaml"]);
+    let mut text: String = manifest
+        .lines()
+        .filter(|l| !l.starts_with("conflicts:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("conflicts: {policy}\n"));
+    let index = m.root.join("policy-index");
+    let git = |args: &[&str], input: Option<&str>| -> String {
+        use std::io::Write;
+        let mut child = m
+            .cmd("git")
+            .arg("--git-dir")
+            .arg(m.store())
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(i) = input {
+            child.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["read-tree", "main"], None);
+    let blob = git(&["hash-object", "-w", "--stdin"], Some(&text));
+    git(
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("100644,{blob},ctx.yaml"),
+        ],
+        None,
+    );
+    let tree = git(&["write-tree"], None);
+    let commit = git(
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            "main",
+            "-m",
+            &format!("conflicts: {policy}"),
+        ],
+        None,
+    );
+    git(&["update-ref", "refs/heads/main", &commit], None);
+    m.ok(&["sync"]);
+}
+
+#[test]
+fn policy_theirs_resolves_and_the_merge_commit_names_the_loser() {
+    let (_remote, m1, m2) = two_machines();
+    set_policy(&m1, "theirs");
+    m2.ok(&["sync"]);
+    edit_settings(&m1, |v| v["model"] = "opus".into());
+    edit_settings(&m2, |v| v["model"] = "haiku".into());
+    m1.ok(&["sync"]);
+    let out = m2.ctx(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("policy kept"), "{}", stdout(&out));
+    assert_eq!(settings(&m2)["model"], "opus");
+    let msg = m2.git(&["log", "-1", "--format=%B", "main"]);
+    assert!(
+        msg.contains("policy theirs") && msg.contains("lost \"haiku\""),
+        "{msg}"
+    );
+    assert!(msg.contains("Ctx-Machine: m2"), "{msg}");
+    m1.ok(&["sync"]);
+    assert_eq!(settings(&m1)["model"], "opus");
+}

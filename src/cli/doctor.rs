@@ -158,6 +158,36 @@ fn check(env: &Env) -> Vec<Finding> {
             driver.unwrap_or_else(|| "not configured".into()),
             Some("run `ctx init` again to register the current ctx binary"),
         );
+        match crate::remote::configured_url(s) {
+            None => push(
+                "remote",
+                true,
+                "none (this store stays on this machine)".into(),
+                None,
+            ),
+            Some(url) => {
+                let probe = crate::remote::Remote::new(&env.store_dir, &url).probe();
+                let conflicts = std::fs::read(env.state_dir().join("merge-state.json")).is_ok();
+                match probe {
+                    Ok(_) => push(
+                        "remote",
+                        !conflicts,
+                        if conflicts {
+                            format!("{url}: reachable; a sync left conflicts open")
+                        } else {
+                            format!("{url}: reachable")
+                        },
+                        Some("`ctx status` lists them; settle each with `ctx resolve PATH`"),
+                    ),
+                    Err(e) => push(
+                        "remote",
+                        false,
+                        e.to_string(),
+                        Some("check the URL (`git --git-dir STORE config remote.origin.url`), the network and your ssh key"),
+                    ),
+                }
+            }
+        }
         let attrs = s.read(head, ".gitattributes").ok().flatten().is_some();
         push(
             "attributes",

@@ -1,0 +1,255 @@
+//! Sync benchmark, in one run against the git CLI doing the same work:
+//! 1. a one-file `ctx sync` (commit, fetch, merge with the other machine's change, apply, push)
+//!    against a local bare remote vs `git add; git commit; git fetch; git merge; git push` in a
+//!    plain clone of the same 2,000 files;
+//! 2. a new machine's full restore, `ctx init --remote` + `ctx apply`, vs `git clone`.
+//!
+//! Run with `cargo bench --bench sync`. Prints medians and ratios (Markdown).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SKILLS: usize = 200;
+const FILES_PER_SKILL: usize = 10;
+const ROUNDS: usize = 15;
+const RESTORES: usize = 7;
+
+struct Machine {
+    root: PathBuf,
+}
+
+impl Machine {
+    fn new(base: &Path, name: &str) -> Machine {
+        let root = base.join(name);
+        for d in ["home", "config", "data"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        Machine { root }
+    }
+    fn home(&self) -> PathBuf {
+        self.root.join("home")
+    }
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.root.join("config"))
+            .env("XDG_DATA_HOME", self.root.join("data"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "b")
+            .env("GIT_AUTHOR_EMAIL", "b@b")
+            .env("GIT_COMMITTER_NAME", "b")
+            .env("GIT_COMMITTER_EMAIL", "b@b")
+            .current_dir(self.home());
+        c
+    }
+    fn run(&self, program: &str, args: &[&str], cwd: Option<&Path>) {
+        let mut c = self.cmd(program);
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        let out = c.args(args).output().expect("spawn");
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path();
+    let ctx = env!("CARGO_BIN_EXE_ctx");
+    let bare = |name: &str| -> String {
+        let p = base.join(name);
+        let out = Command::new("git")
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&p)
+            .output()
+            .expect("git");
+        assert!(out.status.success());
+        p.to_string_lossy().to_string()
+    };
+
+    // ctx: machine A with a generated home, machine B joined; both on one bare remote.
+    let remote = bare("ctx-remote.git");
+    let a = Machine::new(base, "a");
+    generate(&a.home().join(".claude"));
+    a.run(ctx, &["init", "--machine", "a", "--remote", &remote], None);
+    a.run(ctx, &["sync"], None);
+    let b = Machine::new(base, "b");
+    b.run(ctx, &["init", "--machine", "b", "--remote", &remote], None);
+    b.run(ctx, &["sync"], None);
+    a.run(ctx, &["sync"], None);
+
+    // git: the same files in two clones of a plain repository.
+    let git_remote = bare("git-remote.git");
+    let ga = Machine::new(base, "ga");
+    let ga_dir = ga.home().join("dotfiles");
+    copy(&a.home().join(".claude"), &ga_dir.join(".claude"));
+    ga.run("git", &["init", "-q", "-b", "main"], Some(&ga_dir));
+    ga.run("git", &["add", "-A"], Some(&ga_dir));
+    ga.run("git", &["commit", "-qm", "init"], Some(&ga_dir));
+    ga.run(
+        "git",
+        &["remote", "add", "origin", &git_remote],
+        Some(&ga_dir),
+    );
+    ga.run("git", &["push", "-q", "origin", "main"], Some(&ga_dir));
+    let gb = Machine::new(base, "gb");
+    let gb_dir = gb.home().join("dotfiles");
+    gb.run(
+        "git",
+        &["clone", "-q", &git_remote, gb_dir.to_str().unwrap()],
+        None,
+    );
+    let files = count(&a.home().join(".claude"));
+
+    let mut ctx_times = Vec::new();
+    let mut git_times = Vec::new();
+    for round in 0..ROUNDS {
+        // The other machine changes one file and publishes it (not timed).
+        append(&b.home().join(".claude/CLAUDE.md"), round);
+        b.run(ctx, &["sync"], None);
+        gb.run(
+            "git",
+            &["pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
+            Some(&gb_dir),
+        );
+        append(&gb_dir.join(".claude/CLAUDE.md"), round);
+        gb.run("git", &["commit", "-qam", "b"], Some(&gb_dir));
+        gb.run("git", &["push", "-q", "origin", "main"], Some(&gb_dir));
+        // This machine changes another file and syncs (timed).
+        let skill = format!(".claude/skills/skill-{:03}/SKILL.md", round % SKILLS);
+        append(&a.home().join(&skill), round);
+        let t = Instant::now();
+        a.run(ctx, &["sync"], None);
+        ctx_times.push(t.elapsed());
+        append(&ga_dir.join(&skill), round);
+        let t = Instant::now();
+        ga.run("git", &["add", "-A"], Some(&ga_dir));
+        ga.run("git", &["commit", "-qm", "a"], Some(&ga_dir));
+        ga.run("git", &["fetch", "-q", "origin"], Some(&ga_dir));
+        ga.run(
+            "git",
+            &["merge", "-q", "--no-edit", "origin/main"],
+            Some(&ga_dir),
+        );
+        ga.run("git", &["push", "-q", "origin", "HEAD:main"], Some(&ga_dir));
+        git_times.push(t.elapsed());
+    }
+    let (ctx_sync, git_sync) = (median(ctx_times), median(git_times));
+
+    let mut restore = Vec::new();
+    let mut clone = Vec::new();
+    for i in 0..RESTORES {
+        let c = Machine::new(base, &format!("c{i}"));
+        let t = Instant::now();
+        c.run(
+            ctx,
+            &["init", "--machine", &format!("c{i}"), "--remote", &remote],
+            None,
+        );
+        c.run(ctx, &["apply"], None);
+        restore.push(t.elapsed());
+        assert!(c.home().join(".claude/skills/skill-199/SKILL.md").exists());
+        let g = Machine::new(base, &format!("g{i}"));
+        let t = Instant::now();
+        g.run("git", &["clone", "-q", &git_remote, "dotfiles"], None);
+        clone.push(t.elapsed());
+    }
+    let (restore, clone) = (median(restore), median(clone));
+
+    println!("## Sync\n");
+    println!(
+        "Generated home: {files} files. Local bare remotes; another machine pushes a one-file change before each round. Median of {ROUNDS} rounds (sync) and {RESTORES} runs (restore), release build.\n"
+    );
+    println!("| work | ctx | git CLI | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| one-file sync (ctx sync / add+commit+fetch+merge+push) | {:.1} ms | {:.1} ms | {:.2}x |",
+        ms(ctx_sync),
+        ms(git_sync),
+        ms(ctx_sync) / ms(git_sync)
+    );
+    println!(
+        "| new machine restore (ctx init --remote + apply / git clone) | {:.1} ms | {:.1} ms | {:.2}x |",
+        ms(restore),
+        ms(clone),
+        ms(restore) / ms(clone)
+    );
+}
+
+fn append(path: &Path, round: usize) {
+    let mut text = std::fs::read_to_string(path).expect("read");
+    text.push_str(&format!("\nRound {round}.\n"));
+    std::fs::write(path, text).expect("write");
+}
+
+fn generate(claude: &Path) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-home");
+    std::fs::create_dir_all(claude).expect("mkdir");
+    std::fs::copy(fixtures.join("settings.json"), claude.join("settings.json")).expect("copy");
+    std::fs::copy(fixtures.join("CLAUDE.md"), claude.join("CLAUDE.md")).expect("copy");
+    for s in 0..SKILLS {
+        let dir = claude.join(format!("skills/skill-{s:03}"));
+        std::fs::create_dir_all(dir.join("references")).expect("mkdir");
+        std::fs::write(
+            dir.join("SKILL.md"),
+            format!("---\nname: skill-{s:03}\ndescription: Generated skill {s}\n---\n\n# Skill {s}\n\nDo the thing.\n"),
+        )
+        .expect("write");
+        for f in 1..FILES_PER_SKILL {
+            std::fs::write(
+                dir.join(format!("references/ref-{f}.md")),
+                format!(
+                    "# Reference {f} of skill {s}\n\n{}\n",
+                    "Some guidance text. ".repeat(20)
+                ),
+            )
+            .expect("write");
+        }
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let dest: PathBuf = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+fn count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        count(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
