@@ -87,6 +87,19 @@ pub fn list(session: &Session) -> Result<Vec<MachineInfo>, MachineError> {
     Ok(out)
 }
 
+/// The machines that joined but cannot read the secrets (no history walk: cheap enough for
+/// `ctx status`).
+pub fn unapproved(session: &Session) -> Result<Vec<String>, MachineError> {
+    let mut out = Vec::new();
+    for name in records(session) {
+        let rec = record(session, &name)?;
+        if session.manifest.recipients.get(&name) != Some(&rec.public_key) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 fn records(session: &Session) -> Vec<String> {
     session
         .head_files

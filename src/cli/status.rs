@@ -46,11 +46,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             .map(|m| m.open().cloned().collect())
             .unwrap_or_default(),
         remote: crate::sync::remote_status(&session)?,
-        cannot_read_secrets: crate::machines::list(&session)?
-            .into_iter()
-            .filter(|m| !m.can_read_secrets)
-            .map(|m| m.name)
-            .collect(),
+        cannot_read_secrets: crate::machines::unapproved(&session)?,
     };
     if args.json {
         ui.json(&report);
