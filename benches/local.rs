@@ -16,6 +16,9 @@ fn main() {
     let home = root.join("home");
     let claude = home.join(".claude");
     generate(&claude);
+    // A real home's files are older than the stat cache's 2-second safety window (a file changed
+    // within it could change again unseen, so it is never cached); let the generated ones age.
+    std::thread::sleep(Duration::from_millis(2500));
     let env = |c: &mut Command| {
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -167,7 +167,9 @@ pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<S
         if meta.is_dir() {
             let mut stack = Vec::new();
             let id = dir_id(&path, &meta)?;
-            walk(&path, rel, id, &mut stack, &mut scan.files, &excluded)?;
+            // Inside a captured folder only `exclude:` can apply (NEVER names top-level entries).
+            let inner = |r: &str| exclude.iter().any(|e| under(r, e.trim_end_matches('/')));
+            walk(&path, rel, id, &mut stack, &mut scan.files, &inner)?;
         } else {
             scan.files.push(LiveFile {
                 store_path: format!("claude/{rel}"),
@@ -283,9 +285,8 @@ fn walk(
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut entries: Vec<_> = rd.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
+    // No sort here: `scan` sorts the whole list once by store path.
+    for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
         let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
@@ -296,7 +297,10 @@ fn walk(
         {
             continue;
         }
-        let child_rel = format!("{rel}/{name}");
+        let mut child_rel = String::with_capacity(rel.len() + 1 + name.len());
+        child_rel.push_str(rel);
+        child_rel.push('/');
+        child_rel.push_str(&name);
         if excluded(&child_rel) {
             continue;
         }
@@ -327,8 +331,11 @@ fn walk(
             let child = dir_id(&path, &meta)?;
             walk(&path, &child_rel, child, stack, out, excluded)?;
         } else if meta.is_file() {
+            let mut store_path = String::with_capacity(7 + child_rel.len());
+            store_path.push_str("claude/");
+            store_path.push_str(&child_rel);
             out.push(LiveFile {
-                store_path: format!("claude/{child_rel}"),
+                store_path,
                 stat: crate::state::stat_of(&meta),
                 live_path: path,
                 source: Source::Whole,

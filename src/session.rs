@@ -631,7 +631,9 @@ impl Session {
 
     /// Live vs store, per file.
     pub fn status(&self, snap: &Snapshot) -> Result<Vec<FileStatus>> {
-        let applied = self.applied();
+        // Read only when some file differs: a clean status never needs it.
+        let applied_cell = std::cell::OnceCell::new();
+        let applied = || applied_cell.get_or_init(|| self.applied());
         let mut out = Vec::new();
         let paths: BTreeSet<&String> = snap
             .files
@@ -641,7 +643,10 @@ impl Session {
         for path in paths {
             let live = snap.files.get(path).and_then(|c| c.entry);
             let stored = self.head_files.get(path).copied();
-            let seen = applied.files.get(path).copied();
+            if live.is_some() && live == stored {
+                continue;
+            }
+            let seen = applied().files.get(path).copied();
             let behind = |l: Entry| -> Result<bool> {
                 Ok(seen.is_some()
                     && seen != stored.map(|s| s.oid)
@@ -653,7 +658,7 @@ impl Session {
                 (Some(_), Some(_)) => FileState::Modified,
                 (Some(l), None) if behind(l)? => FileState::Behind,
                 (Some(_), None) => FileState::Added,
-                (None, Some(_)) if applied.files.contains_key(path) => FileState::Deleted,
+                (None, Some(_)) if applied().files.contains_key(path) => FileState::Deleted,
                 (None, Some(_)) => FileState::Missing,
                 (None, None) => continue,
             };
@@ -773,7 +778,7 @@ impl Session {
         statuses.retain(|s| !skipped.contains(&s.path));
         self.validate_store_docs()?;
         if changes.is_empty() {
-            self.record_applied(&snap, &[])?;
+            self.record_applied(&snap, &[], applied)?;
             self.record_merged(&snap, &merged)?;
             return Ok(None);
         }
@@ -982,8 +987,12 @@ impl Session {
         Ok(())
     }
 
-    fn record_applied(&self, snap: &Snapshot, statuses: &[FileStatus]) -> Result<()> {
-        let mut applied = self.applied();
+    fn record_applied(
+        &self,
+        snap: &Snapshot,
+        statuses: &[FileStatus],
+        mut applied: Applied,
+    ) -> Result<()> {
         let before = applied.files.clone();
         for (path, c) in &snap.files {
             if let Some(e) = c.entry {
