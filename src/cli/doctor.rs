@@ -131,7 +131,7 @@ fn check(env: &Env) -> Vec<Finding> {
                     "recipients",
                     listed,
                     format!("{} machine(s) can read the secrets{}", m.recipients.len(), if listed { ", this one included" } else { "" }),
-                    Some("this machine's key is not a recipient: run `ctx init` here, or `ctx machine approve NAME` on a machine that is"),
+                    Some(&format!("this machine cannot read the secrets yet: on a machine that can, run `ctx sync && ctx machine approve {machine}`")),
                 );
             }
             Some(Err(e)) => push(
