@@ -731,3 +731,46 @@ fn policy_theirs_resolves_and_the_merge_commit_names_the_loser() {
     m1.ok(&["sync"]);
     assert_eq!(settings(&m1)["model"], "opus");
 }
+
+#[cfg(unix)]
+#[test]
+fn resolve_opens_the_marked_file_in_the_editor_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux `script` (a terminal for the editor) is not installed");
+        return;
+    }
+    let (_remote, m1, m2) = two_machines();
+    edit_settings(&m1, |v| v["model"] = "opus".into());
+    edit_settings(&m2, |v| v["model"] = "haiku".into());
+    m1.ok(&["sync"]);
+    assert_eq!(m2.ctx(&["sync"]).status.code(), Some(1));
+    // The "editor" keeps our side of every marked region and proves it saw the markers.
+    let editor = m2.root.join("edit.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\ngrep -q '^<<<<<<< ' \"$1\" || exit 3\nsed -i '/^<<<<<<< /d; /^=======/,/^>>>>>>> /d' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = m2
+        .cmd("script")
+        .args([
+            "-qec",
+            &format!("{} resolve settings.json", env!("CARGO_BIN_EXE_ctx")),
+            "/dev/null",
+        ])
+        .env("EDITOR", &editor)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("merge committed"), "{}", stdout(&out));
+    m2.ok(&["sync"]);
+    m1.ok(&["sync"]);
+    assert_eq!(settings(&m1)["model"], "haiku");
+    assert_eq!(settings(&m2)["model"], "haiku");
+}
