@@ -133,7 +133,13 @@ pub struct Locations<'a> {
 }
 
 /// Lists every live file on the allow-list. `include` and `exclude` come from ctx.yaml.
-pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<Scan, CaptureError> {
+pub fn scan(
+    loc: &Locations,
+    include: &[String],
+    exclude: &[String],
+    listings: Option<&mut crate::state::DirCache>,
+) -> Result<Scan, CaptureError> {
+    let mut listings = listings;
     let mut scan = Scan::default();
     let root = loc.claude_dir;
     let under = |rel: &str, dir: &str| {
@@ -166,10 +172,15 @@ pub fn scan(loc: &Locations, include: &[String], exclude: &[String]) -> Result<S
         };
         if meta.is_dir() {
             let mut stack = Vec::new();
-            let id = dir_id(&path, &meta)?;
             // Inside a captured folder only `exclude:` can apply (NEVER names top-level entries).
             let inner = |r: &str| exclude.iter().any(|e| under(r, e.trim_end_matches('/')));
-            walk(&path, rel, id, &mut stack, &mut scan.files, &inner)?;
+            let mut ctx = Walk {
+                stack: &mut stack,
+                out: &mut scan.files,
+                excluded: &inner,
+                listings: listings.as_deref_mut(),
+            };
+            walk(&path, rel, &meta, &mut ctx)?;
         } else {
             scan.files.push(LiveFile {
                 store_path: format!("claude/{rel}"),
@@ -264,30 +275,51 @@ fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> Result<DirId, CaptureError>
     Ok((0, h.finish()))
 }
 
-/// Walks a captured folder. Uses the entry types read with the folder (no stat for folders),
-/// one stat per file (the stat cache needs it anyway), and follows symlinks, stopping at a link
-/// that leads back into a folder on the current path.
-fn walk(
-    dir: &Path,
-    rel: &str,
-    id: DirId,
-    stack: &mut Vec<DirId>,
-    out: &mut Vec<LiveFile>,
-    excluded: &dyn Fn(&str) -> bool,
-) -> Result<(), CaptureError> {
-    if stack.contains(&id) {
+/// What a walk carries down the folders.
+struct Walk<'a, 'b> {
+    stack: &'a mut Vec<DirId>,
+    out: &'a mut Vec<LiveFile>,
+    excluded: &'a dyn Fn(&str) -> bool,
+    listings: Option<&'b mut crate::state::DirCache>,
+}
+
+/// Walks a captured folder: one stat per folder and per file (the stat cache needs those
+/// anyway), and the folder's listing from the listing cache when the folder's mtime says it has
+/// not changed (git's untracked cache does the same). Follows symlinks, stopping at a link that
+/// leads back into a folder on the current path.
+fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result<(), CaptureError> {
+    let id = dir_id(dir, meta)?;
+    if w.stack.contains(&id) {
         return Err(CaptureError::SymlinkLoop {
             path: dir.to_path_buf(),
         });
     }
-    stack.push(id);
-    let rd = std::fs::read_dir(dir).map_err(|source| CaptureError::Unreadable {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    w.stack.push(id);
+    let listing = match w.listings.as_deref_mut().and_then(|c| c.get(dir, meta)) {
+        Some(l) => l,
+        None => {
+            let rd = std::fs::read_dir(dir).map_err(|source| CaptureError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let mut listing = Vec::new();
+            for entry in rd.flatten() {
+                let kind = match entry.file_type() {
+                    Ok(t) if t.is_dir() => b'd',
+                    Ok(t) if t.is_symlink() => b'l',
+                    Ok(t) if t.is_file() => b'f',
+                    _ => b'o',
+                };
+                listing.push((entry.file_name().to_string_lossy().to_string(), kind));
+            }
+            if let Some(c) = w.listings.as_deref_mut() {
+                c.put(dir, meta, &listing);
+            }
+            listing
+        }
+    };
     // No sort here: `scan` sorts the whole list once by store path.
-    for entry in rd.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
+    for (name, kind) in listing {
         // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
         let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
         if SKIP_NAMES.contains(&name.as_str())
@@ -301,40 +333,28 @@ fn walk(
         child_rel.push_str(rel);
         child_rel.push('/');
         child_rel.push_str(&name);
-        if excluded(&child_rel) {
+        if (w.excluded)(&child_rel) {
             continue;
         }
-        let path = entry.path();
-        let unreadable = |source| CaptureError::Unreadable {
-            path: entry.path(),
-            source,
-        };
-        let ft = entry.file_type().map_err(unreadable)?;
-        if ft.is_dir() {
-            #[cfg(unix)]
-            let child = {
-                use std::os::unix::fs::DirEntryExt;
-                (id.0, entry.ino())
-            };
-            #[cfg(not(unix))]
-            let child = dir_id(&path, &entry.metadata().map_err(unreadable)?)?;
-            walk(&path, &child_rel, child, stack, out, excluded)?;
-            continue;
-        }
+        let path = dir.join(&name);
         // A symlink is followed: a skill folder may be a link into another checkout.
-        let meta = if ft.is_symlink() {
-            std::fs::metadata(&path).map_err(unreadable)?
-        } else {
-            entry.metadata().map_err(unreadable)?
+        let meta = match kind {
+            b'l' => std::fs::metadata(&path),
+            _ => std::fs::symlink_metadata(&path),
+        };
+        let meta = match meta {
+            Ok(m) => m,
+            // Gone since the folder was listed: nothing to capture.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != b'l' => continue,
+            Err(source) => return Err(CaptureError::Unreadable { path, source }),
         };
         if meta.is_dir() {
-            let child = dir_id(&path, &meta)?;
-            walk(&path, &child_rel, child, stack, out, excluded)?;
+            walk(&path, &child_rel, &meta, w)?;
         } else if meta.is_file() {
             let mut store_path = String::with_capacity(7 + child_rel.len());
             store_path.push_str("claude/");
             store_path.push_str(&child_rel);
-            out.push(LiveFile {
+            w.out.push(LiveFile {
                 store_path,
                 stat: crate::state::stat_of(&meta),
                 live_path: path,
@@ -342,7 +362,7 @@ fn walk(
             });
         }
     }
-    stack.pop();
+    w.stack.pop();
     Ok(())
 }
 

@@ -461,11 +461,17 @@ impl Session {
     /// The live side in store form. With `cache`, files whose stat data has not changed since the
     /// last capture are not read again.
     pub fn snapshot(&self, cache: bool) -> Result<Snapshot> {
+        let mut listings = cache.then(|| crate::state::DirCache::load(&self.paths.dirs));
         let scan = capture::scan(
             &self.locations(),
             &self.manifest.include,
             &self.manifest.exclude,
+            listings.as_mut(),
         )?;
+        if let Some(l) = listings.as_mut() {
+            // Only a cache: failing to save it costs speed, never correctness.
+            let _ = l.save(&self.paths.dirs);
+        }
         let mut stat_cache: StatCache = if cache {
             StatCache::load(&self.paths.cache)
         } else {

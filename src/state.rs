@@ -191,6 +191,8 @@ pub struct StatePaths {
     pub applied: PathBuf,
     /// `stat-cache.json`
     pub cache: PathBuf,
+    /// `dir-cache`
+    pub dirs: PathBuf,
 }
 
 impl StatePaths {
@@ -199,6 +201,7 @@ impl StatePaths {
         StatePaths {
             applied: dir.join("applied"),
             cache: dir.join("stat-cache.json"),
+            dirs: dir.join("dir-cache"),
         }
     }
 }
@@ -242,5 +245,119 @@ impl std::hash::Hasher for FxHasher {
     }
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`.
+pub type Listing = Vec<(String, u8)>;
+
+/// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
+/// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
+/// need not read it again. A folder changed within the last 2 seconds is never cached, for the
+/// same reason as in the stat cache.
+#[derive(Debug, Default)]
+pub struct DirCache {
+    dirs: HashMap<PathBuf, (Stat, Listing), FastHash>,
+    seen: std::collections::HashSet<PathBuf, FastHash>,
+    dirty: bool,
+}
+
+impl DirCache {
+    /// Loads the cache; a missing or damaged file is an empty cache.
+    pub fn load(path: &Path) -> DirCache {
+        let mut cache = DirCache::default();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return cache;
+        };
+        let mut lines = text.lines();
+        while let Some(head) = lines.next() {
+            let parsed = (|| {
+                let mut rest = head.strip_prefix("D ")?;
+                let mut field = || next_field(&mut rest);
+                let mtime = i128::from(field()?.parse::<i64>().ok()?);
+                let ctime = i128::from(field()?.parse::<i64>().ok()?);
+                let ino: u64 = field()?.parse().ok()?;
+                let n: usize = field()?.parse().ok()?;
+                Some(((0u64, mtime, ctime, ino), n, PathBuf::from(rest)))
+            })();
+            let Some((stat, n, dir)) = parsed else {
+                return DirCache::default();
+            };
+            let mut listing = Vec::with_capacity(n);
+            for _ in 0..n {
+                let Some(line) = lines.next() else {
+                    return DirCache::default();
+                };
+                let mut chars = line.chars();
+                let Some(kind) = chars.next().filter(char::is_ascii) else {
+                    return DirCache::default();
+                };
+                listing.push((chars.as_str().to_string(), kind as u8));
+            }
+            cache.dirs.insert(dir, (stat, listing));
+        }
+        cache
+    }
+
+    fn key(meta: &std::fs::Metadata) -> Option<Stat> {
+        stat_of(meta).map(|(_, m, c, i)| (0, m, c, i))
+    }
+
+    /// The cached listing of `dir`, if its stat data still matches.
+    pub fn get(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Option<Listing> {
+        let key = Self::key(meta)?;
+        match self.dirs.get(dir) {
+            Some((k, l)) if *k == key => {
+                self.seen.insert(dir.to_path_buf());
+                Some(l.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Records a fresh listing of `dir` (if the folder is old enough to trust).
+    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &[(String, u8)]) {
+        let Some(key) = Self::key(meta) else { return };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        let text_safe = |s: &str| !s.contains('\n') && !s.contains('\r');
+        let old_enough = now - key.1 > 2_000_000_000 && now - key.2 > 2_000_000_000;
+        if old_enough
+            && text_safe(&dir.to_string_lossy())
+            && listing.iter().all(|(n, _)| text_safe(n))
+        {
+            self.dirs.insert(dir.to_path_buf(), (key, listing.to_vec()));
+            self.dirty = true;
+        } else if self.dirs.remove(dir).is_some() {
+            self.dirty = true;
+        }
+        self.seen.insert(dir.to_path_buf());
+    }
+
+    /// Saves the cache if it changed, dropping folders this walk did not visit (gone, or no
+    /// longer captured).
+    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
+        let before = self.dirs.len();
+        let seen = &self.seen;
+        self.dirs.retain(|d, _| seen.contains(d));
+        if !self.dirty && self.dirs.len() == before {
+            return Ok(());
+        }
+        let mut text = String::with_capacity(self.dirs.len() * 200);
+        for (dir, ((_, m, c, i), listing)) in &self.dirs {
+            text.push_str(&format!(
+                "D {m} {c} {i} {} {}\n",
+                listing.len(),
+                dir.display()
+            ));
+            for (name, kind) in listing {
+                text.push(*kind as char);
+                text.push_str(name);
+                text.push('\n');
+            }
+        }
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
     }
 }

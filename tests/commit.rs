@@ -239,3 +239,39 @@ fn include_in_ctx_yaml_captures_more() {
     let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
     assert!(tree.contains("claude/my-notes/a.md"), "{tree}");
 }
+
+#[test]
+fn folders_cached_as_unchanged_still_show_new_renamed_and_deleted_files() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let skill = m.claude_dir().join("skills/pr-summary");
+    // Let the folders age past the caches' 2-second window, then warm both caches.
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    m.ok(&["status"]);
+    m.ok(&["status"]);
+    std::fs::write(skill.join("NEW.md"), "new\n").unwrap();
+    std::fs::rename(skill.join("SKILL.md"), skill.join("SKILL-old.md")).unwrap();
+    let out = m.ok(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let files: Vec<(String, String)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("claude/skills/pr-summary/NEW.md", "added"),
+        ("claude/skills/pr-summary/SKILL-old.md", "added"),
+        ("claude/skills/pr-summary/SKILL.md", "deleted"),
+    ] {
+        assert!(
+            files.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {files:?}"
+        );
+    }
+}
