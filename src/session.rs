@@ -782,12 +782,13 @@ impl Session {
             }
         }
         statuses.retain(|s| !skipped.contains(&s.path));
-        self.validate_store_docs()?;
         if changes.is_empty() {
             self.record_applied(&snap, &[], applied)?;
             self.record_merged(&snap, &merged)?;
             return Ok(None);
         }
+        // Before anything is written; a no-op commit writes nothing, so it need not check.
+        self.validate_store_docs()?;
         self.add_inventory(&mut changes)?;
         let msg = summary::message(&self.machine, &items, message);
         let id = self.commit_journaled(&changes, &msg, &snap, &statuses, &merged)?;
