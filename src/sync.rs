@@ -370,16 +370,30 @@ fn integrate(session: &mut Session, theirs: Option<ObjectId>, url: &str) -> Resu
         reload(session)?;
         return Ok(Step::FastForward);
     }
-    let base = session
-        .store
-        .merge_base(ours, theirs)?
-        .ok_or_else(|| SyncError::Unrelated {
+    let bases = session.store.merge_bases(ours, theirs)?;
+    if bases.is_empty() {
+        return Err(SyncError::Unrelated {
             url: url.to_string(),
-        })?;
+        });
+    }
+    let base_tree = virtual_base(session, &bases, 0)?;
     let theirs_machine =
         crate::store::trailer(&session.store.commit_message(theirs)?, "Ctx-Machine")
             .unwrap_or_else(|| "the remote".into());
-    let merged = merge_trees(session, base, ours, theirs)?;
+    let mut policy = session.merge_policy();
+    if let Policy::Newest { .. } = policy {
+        policy = Policy::Newest {
+            ours_time: session.store.commit_time(ours)?,
+            theirs_time: session.store.commit_time(theirs)?,
+        };
+    }
+    let merged = merge_trees(
+        session,
+        base_tree,
+        session.store.tree_of(ours)?,
+        session.store.tree_of(theirs)?,
+        policy,
+    )?;
     let state = MergeState {
         ours,
         theirs,
@@ -410,23 +424,57 @@ struct TreeMerge {
 }
 
 /// The path-level three-way merge; both-changed files go through the merge engine.
+/// The tree to merge against. One best common ancestor: its tree. Several (a criss-cross,
+/// where each side merged the other's work on its own): as git's recursive strategy, their merge,
+/// with any conflict left in it as marked content, so that what both sides already agreed on (a
+/// deletion, say) is not taken for a change, and a disagreement there stays a conflict.
+fn virtual_base(session: &Session, bases: &[ObjectId], depth: usize) -> Result<Option<ObjectId>> {
+    let store = &session.store;
+    let Some((first, rest)) = bases.split_first() else {
+        return Ok(None);
+    };
+    let mut acc_tree = store.tree_of(*first)?;
+    let mut acc_commit = *first;
+    for &b in rest {
+        let sub = store.merge_bases(acc_commit, b)?;
+        let sub_tree = if depth < 3 {
+            virtual_base(session, &sub, depth + 1)?
+        } else {
+            sub.first().map(|c| store.tree_of(*c)).transpose()?
+        };
+        let m = merge_trees(session, sub_tree, acc_tree, store.tree_of(b)?, Policy::Stop)?;
+        let mut changes = BTreeMap::new();
+        let entry_change = |e: Option<Entry>| match e {
+            Some(e) => Change::Blob(e),
+            None => Change::Delete,
+        };
+        for (p, e) in m.clean {
+            changes.insert(p, entry_change(e));
+        }
+        for c in m.conflicts {
+            let exec = c.ours.or(c.theirs).is_some_and(|e| e.exec);
+            let e = match c.marked {
+                Some(oid) => Some(Entry { oid, exec }),
+                None => c.ours.or(c.theirs),
+            };
+            changes.insert(c.path, entry_change(e));
+        }
+        acc_tree = store.write_tree(Some(acc_tree), &changes)?;
+        acc_commit = b;
+    }
+    Ok(Some(acc_tree))
+}
+
 fn merge_trees(
     session: &Session,
-    base: ObjectId,
-    ours: ObjectId,
-    theirs: ObjectId,
+    base_tree: Option<ObjectId>,
+    ours_tree: ObjectId,
+    theirs_tree: ObjectId,
+    policy: Policy,
 ) -> Result<TreeMerge> {
     let store = &session.store;
-    let base_tree = store.tree_of(base)?;
-    let ours_d = store.diff_trees(Some(base_tree), Some(store.tree_of(ours)?))?;
-    let theirs_d = store.diff_trees(Some(base_tree), Some(store.tree_of(theirs)?))?;
-    let mut policy = session.merge_policy();
-    if let Policy::Newest { .. } = policy {
-        policy = Policy::Newest {
-            ours_time: store.commit_time(ours)?,
-            theirs_time: store.commit_time(theirs)?,
-        };
-    }
+    let ours_d = store.diff_trees(base_tree, Some(ours_tree))?;
+    let theirs_d = store.diff_trees(base_tree, Some(theirs_tree))?;
     let decrypt = session.identity.as_ref().map(KeyDecrypt);
     let opts = MergeOptions {
         policy,

@@ -774,3 +774,78 @@ fn resolve_opens_the_marked_file_in_the_editor_on_a_terminal() {
     assert_eq!(settings(&m1)["model"], "haiku");
     assert_eq!(settings(&m2)["model"], "haiku");
 }
+
+/// A criss-cross history: both sides merged A1 and B1 on their own, so there are two best merge
+/// bases. One side then deletes B1's file. With either base alone that deletion could come back;
+/// the merged (virtual) base keeps it deleted, as git's recursive strategy does.
+#[test]
+fn criss_cross_history_keeps_a_deletion() {
+    use ctx::store::{Change, Store};
+    use std::collections::BTreeMap;
+    let (remote, m1, _m2) = two_machines();
+    let s = Store::open(&m1.store(), "m1").unwrap();
+    let c0 = s.head().unwrap().unwrap();
+    let t0 = s.tree_of(c0).unwrap();
+    let write = |base: gix::ObjectId, path: &str, change: Change| {
+        let mut ch = BTreeMap::new();
+        ch.insert(path.to_string(), change);
+        s.write_tree(Some(base), &ch).unwrap()
+    };
+    let file = |text: &str| Change::Write {
+        bytes: text.as_bytes().to_vec(),
+        exec: false,
+    };
+    let a_tree = write(
+        t0,
+        "claude/commands/a.md",
+        file("---\ndescription: a\n---\na\n"),
+    );
+    let a1 = s.write_commit(a_tree, &[c0], "A1").unwrap();
+    let b_tree = write(
+        t0,
+        "claude/commands/b.md",
+        file("---\ndescription: b\n---\nb\n"),
+    );
+    let b1 = s.write_commit(b_tree, &[c0], "B1").unwrap();
+    let both = write(
+        a_tree,
+        "claude/commands/b.md",
+        file("---\ndescription: b\n---\nb\n"),
+    );
+    let m_ours = s.write_commit(both, &[a1, b1], "merge on m1").unwrap();
+    let m_theirs = s.write_commit(both, &[a1, b1], "merge on m2").unwrap();
+    let ours_tree = write(both, "claude/commands/b.md", Change::Delete);
+    let ours = s
+        .write_commit(ours_tree, &[m_ours], "m1 deletes b")
+        .unwrap();
+    let theirs_tree = write(
+        both,
+        "claude/commands/c.md",
+        file("---\ndescription: c\n---\nc\n"),
+    );
+    let theirs = s
+        .write_commit(theirs_tree, &[m_theirs], "m2 adds c")
+        .unwrap();
+    s.move_ref("refs/heads/main", ours, Some(c0), "test")
+        .unwrap();
+    assert_eq!(
+        s.merge_bases(ours, theirs).unwrap().len(),
+        2,
+        "a criss-cross"
+    );
+    m1.git(&[
+        "push",
+        "-q",
+        &remote.url(),
+        &format!("{theirs}:refs/heads/main"),
+    ]);
+    let out = m1.ctx(&["sync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let tree = m1.git(&["ls-tree", "-r", "--name-only", "main", "claude/commands"]);
+    assert!(tree.contains("claude/commands/a.md"), "{tree}");
+    assert!(tree.contains("claude/commands/c.md"), "{tree}");
+    assert!(
+        !tree.contains("claude/commands/b.md"),
+        "the deletion came back: {tree}"
+    );
+}
