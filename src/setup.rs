@@ -264,6 +264,7 @@ pub fn init(
                 push: true,
                 commit: false,
                 apply: false,
+                progress: None,
             };
             let _lock =
                 crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;

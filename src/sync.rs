@@ -199,6 +199,8 @@ pub struct SyncOptions {
     pub commit: bool,
     /// Write the result to the live files.
     pub apply: bool,
+    /// Told what network step starts (fetch, push), for a progress line on a terminal.
+    pub progress: Option<fn(&str)>,
 }
 
 impl Default for SyncOptions {
@@ -207,6 +209,7 @@ impl Default for SyncOptions {
             push: true,
             commit: true,
             apply: true,
+            progress: None,
         }
     }
 }
@@ -242,6 +245,9 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     loop {
         attempt += 1;
         report.attempts = attempt;
+        if let Some(p) = opts.progress {
+            p(&format!("fetching from {url}"));
+        }
         let theirs = remote.fetch().map_err(|e| offline(&report.committed, e))?;
         // git wrote new objects behind gix's back; gix looks for new packs when an object is
         // missing, and refs are read from disk each time, so the open session still serves.
@@ -304,6 +310,9 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
                 report.outcome = "up-to-date".into();
             }
             return Ok(report);
+        }
+        if let Some(p) = opts.progress {
+            p(&format!("pushing to {url}"));
         }
         match remote.push(head) {
             Ok(()) => {

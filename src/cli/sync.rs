@@ -19,11 +19,18 @@ pub struct SyncArgs {
 /// Runs `ctx sync`.
 pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let _lock = super::lock(env, "sync")?;
+    let live = !args.json && ui.progress_allowed();
     let opts = SyncOptions {
         push: !args.no_push,
+        progress: live.then_some(progress as fn(&str)),
         ..Default::default()
     };
-    let report = crate::sync::sync(env, opts)?;
+    let result = crate::sync::sync(env, opts);
+    if live {
+        // Clear the progress line before the report.
+        eprint!("\r\x1b[K");
+    }
+    let report = result?;
     let code = if report.conflicts.is_empty() { 0 } else { 1 };
     if args.json {
         ui.json(&report);
@@ -31,6 +38,11 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     }
     print(&report, ui);
     Ok(code)
+}
+
+/// One progress line on the terminal, rewritten in place (network steps can take seconds).
+fn progress(step: &str) {
+    eprint!("\r\x1b[K{step}…");
 }
 
 /// Prints a sync report for a person.

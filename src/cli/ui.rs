@@ -126,6 +126,11 @@ impl Ui {
     pub fn colored(&self) -> bool {
         self.color_out
     }
+
+    /// Whether a progress line may be drawn: stderr is a terminal and `-q` was not given.
+    pub fn progress_allowed(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
 }
 
 fn paint(on: bool, style: Style, text: &str) -> String {
