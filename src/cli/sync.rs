@@ -125,7 +125,7 @@ pub fn print(r: &SyncReport, ui: &Ui) {
     }
     if !r.unreadable.is_empty() {
         ui.warn(&format!(
-            "this machine cannot read {} secret(s) ({}); their live values were kept. An approved machine can run `ctx machine approve <this machine>`",
+            "this machine cannot read {} secret(s) ({}); this machine keeps its own values there, or leaves them out. An approved machine can run `ctx machine approve <this machine>`",
             r.unreadable.len(),
             r.unreadable.join(", ")
         ));
