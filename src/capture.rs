@@ -215,7 +215,8 @@ pub fn scan(
             });
         }
     }
-    scan.files.sort_by(|a, b| a.store_path.cmp(&b.store_path));
+    scan.files
+        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
     scan.files.dedup_by(|a, b| a.store_path == b.store_path);
     Ok(scan)
 }

@@ -18,17 +18,20 @@ pub struct Applied {
 impl Applied {
     /// Loads the record (`<oid> <path>` lines); a missing file is empty.
     pub fn load(path: &Path) -> Applied {
-        let mut files = BTreeMap::new();
+        let mut pairs = Vec::new();
         if let Ok(text) = std::fs::read_to_string(path) {
             for line in text.lines() {
                 if let Some((oid, p)) = line.split_once(' ') {
                     if let Ok(oid) = ObjectId::from_hex(oid.as_bytes()) {
-                        files.insert(p.to_string(), oid);
+                        pairs.push((p.to_string(), oid));
                     }
                 }
             }
         }
-        Applied { files }
+        // Saved in path order: the map is built in bulk.
+        Applied {
+            files: pairs.into_iter().collect(),
+        }
     }
 
     /// Saves the record atomically.

@@ -671,20 +671,21 @@ fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {
     if ObjectId::from_hex(lines.next()?.as_bytes()).ok()? != tree {
         return None;
     }
-    let mut files = Files::new();
+    // The file is written in path order, and a map built from sorted pairs is built in bulk.
+    let mut pairs = Vec::with_capacity(text.len() / 64);
     for line in lines {
         let (kind, rest) = line.split_once(' ')?;
         let (oid, path) = rest.split_once(' ')?;
         let oid = ObjectId::from_hex(oid.as_bytes()).ok()?;
-        files.insert(
+        pairs.push((
             path.to_string(),
             Entry {
                 oid,
                 exec: kind == "x",
             },
-        );
+        ));
     }
-    Some(files)
+    Some(pairs.into_iter().collect())
 }
 
 fn kind(exec: bool) -> EntryKind {
