@@ -116,8 +116,8 @@ impl Remote {
             })
     }
 
-    /// Fetches the remote's main into [`TRACKING`]. `None`: the remote has no main yet.
-    pub fn fetch(&self) -> Result<Option<ObjectId>, RemoteError> {
+    /// Fetches the remote's main into [`TRACKING`]. `false`: the remote has no main yet.
+    pub fn fetch(&self) -> Result<bool, RemoteError> {
         let out = self.git(&[
             "fetch",
             "--quiet",
@@ -126,32 +126,17 @@ impl Remote {
             &self.url,
             &format!("+refs/heads/main:{TRACKING}"),
         ])?;
-        if !out.status.success() {
-            // Over ssh, git adds "the remote end hung up" after the line that matters.
-            if String::from_utf8_lossy(&out.stderr).contains("couldn't find remote ref") {
-                return Ok(None);
-            }
-            let detail = last_line(&out.stderr);
-            return Err(RemoteError::Unreachable {
-                url: self.url.clone(),
-                detail,
-            });
+        if out.status.success() {
+            return Ok(true);
         }
-        // Read the ref git just wrote without another process (loose first, then packed).
-        let loose = self.store_dir.join(TRACKING);
-        if let Ok(text) = std::fs::read_to_string(&loose) {
-            if let Ok(id) = ObjectId::from_hex(text.trim().as_bytes()) {
-                return Ok(Some(id));
-            }
+        // Over ssh, git adds "the remote end hung up" after the line that matters.
+        if String::from_utf8_lossy(&out.stderr).contains("couldn't find remote ref") {
+            return Ok(false);
         }
-        let packed =
-            std::fs::read_to_string(self.store_dir.join("packed-refs")).unwrap_or_default();
-        Ok(packed.lines().find_map(|l| {
-            let (id, name) = l.split_once(' ')?;
-            (name == TRACKING)
-                .then(|| ObjectId::from_hex(id.as_bytes()).ok())
-                .flatten()
-        }))
+        Err(RemoteError::Unreachable {
+            url: self.url.clone(),
+            detail: last_line(&out.stderr),
+        })
     }
 
     /// Whether the remote answers, and whether it has a main branch.

@@ -783,15 +783,19 @@ impl Session {
         }
         statuses.retain(|s| !skipped.contains(&s.path));
         if changes.is_empty() {
-            self.record_applied(&snap, &[], applied)?;
-            self.record_merged(&snap, &merged)?;
+            let after =
+                Self::applied_after(applied.clone(), &self.head_files, &snap, &statuses, &merged);
+            if after != applied {
+                self.save_applied(&after)?;
+            }
+            self.merged = merged;
             return Ok(None);
         }
         // Before anything is written; a no-op commit writes nothing, so it need not check.
         self.validate_store_docs()?;
         self.add_inventory(&mut changes)?;
         let msg = summary::message(&self.machine, &items, message);
-        let id = self.commit_journaled(&changes, &msg, &snap, &statuses, &merged)?;
+        let id = self.commit_journaled(&changes, &msg, &snap, &statuses, merged, applied)?;
         Ok(Some(CommitInfo {
             id: id.to_string(),
             summary: msg.lines().next().unwrap_or("").to_string(),
@@ -808,35 +812,11 @@ impl Session {
         msg: &str,
         snap: &Snapshot,
         statuses: &[FileStatus],
-        merged: &[String],
+        merged: Vec<String>,
+        applied: Applied,
     ) -> Result<ObjectId> {
-        let base_tree = match self.head {
-            Some(h) => Some(self.store.tree_of(h)?),
-            None => None,
-        };
-        let tree = self.store.write_tree(base_tree, changes)?;
-        let parents: Vec<ObjectId> = self.head.into_iter().collect();
-        let id = self.store.write_commit(tree, &parents, msg)?;
-        let files = Store::files_after(&self.head_files, changes);
-        self.store.remember_tree(tree, &files);
-        let mut applied = self.applied();
-        for (path, c) in &snap.files {
-            if let Some(e) = c.entry {
-                if files.get(path) == Some(&e) {
-                    applied.files.insert(path.clone(), e.oid);
-                }
-            }
-        }
-        for st in statuses {
-            if st.state == FileState::Deleted {
-                applied.files.remove(&st.path);
-            }
-        }
-        for p in merged {
-            if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
-                applied.files.insert(p.clone(), e.oid);
-            }
-        }
+        let (id, files) = self.write_on_head(changes, msg)?;
+        let applied = Self::applied_after(applied, &files, snap, statuses, &merged);
         let journal = self.paths.applied.with_file_name("commit-journal");
         let io = |source| SessionError::Io {
             path: journal.clone(),
@@ -855,8 +835,57 @@ impl Session {
         let _ = std::fs::remove_file(&journal);
         self.head = Some(id);
         self.head_files = files;
-        self.merged = merged.to_vec();
+        self.merged = merged;
         Ok(id)
+    }
+
+    /// Writes the commit of `changes` on top of `main` without moving it; returns the commit and
+    /// its file list (derived from the changes, and cached for the next reader of that tree).
+    fn write_on_head(
+        &self,
+        changes: &BTreeMap<String, Change>,
+        msg: &str,
+    ) -> Result<(ObjectId, Files)> {
+        let base_tree = match self.head {
+            Some(h) => Some(self.store.tree_of(h)?),
+            None => None,
+        };
+        let tree = self.store.write_tree(base_tree, changes)?;
+        let parents: Vec<ObjectId> = self.head.into_iter().collect();
+        let id = self.store.write_commit(tree, &parents, msg)?;
+        let files = Store::files_after(&self.head_files, changes);
+        self.store.remember_tree(tree, &files);
+        Ok((id, files))
+    }
+
+    /// What the live files correspond to once `files` is `main`: each captured file equal to its
+    /// store version, minus files deleted here, plus files `commit` merged (apply may replace
+    /// those: ctx has seen their live content).
+    fn applied_after(
+        mut applied: Applied,
+        files: &Files,
+        snap: &Snapshot,
+        statuses: &[FileStatus],
+        merged: &[String],
+    ) -> Applied {
+        for (path, c) in &snap.files {
+            if let Some(e) = c.entry {
+                if files.get(path) == Some(&e) {
+                    applied.files.insert(path.clone(), e.oid);
+                }
+            }
+        }
+        for st in statuses {
+            if st.state == FileState::Deleted {
+                applied.files.remove(&st.path);
+            }
+        }
+        for p in merged {
+            if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
+                applied.files.insert(p.clone(), e.oid);
+            }
+        }
+        applied
     }
 
     /// Finishes a commit a killed process left half-recorded (see `commit_journaled`).
@@ -899,38 +928,16 @@ impl Session {
         Ok(out.conflicts.is_empty().then_some(out.content))
     }
 
-    /// After a merge in `commit`, the live file is what ctx merged from: apply may replace it.
-    fn record_merged(&mut self, snap: &Snapshot, merged: &[String]) -> Result<()> {
-        if merged.is_empty() {
-            return Ok(());
-        }
-        let mut applied = self.applied();
-        for p in merged {
-            if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
-                applied.files.insert(p.clone(), e.oid);
-            }
-        }
-        self.save_applied(&applied)?;
-        self.merged = merged.to_vec();
-        Ok(())
-    }
-
     /// Writes `changes` on top of `main` as one commit and reloads the session's view of it.
     pub fn commit_changes(
         &mut self,
         changes: &BTreeMap<String, Change>,
         msg: &str,
     ) -> Result<ObjectId> {
-        let base_tree = match self.head {
-            Some(h) => Some(self.store.tree_of(h)?),
-            None => None,
-        };
-        let tree = self.store.write_tree(base_tree, changes)?;
-        let parents: Vec<ObjectId> = self.head.into_iter().collect();
-        let id = self.store.commit(MAIN, tree, &parents, self.head, msg)?;
+        let (id, files) = self.write_on_head(changes, msg)?;
+        self.store.move_ref(MAIN, id, self.head, msg)?;
         self.head = Some(id);
-        self.head_files = Store::files_after(&self.head_files, changes);
-        self.store.remember_tree(tree, &self.head_files);
+        self.head_files = files;
         Ok(id)
     }
 
@@ -990,31 +997,6 @@ impl Session {
                 let bytes = self.store.blob(e.oid)?;
                 crate::model::validate(path, &bytes)?;
             }
-        }
-        Ok(())
-    }
-
-    fn record_applied(
-        &self,
-        snap: &Snapshot,
-        statuses: &[FileStatus],
-        mut applied: Applied,
-    ) -> Result<()> {
-        let before = applied.files.clone();
-        for (path, c) in &snap.files {
-            if let Some(e) = c.entry {
-                if self.head_files.get(path) == Some(&e) {
-                    applied.files.insert(path.clone(), e.oid);
-                }
-            }
-        }
-        for st in statuses {
-            if st.state == FileState::Deleted {
-                applied.files.remove(&st.path);
-            }
-        }
-        if applied.files != before {
-            self.save_applied(&applied)?;
         }
         Ok(())
     }

@@ -248,7 +248,11 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         if let Some(p) = opts.progress {
             p(&format!("fetching from {url}"));
         }
-        let theirs = remote.fetch().map_err(|e| offline(&report.committed, e))?;
+        let fetched = remote.fetch().map_err(|e| offline(&report.committed, e))?;
+        let theirs = match fetched {
+            true => session.store.ref_target(TRACKING)?,
+            false => None,
+        };
         // git wrote new objects behind gix's back; gix looks for new packs when an object is
         // missing, and refs are read from disk each time, so the open session still serves.
         let step = integrate(&mut session, theirs, &url)?;
@@ -1007,11 +1011,15 @@ pub fn connect(env: &Env, store: &Store, url: &str) -> Result<bool> {
         Ok(())
     };
     // The remote is written into the store's config only once it proved acceptable.
-    let Some(theirs) = remote.fetch()? else {
+    if !remote.fetch()? {
+        configure()?;
+        return Ok(false);
+    }
+    let opened = Store::open(&env.store_dir, "ctx")?;
+    let Some(theirs) = opened.ref_target(TRACKING)? else {
         configure()?;
         return Ok(false);
     };
-    let opened = Store::open(&env.store_dir, "ctx")?;
     let refused = |e: SyncError| {
         let _ = opened.delete_ref(TRACKING);
         Err(e)
