@@ -2,6 +2,8 @@
 //! a project without, in one run, interleaved. Run with `cargo bench --bench hooks`.
 //! Prints medians, the ratio and the milliseconds ctx adds (Markdown).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -20,17 +22,7 @@ fn main() {
     )
     .expect("copy");
     let env = |c: &mut Command| {
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", root.join("config"))
-            .env("XDG_DATA_HOME", root.join("data"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@b")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@b");
+        common::isolate(c, &home, root);
     };
     let ctx = env!("CARGO_BIN_EXE_ctx");
     let run = |program: &str, args: &[&str], cwd: &Path| {

@@ -2,12 +2,13 @@
 //! against `git status --porcelain` in a plain git checkout of the same files, in one run.
 //! Run with `cargo bench --bench local`. Prints medians and ratios (Markdown).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{copy, count, generate, isolate, FILES_PER_SKILL, SKILLS};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const SKILLS: usize = 200;
-const FILES_PER_SKILL: usize = 10;
 const RUNS: usize = 21;
 
 fn main() {
@@ -20,17 +21,7 @@ fn main() {
     // within it could change again unseen, so it is never cached); let the generated ones age.
     std::thread::sleep(Duration::from_millis(2500));
     let env = |c: &mut Command| {
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", root.join("config"))
-            .env("XDG_DATA_HOME", root.join("data"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@b")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@b");
+        isolate(c, &home, root);
     };
     let ctx = env!("CARGO_BIN_EXE_ctx");
     let run = |program: &str, args: &[&str], cwd: &Path| {
@@ -93,58 +84,4 @@ fn main() {
         ms(commit),
         ms(commit) / ms(git)
     );
-}
-
-fn generate(claude: &Path) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-home");
-    std::fs::create_dir_all(claude).expect("mkdir");
-    std::fs::copy(fixtures.join("settings.json"), claude.join("settings.json")).expect("copy");
-    std::fs::copy(fixtures.join("CLAUDE.md"), claude.join("CLAUDE.md")).expect("copy");
-    for s in 0..SKILLS {
-        let dir = claude.join(format!("skills/skill-{s:03}"));
-        std::fs::create_dir_all(dir.join("references")).expect("mkdir");
-        std::fs::write(
-            dir.join("SKILL.md"),
-            format!("---\nname: skill-{s:03}\ndescription: Generated skill {s}\n---\n\n# Skill {s}\n\nDo the thing.\n"),
-        )
-        .expect("write");
-        for f in 1..FILES_PER_SKILL {
-            std::fs::write(
-                dir.join(format!("references/ref-{f}.md")),
-                format!(
-                    "# Reference {f} of skill {s}\n\n{}\n",
-                    "Some guidance text. ".repeat(20)
-                ),
-            )
-            .expect("write");
-        }
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let dest: PathBuf = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
-fn count(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        count(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -6,12 +6,13 @@
 //!
 //! Run with `cargo bench --bench sync`. Prints medians and ratios (Markdown).
 
+mod common;
+
+use common::{copy, count, generate, isolate, median, ms, SKILLS};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const SKILLS: usize = 200;
-const FILES_PER_SKILL: usize = 10;
 const ROUNDS: usize = 15;
 const RESTORES: usize = 7;
 
@@ -32,18 +33,7 @@ impl Machine {
     }
     fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("XDG_CONFIG_HOME", self.root.join("config"))
-            .env("XDG_DATA_HOME", self.root.join("data"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@b")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@b")
-            .current_dir(self.home());
+        isolate(&mut c, &self.home(), &self.root).current_dir(self.home());
         c
     }
     fn run(&self, program: &str, args: &[&str], cwd: Option<&Path>) {
@@ -59,15 +49,6 @@ impl Machine {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn main() {
@@ -214,58 +195,4 @@ fn append(path: &Path, round: usize) {
     let mut text = std::fs::read_to_string(path).expect("read");
     text.push_str(&format!("\nRound {round}.\n"));
     std::fs::write(path, text).expect("write");
-}
-
-fn generate(claude: &Path) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-home");
-    std::fs::create_dir_all(claude).expect("mkdir");
-    std::fs::copy(fixtures.join("settings.json"), claude.join("settings.json")).expect("copy");
-    std::fs::copy(fixtures.join("CLAUDE.md"), claude.join("CLAUDE.md")).expect("copy");
-    for s in 0..SKILLS {
-        let dir = claude.join(format!("skills/skill-{s:03}"));
-        std::fs::create_dir_all(dir.join("references")).expect("mkdir");
-        std::fs::write(
-            dir.join("SKILL.md"),
-            format!("---\nname: skill-{s:03}\ndescription: Generated skill {s}\n---\n\n# Skill {s}\n\nDo the thing.\n"),
-        )
-        .expect("write");
-        for f in 1..FILES_PER_SKILL {
-            std::fs::write(
-                dir.join(format!("references/ref-{f}.md")),
-                format!(
-                    "# Reference {f} of skill {s}\n\n{}\n",
-                    "Some guidance text. ".repeat(20)
-                ),
-            )
-            .expect("write");
-        }
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let dest: PathBuf = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
-fn count(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        count(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -919,13 +919,32 @@ impl Session {
             None => None,
         };
         let theirs = self.store.blob(stored)?;
+        let out = self.merge_file(
+            path,
+            base.as_deref(),
+            live,
+            &theirs,
+            crate::merge::Policy::Stop,
+        );
+        Ok(out.conflicts.is_empty().then_some(out.content))
+    }
+
+    /// The merge engine with this machine's key, so secrets compare by plaintext where it can
+    /// open them.
+    pub fn merge_file(
+        &self,
+        path: &str,
+        base: Option<&[u8]>,
+        ours: &[u8],
+        theirs: &[u8],
+        policy: crate::merge::Policy,
+    ) -> crate::merge::MergeOutcome {
         let decrypt = self.identity.as_ref().map(KeyDecrypt);
         let opts = crate::merge::MergeOptions {
-            policy: crate::merge::Policy::Stop,
+            policy,
             decrypt: decrypt.as_ref().map(|d| d as &dyn crate::merge::Decrypt),
         };
-        let out = crate::merge::merge_file(path, base.as_deref(), live, &theirs, &opts);
-        Ok(out.conflicts.is_empty().then_some(out.content))
+        crate::merge::merge_file(path, base, ours, theirs, &opts)
     }
 
     /// Writes `changes` on top of `main` as one commit and reloads the session's view of it.

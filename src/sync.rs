@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::env::Env;
-use crate::merge::{self, Conflict, MergeOptions, Overruled, Policy};
+use crate::merge::{Conflict, Overruled, Policy};
 use crate::remote::{self, Remote, RemoteError, TRACKING};
-use crate::session::{CommitInfo, KeyDecrypt, Session, SessionError};
+use crate::session::{CommitInfo, Session, SessionError};
 use crate::store::{oid_hex, Change, Entry, ObjectId, Store, StoreError, MAIN};
 
 /// How many times a rejected push is retried (fetch, merge, push again).
@@ -488,11 +488,6 @@ fn merge_trees(
     let store = &session.store;
     let ours_d = store.diff_trees(base_tree, Some(ours_tree))?;
     let theirs_d = store.diff_trees(base_tree, Some(theirs_tree))?;
-    let decrypt = session.identity.as_ref().map(KeyDecrypt);
-    let opts = MergeOptions {
-        policy,
-        decrypt: decrypt.as_ref().map(|d| d as &dyn merge::Decrypt),
-    };
     let mut out = TreeMerge {
         clean: BTreeMap::new(),
         conflicts: Vec::new(),
@@ -528,7 +523,7 @@ fn merge_trees(
                     Some(_) => te.exec,
                     None => oe.exec || te.exec,
                 };
-                let m = merge::merge_file(path, base_bytes.as_deref(), &ob, &tb, &opts);
+                let m = session.merge_file(path, base_bytes.as_deref(), &ob, &tb, policy);
                 for ov in m.overruled {
                     out.overruled
                         .push((path.clone(), shown_overruled(session, path, ov)));
@@ -887,12 +882,7 @@ pub fn resolve(env: &Env, path: &str, how: Resolution) -> Result<ResolveReport> 
             let base = blob(conflict.base)?;
             let ours = blob(conflict.ours)?.unwrap_or_default();
             let theirs = blob(conflict.theirs)?.unwrap_or_default();
-            let decrypt = session.identity.as_ref().map(KeyDecrypt);
-            let opts = MergeOptions {
-                policy,
-                decrypt: decrypt.as_ref().map(|d| d as &dyn merge::Decrypt),
-            };
-            let m = merge::merge_file(&conflict.path, base.as_deref(), &ours, &theirs, &opts);
+            let m = session.merge_file(&conflict.path, base.as_deref(), &ours, &theirs, policy);
             let exec = conflict.ours.or(conflict.theirs).is_some_and(|e| e.exec);
             if m.conflicts.is_empty() {
                 Some(Entry {

@@ -37,14 +37,7 @@ fn seed() -> u64 {
 
 fn bare_remote(dir: &Path) -> String {
     let path = dir.join("remote.git");
-    let out = std::process::Command::new("git")
-        .args(["init", "--quiet", "--bare"])
-        .arg(&path)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::bare_repo(&path);
     path.to_string_lossy().to_string()
 }
 

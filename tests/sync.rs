@@ -18,14 +18,7 @@ impl Remote {
     fn new() -> Remote {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.git");
-        let out = std::process::Command::new("git")
-            .args(["init", "--quiet", "--bare"])
-            .arg(&path)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        common::bare_repo(&path);
         Remote { _dir: dir, path }
     }
 

@@ -95,12 +95,7 @@ fn start() -> Option<Sshd> {
         .spawn()
         .unwrap();
     let repo = d.join("remote.git");
-    let out = Command::new("git")
-        .args(["init", "--quiet", "--bare"])
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::bare_repo(&repo);
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

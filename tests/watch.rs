@@ -132,12 +132,7 @@ fn watch_commits_edits_renames_and_a_recreated_home_then_stops_on_sigterm() {
 fn sync_every_syncs_both_ways_and_bad_durations_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let remote = dir.path().join("remote.git");
-    let init = std::process::Command::new("git")
-        .args(["init", "--quiet", "--bare"])
-        .arg(&remote)
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    bare_repo(&remote);
     let url = remote.to_string_lossy().to_string();
     let m1 = Machine::seeded("m1");
     m1.ok(&["init", "--machine", "m1", "--remote", &url]);

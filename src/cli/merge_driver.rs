@@ -22,14 +22,6 @@ pub struct MergeDriverArgs {
     pub policy: String,
 }
 
-struct KeyDecrypt(crate::crypt::Identity);
-
-impl Decrypt for KeyDecrypt {
-    fn decrypt(&self, locator: &str, ciphertext: &str) -> Option<String> {
-        crate::crypt::open(ciphertext, locator, &self.0).ok()
-    }
-}
-
 /// Runs the driver: exit 0 clean, 1 conflicts left in OURS, 2 on an I/O error, 134 on a crash
 /// (git reads anything above 128 as a crash, never as a clean merge).
 pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
@@ -48,9 +40,8 @@ pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let base = read(&args.base)?;
     let ours = read(&args.ours)?;
     let theirs = read(&args.theirs)?;
-    let key = crate::crypt::Identity::load(&env.identity_path())
-        .ok()
-        .map(KeyDecrypt);
+    let identity = crate::crypt::Identity::load(&env.identity_path()).ok();
+    let key = identity.as_ref().map(crate::session::KeyDecrypt);
     let path = args.path.clone();
     let result = std::panic::catch_unwind(|| {
         let opts = MergeOptions {

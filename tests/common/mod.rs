@@ -234,6 +234,19 @@ impl Machine {
     }
 }
 
+/// Creates an empty bare repository at `path` (a remote for sync tests), without reading the
+/// real user's git config.
+pub fn bare_repo(path: &Path) {
+    let out = Command::new("git")
+        .args(["init", "--quiet", "--bare"])
+        .arg(path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git init --bare {}", path.display());
+}
+
 /// Every file under `dir`.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
