@@ -132,6 +132,25 @@ pub fn check_markdown(file: &str, text: &str) -> Result<(), FormatError> {
     Ok(())
 }
 
+/// A JSON or YAML document parsed leniently (no error position): `None` for other kinds and for
+/// text that does not parse. The one place that picks the parser by kind.
+pub fn parse_doc(kind: Kind, text: &str) -> Option<Value> {
+    match kind {
+        Kind::Json => serde_json::from_str(text).ok(),
+        Kind::Yaml => serde_yaml::from_str(text).ok(),
+        _ => None,
+    }
+}
+
+/// A JSON or YAML document rendered back; `like` is the text it came from (a JSON file keeps
+/// its final newline or lack of one).
+pub fn render_doc(kind: Kind, doc: &Value, like: &str) -> Vec<u8> {
+    match kind {
+        Kind::Yaml => to_yaml(doc),
+        _ => to_json(doc, like.ends_with('\n')),
+    }
+}
+
 /// JSON in Claude Code's own style (two-space indent), with a final newline if `newline`.
 pub fn to_json(value: &Value, newline: bool) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(value).unwrap_or_default();

@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::crypt::Recipients;
+use crate::error::Error;
 use crate::model::MachineRecord;
-use crate::session::{Session, SessionError};
-use crate::store::{Change, ObjectId};
+use crate::repo::Transaction;
+use crate::store::Change;
+use crate::workspace::Workspace;
 
 /// Errors of the machine commands.
 #[derive(Debug, thiserror::Error)]
@@ -26,18 +28,18 @@ pub enum MachineError {
     LastRecipient(String),
     /// The store.
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Workspace(#[from] Error),
 }
 
 impl From<crate::store::StoreError> for MachineError {
     fn from(e: crate::store::StoreError) -> Self {
-        MachineError::Session(e.into())
+        MachineError::Workspace(e.into())
     }
 }
 
 impl From<crate::crypt::CryptError> for MachineError {
     fn from(e: crate::crypt::CryptError) -> Self {
-        MachineError::Session(e.into())
+        MachineError::Workspace(e.into())
     }
 }
 
@@ -59,21 +61,21 @@ pub struct MachineInfo {
 }
 
 /// Every machine that joined, with whether it can read the secrets.
-pub fn list(session: &Session) -> Result<Vec<MachineInfo>, MachineError> {
+pub fn list(ws: &Workspace) -> Result<Vec<MachineInfo>, MachineError> {
     let mut last: BTreeMap<String, i64> = BTreeMap::new();
-    if let Some(head) = session.head {
-        for e in session.store.log(head, None, 2000)? {
+    if let Some(head) = ws.repo.head {
+        for e in ws.repo.store.history().log(head, None, 2000)? {
             if let Some(m) = e.machine {
                 last.entry(m).or_insert(e.time);
             }
         }
     }
     let mut out = Vec::new();
-    for name in records(session) {
-        let rec = record(session, &name)?;
+    for name in records(ws) {
+        let rec = record(ws, &name)?;
         out.push(MachineInfo {
-            can_read_secrets: session.manifest.recipients.get(&name) == Some(&rec.public_key),
-            this_machine: name == session.machine,
+            can_read_secrets: ws.repo.manifest.recipients.get(&name) == Some(&rec.public_key),
+            this_machine: name == ws.machine(),
             last_sync: last.get(&name).and_then(|t| {
                 jiff::Timestamp::from_second(*t)
                     .ok()
@@ -89,20 +91,22 @@ pub fn list(session: &Session) -> Result<Vec<MachineInfo>, MachineError> {
 
 /// The machines that joined but cannot read the secrets (no history walk: cheap enough for
 /// `ctx status`).
-pub fn unapproved(session: &Session) -> Result<Vec<String>, MachineError> {
+pub fn unapproved(ws: &Workspace) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    for name in records(session) {
-        let rec = record(session, &name)?;
-        if session.manifest.recipients.get(&name) != Some(&rec.public_key) {
+    for name in records(ws) {
+        let Some(rec) = record_of(ws, &name)? else {
+            continue;
+        };
+        if ws.repo.manifest.recipients.get(&name) != Some(&rec.public_key) {
             out.push(name);
         }
     }
     Ok(out)
 }
 
-fn records(session: &Session) -> Vec<String> {
-    session
-        .head_files
+fn records(ws: &Workspace) -> Vec<String> {
+    ws.repo
+        .files
         .keys()
         .filter_map(|p| p.strip_prefix("machines/")?.strip_suffix(".yaml"))
         .filter(|n| !n.contains('/'))
@@ -110,13 +114,16 @@ fn records(session: &Session) -> Vec<String> {
         .collect()
 }
 
-fn record(session: &Session, name: &str) -> Result<MachineRecord, MachineError> {
+fn record_of(ws: &Workspace, name: &str) -> Result<Option<MachineRecord>, Error> {
     let path = format!("machines/{name}.yaml");
-    let bytes = session
-        .store
-        .read(session.head, &path)?
-        .ok_or_else(|| MachineError::Unknown(name.to_string()))?;
-    Ok(crate::model::parse_yaml(&path, &bytes).map_err(SessionError::from)?)
+    match ws.repo.read(&path)? {
+        Some(bytes) => Ok(Some(crate::model::parse_yaml(&path, &bytes)?)),
+        None => Ok(None),
+    }
+}
+
+fn record(ws: &Workspace, name: &str) -> Result<MachineRecord, MachineError> {
+    record_of(ws, name)?.ok_or_else(|| MachineError::Unknown(name.to_string()))
 }
 
 /// What approve or revoke did.
@@ -131,27 +138,27 @@ pub struct KeyChange {
 }
 
 /// Lets `name` read the secrets: adds its key to the recipients and seals every secret again.
-pub fn approve(session: &mut Session, name: &str) -> Result<KeyChange, MachineError> {
-    let rec = record(session, name)?;
-    if session.manifest.recipients.get(name) == Some(&rec.public_key) {
+pub fn approve(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError> {
+    let rec = record(ws, name)?;
+    if ws.repo.manifest.recipients.get(name) == Some(&rec.public_key) {
         return Ok(KeyChange {
             machine: name.to_string(),
             commit: None,
             resealed: 0,
         });
     }
-    let mut manifest = session.manifest.clone();
+    let mut manifest = ws.repo.manifest.clone();
     manifest
         .recipients
         .insert(name.to_string(), rec.public_key.clone());
-    let what = format!("{}: approve {name} to read the secrets", session.machine);
-    change_recipients(session, manifest, name, &what)
+    let what = format!("{}: approve {name} to read the secrets", ws.machine());
+    change_recipients(ws, manifest, name, &what)
 }
 
 /// Takes `name`'s access away: removes its key and seals every secret again without it.
-pub fn revoke(session: &mut Session, name: &str) -> Result<KeyChange, MachineError> {
-    if !session.manifest.recipients.contains_key(name) {
-        if records(session).iter().any(|r| r == name) {
+pub fn revoke(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError> {
+    if !ws.repo.manifest.recipients.contains_key(name) {
+        if records(ws).iter().any(|r| r == name) {
             return Ok(KeyChange {
                 machine: name.to_string(),
                 commit: None,
@@ -160,48 +167,43 @@ pub fn revoke(session: &mut Session, name: &str) -> Result<KeyChange, MachineErr
         }
         return Err(MachineError::Unknown(name.to_string()));
     }
-    let mut manifest = session.manifest.clone();
+    let mut manifest = ws.repo.manifest.clone();
     manifest.recipients.remove(name);
     if manifest.recipients.is_empty() {
         return Err(MachineError::LastRecipient(name.to_string()));
     }
-    let what = format!("{}: revoke {name}'s access to the secrets", session.machine);
-    change_recipients(session, manifest, name, &what)
+    let what = format!("{}: revoke {name}'s access to the secrets", ws.machine());
+    change_recipients(ws, manifest, name, &what)
 }
 
 fn change_recipients(
-    session: &mut Session,
+    ws: &mut Workspace,
     manifest: crate::model::Manifest,
     name: &str,
     what: &str,
 ) -> Result<KeyChange, MachineError> {
     // Everything is opened before anything is written: a secret this machine cannot read
     // stops the change with nothing committed.
-    session.check_key()?;
+    ws.keys.check(&ws.repo)?;
     let to = Recipients::parse(manifest.recipients.iter())?;
-    let (mut changes, resealed) = session.reseal_all(&to)?;
-    changes.insert(
-        "ctx.yaml".into(),
+    let (changes, resealed) = ws.keys.reseal_all(&ws.repo, &to)?;
+    let mut tx = Transaction::with(changes);
+    tx.set(
+        crate::layout::MANIFEST,
         Change::Write {
             bytes: crate::setup::render_manifest(&manifest).into_bytes(),
             exec: false,
         },
     );
-    session.manifest = manifest;
-    session.add_inventory(&mut changes)?;
-    let items: Vec<String> = changes
-        .keys()
+    let items: Vec<String> = tx
+        .paths()
         .map(|p| crate::summary::short(p).to_string())
         .collect();
-    let msg = crate::summary::message(&session.machine, &items, Some(what));
-    let id: ObjectId = session.commit_changes(&changes, &msg)?;
+    let msg = crate::summary::message(ws.machine(), &items, Some(what));
+    let id = tx.commit(&mut ws.repo, &msg)?;
+    ws.reload_keys()?;
     // The live files hold the same plaintexts; record that they match the new blobs.
-    let snap = session.snapshot(false)?;
-    let target = session.head_files.clone();
-    let plan = session.plan_apply(&target, &[], &snap)?;
-    if plan.dirty.is_empty() {
-        session.execute(&plan)?;
-    }
+    crate::apply::to_head(ws, crate::apply::Scope::All, crate::apply::OnDirty::Skip)?;
     Ok(KeyChange {
         machine: name.to_string(),
         commit: Some(id.to_string()),

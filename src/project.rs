@@ -8,9 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
+use crate::layout::Source;
 use crate::model::ProjectRecord;
-use crate::session::{Session, SessionError};
+use crate::repo::Transaction;
 use crate::store::Change;
+use crate::workspace::Workspace;
 
 /// Files at a worktree's root that belong to the person, not to the project's git.
 pub const PERSONAL: &[&str] = &[".claude/settings.local.json", "CLAUDE.local.md"];
@@ -40,7 +43,7 @@ pub enum ProjectError {
     Git(String),
     /// The store.
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Workspace(#[from] Error),
 }
 
 /// What ctx knows about a worktree of a project.
@@ -301,96 +304,78 @@ pub enum Direction {
 /// Records the project and reconciles its personal files in one store commit, if anything
 /// changed. Returns what happened to each personal file.
 pub fn record(
-    session: &mut Session,
+    ws: &mut Workspace,
     p: &GitProject,
     dir: Direction,
     now: jiff::Timestamp,
 ) -> Result<Vec<(String, PersonalOutcome)>, ProjectError> {
-    let mut changes = BTreeMap::new();
+    let mut tx = Transaction::new();
     let path = p.record_path();
     // Paths under the home are stored machine-neutral, like everywhere else in the store.
-    let home = session
-        .env
-        .home
-        .to_string_lossy()
-        .trim_end_matches('/')
-        .to_string();
-    let old = match session
-        .store
-        .read(session.head, &path)
-        .map_err(SessionError::from)?
-    {
+    let codec = ws.codec();
+    let home = codec.home().to_string();
+    let old = match ws.repo.read(&path)? {
         Some(bytes) => {
             let text = crate::pathmap::to_live(&String::from_utf8_lossy(&bytes), &home);
             Some(
                 crate::model::parse_yaml::<ProjectRecord>(&path, text.as_bytes())
-                    .map_err(SessionError::from)?,
+                    .map_err(Error::from)?,
             )
         }
         None => None,
     };
-    let machine = session.machine.clone();
-    if let Some(rec) = updated_record(old.as_ref(), p, &machine, now) {
+    if let Some(rec) = updated_record(old.as_ref(), p, ws.machine(), now) {
         let yaml = serde_yaml::to_string(&rec).map_err(|e| ProjectError::Git(e.to_string()))?;
         let yaml = crate::pathmap::to_store(&yaml, &home);
-        changes.insert(
-            path,
-            Change::Write {
-                bytes: yaml.into_bytes(),
-                exec: false,
-            },
-        );
+        tx.write(&path, yaml.into_bytes(), false);
     }
     let mut outcomes = Vec::new();
     for rel in PERSONAL {
         let store_path = p.personal_store_path(rel);
         let live = p.worktree.join(rel);
-        match personal(session, &store_path, &live, dir) {
+        match personal(ws, &store_path, &live, dir) {
             Ok((outcome, change)) => {
                 if let Some(c) = change {
-                    changes.insert(store_path, c);
+                    tx.set(&store_path, c);
                 }
                 outcomes.push((rel.to_string(), outcome));
             }
             Err(e) => outcomes.push((rel.to_string(), PersonalOutcome::Refused(e.to_string()))),
         }
     }
-    if !changes.is_empty() {
-        let items: Vec<String> = changes.keys().cloned().collect();
-        let msg = crate::summary::message(
-            &session.machine,
-            &items,
-            Some(&format!("{}: project {}", session.machine, p.name)),
-        );
-        session.commit_changes(&changes, &msg)?;
+    if !tx.is_empty() {
+        let items: Vec<String> = tx.paths().cloned().collect();
+        let subject = format!("{}: project {}", ws.machine(), p.name);
+        let msg = crate::summary::message(ws.machine(), &items, Some(&subject));
+        tx.commit(&mut ws.repo, &msg)?;
     }
     Ok(outcomes)
 }
 
 fn personal(
-    session: &Session,
+    ws: &Workspace,
     store_path: &str,
     live: &Path,
     dir: Direction,
 ) -> Result<(PersonalOutcome, Option<Change>), ProjectError> {
-    let stored = session
-        .store
-        .read(session.head, store_path)
-        .map_err(SessionError::from)?;
+    let stored = ws.repo.read(store_path)?;
     let local = match std::fs::read(live) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
-            return Err(SessionError::Io {
+            return Err(Error::Io {
                 path: live.to_path_buf(),
                 source,
             }
             .into())
         }
     };
+    let codec = ws.codec();
     let capture = |raw: &[u8]| -> Result<(PersonalOutcome, Option<Change>), ProjectError> {
-        let bytes = session
-            .store_form(store_path, live, raw, stored.as_deref())?
+        let display = ws.env.display(live);
+        let bytes = codec
+            .to_store(store_path, &Source::Whole, &display, raw, stored.as_deref())
+            .map_err(Error::from)?
             .unwrap_or_default();
         if stored.as_deref() == Some(&bytes[..]) {
             return Ok((PersonalOutcome::Same, None));
@@ -400,26 +385,22 @@ fn personal(
             Some(Change::Write { bytes, exec: false }),
         ))
     };
+    let live_form = |stored: &[u8]| {
+        codec
+            .to_live(store_path, &Source::Whole, stored, None)
+            .bytes
+    };
     match (local, stored.clone()) {
         (None, None) => Ok((PersonalOutcome::Same, None)),
         (Some(raw), None) => capture(&raw),
         (Some(raw), Some(_)) if dir == Direction::Capture => capture(&raw),
-        (Some(raw), Some(stored)) => {
-            let want = session.live_form(store_path, &stored)?;
-            if want == raw {
-                Ok((PersonalOutcome::Same, None))
-            } else {
-                Ok((PersonalOutcome::KeptLocal, None))
-            }
-        }
+        (Some(raw), Some(stored)) => match live_form(&stored) == raw {
+            true => Ok((PersonalOutcome::Same, None)),
+            false => Ok((PersonalOutcome::KeptLocal, None)),
+        },
         (None, Some(stored)) if dir == Direction::Restore => {
-            let want = session.live_form(store_path, &stored)?;
-            crate::fsx::write_atomic(live, &want, Some(0o600)).map_err(|source| {
-                SessionError::Io {
-                    path: live.to_path_buf(),
-                    source,
-                }
-            })?;
+            crate::fsx::write_atomic(live, &live_form(&stored), Some(0o600))
+                .map_err(crate::error::io(live))?;
             Ok((PersonalOutcome::Restored, None))
         }
         // A file deleted from one worktree may still be wanted by the others: never a deletion.

@@ -1,12 +1,13 @@
 //! `ctx init`: the store, this machine's key and record, and the merge-driver wiring.
 
-use std::collections::BTreeMap;
-
 use crate::crypt::Identity;
 use crate::env::Env;
+use crate::error::{io, Error};
 use crate::model::{MachineRecord, Manifest};
-use crate::session::{MachineConfig, SessionError};
-use crate::store::{Change, Store, StoreError, MAIN};
+use crate::remote::{Remote, RemoteError, TRACKING};
+use crate::repo::{Repo, Transaction};
+use crate::store::{Store, StoreError};
+use crate::workspace::{machine_config, MachineConfig};
 
 /// What `init` found and did.
 #[derive(Debug, serde::Serialize)]
@@ -57,7 +58,7 @@ pub fn driver_command() -> String {
 pub enum InitError {
     /// The local part.
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Workspace(#[from] Error),
     /// Joining the remote.
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
@@ -68,19 +69,19 @@ pub enum InitError {
 
 impl From<crate::crypt::CryptError> for InitError {
     fn from(e: crate::crypt::CryptError) -> Self {
-        InitError::Session(e.into())
+        InitError::Workspace(e.into())
     }
 }
 
 impl From<crate::model::ValidationError> for InitError {
     fn from(e: crate::model::ValidationError) -> Self {
-        InitError::Session(e.into())
+        InitError::Workspace(e.into())
     }
 }
 
 impl From<StoreError> for InitError {
     fn from(e: StoreError) -> Self {
-        InitError::Session(e.into())
+        InitError::Workspace(e.into())
     }
 }
 
@@ -92,62 +93,87 @@ pub fn init(
     remote: Option<&str>,
 ) -> Result<InitReport, InitError> {
     let mut created = Vec::new();
-    let existing = crate::session::machine_config(env).ok();
-    let name = match (machine, &existing) {
-        (Some(m), _) => crate::env::sanitize_machine_name(m),
-        (None, Some(c)) => c.machine.clone(),
-        (None, None) => env.hostname.clone(),
-    };
-    if name.is_empty() {
-        return Err(SessionError::UnknownPath("machine name".into()).into());
-    }
-    if existing.as_ref().map(|c| &c.machine) != Some(&name) {
-        let cfg = MachineConfig {
-            machine: name.clone(),
-        };
-        let text = serde_yaml::to_string(&cfg).unwrap_or_default();
-        crate::fsx::write_atomic(&env.machine_config_path(), text.as_bytes(), None).map_err(
-            |source| SessionError::Io {
-                path: env.machine_config_path(),
-                source,
-            },
-        )?;
-
-        created.push(format!("machine name `{name}`"));
-    }
-    let id_path = env.identity_path();
-    let identity = if id_path.exists() {
-        Identity::load(&id_path)?
-    } else {
-        let id = Identity::generate();
-        id.save(&id_path)?;
-        created.push(format!("identity {}", env.display(&id_path)));
-        id
-    };
+    let name = machine_name(env, machine, &mut created)?;
+    let identity = identity(env, &mut created)?;
     let remote = remote.map(crate::remote::normalize_url);
-    let (mut store, new) = Store::init(&env.store_dir, &name)?;
+    let (store, new) = Store::init(&env.store_dir, &name)?;
     if new {
         created.push(format!("store {}", env.display(&env.store_dir)));
     }
     let mut joined = false;
     if let Some(url) = &remote {
         if crate::remote::configured_url(&store).as_deref() != Some(url.as_str()) {
-            let result = crate::sync::connect(env, &store, url);
-            if let Err(e) = result {
+            if let Err(e) = crate::sync::connect(&env.store_dir, &store, url).map(|j| joined = j) {
                 if new {
                     // Leave nothing behind: the next `ctx init --remote` starts clean.
                     let _ = std::fs::remove_dir_all(&env.store_dir);
                 }
                 return Err(e.into());
             }
-            joined = result.unwrap_or(false);
-            store = Store::open(&env.store_dir, &name)?;
-            created.push(format!(
-                "remote {url}{}",
-                if joined { " (joined its store)" } else { "" }
-            ));
+            let how = if joined { " (joined its store)" } else { "" };
+            created.push(format!("remote {url}{how}"));
         }
     }
+    wire_merge_driver(env, &store, &mut created)?;
+    drop(store);
+    let mut repo = Repo::open(&env.store_dir, &name)?;
+    let key = identity.public_key();
+    commit_setup(env, &mut repo, &key, &mut created)?;
+    let approved = repo.manifest.recipients.get(&name) == Some(&key);
+    let pushed = push_setup(env, &repo, &mut created)?;
+    Ok(InitReport {
+        machine: name,
+        store: env.display(&env.store_dir),
+        public_key: key,
+        created,
+        remote: crate::remote::configured_url(&repo.store),
+        joined,
+        approved,
+        pushed,
+    })
+}
+
+/// The machine name: the flag, else the one already set, else the host name.
+fn machine_name(
+    env: &Env,
+    machine: Option<&str>,
+    created: &mut Vec<String>,
+) -> Result<String, InitError> {
+    let existing = machine_config(env).ok();
+    let name = match (machine, &existing) {
+        (Some(m), _) => crate::env::sanitize_machine_name(m),
+        (None, Some(c)) => c.machine.clone(),
+        (None, None) => env.hostname.clone(),
+    };
+    if name.is_empty() {
+        return Err(Error::BadMachineName(machine.unwrap_or_default().to_string()).into());
+    }
+    if existing.as_ref().map(|c| &c.machine) != Some(&name) {
+        let cfg = MachineConfig {
+            machine: name.clone(),
+        };
+        let text = serde_yaml::to_string(&cfg).unwrap_or_default();
+        let path = env.machine_config_path();
+        crate::fsx::write_atomic(&path, text.as_bytes(), None).map_err(io(&path))?;
+        created.push(format!("machine name `{name}`"));
+    }
+    Ok(name)
+}
+
+/// This machine's key: the one on disk, else a new one (0600 from the first byte).
+fn identity(env: &Env, created: &mut Vec<String>) -> Result<Identity, InitError> {
+    let id_path = env.identity_path();
+    if id_path.exists() {
+        return Ok(Identity::load(&id_path)?);
+    }
+    let id = Identity::generate();
+    id.save(&id_path)?;
+    created.push(format!("identity {}", env.display(&id_path)));
+    Ok(id)
+}
+
+/// The store's git config and attributes route structured files to `ctx merge-driver`.
+fn wire_merge_driver(env: &Env, store: &Store, created: &mut Vec<String>) -> Result<(), InitError> {
     let driver = driver_command();
     if store.config_value("merge.ctx.driver").as_deref() != Some(driver.as_str()) {
         store.set_config(&[
@@ -158,149 +184,107 @@ pub fn init(
     }
     let info = env.store_dir.join("info").join("attributes");
     if std::fs::read_to_string(&info).ok().as_deref() != Some(gitattributes().as_str()) {
-        crate::fsx::write_atomic(&info, gitattributes().as_bytes(), None).map_err(|source| {
-            SessionError::Io {
-                path: info.clone(),
-                source,
-            }
-        })?;
+        crate::fsx::write_atomic(&info, gitattributes().as_bytes(), None).map_err(io(&info))?;
     }
-    let head = store.head()?;
-    let mut changes = BTreeMap::new();
-    let mut manifest = match store.read(head, "ctx.yaml")? {
-        Some(b) => crate::model::parse_yaml::<Manifest>("ctx.yaml", &b)?,
-        None => Manifest::default(),
-    };
-    let key = identity.public_key();
+    Ok(())
+}
+
+/// Commits what this machine adds to the store: the first machine is the first recipient;
+/// every machine has its record; the store has its `.gitattributes`.
+fn commit_setup(
+    env: &Env,
+    repo: &mut Repo,
+    key: &str,
+    created: &mut Vec<String>,
+) -> Result<(), InitError> {
+    let name = repo.machine.clone();
+    let mut tx = Transaction::new();
     // The first machine reads its own secrets; a machine joining an existing store waits for an
     // approved machine's `ctx machine approve`, which re-encrypts every secret to it.
-    if manifest.recipients.is_empty() {
-        manifest.recipients.insert(name.clone(), key.clone());
-        changes.insert(
-            "ctx.yaml".to_string(),
-            Change::Write {
-                bytes: render_manifest(&manifest).into_bytes(),
-                exec: false,
-            },
-        );
+    if repo.manifest.recipients.is_empty() {
+        let mut manifest = repo.manifest.clone();
+        manifest.recipients.insert(name.clone(), key.to_string());
+        let text = render_manifest(&manifest);
+        tx.write(crate::layout::MANIFEST, text.into_bytes(), false);
     }
     let record_path = format!("machines/{name}.yaml");
-    let record_ok = store
-        .read(head, &record_path)?
+    let record_ok = repo
+        .read(&record_path)?
         .and_then(|b| crate::model::parse_yaml::<MachineRecord>(&record_path, &b).ok())
         .is_some_and(|r| r.public_key == key);
     if !record_ok {
-        let record = MachineRecord {
-            name: name.clone(),
-            public_key: key.clone(),
-            os: std::env::consts::OS.to_string(),
-            home: env.home.to_string_lossy().to_string(),
-            hostname: Some(env.hostname.clone()),
-            paths: [
-                (
-                    "claude".to_string(),
-                    env.claude_dir.to_string_lossy().to_string(),
-                ),
-                (
-                    "claude_json".to_string(),
-                    env.claude_json.to_string_lossy().to_string(),
-                ),
-                (
-                    "desktop".to_string(),
-                    env.desktop_config.to_string_lossy().to_string(),
-                ),
-            ]
-            .into_iter()
-            .collect(),
-            joined: now_rfc3339(),
-            last_sync: None,
-        };
-        changes.insert(
-            record_path,
-            Change::Write {
-                bytes: serde_yaml::to_string(&record)
-                    .unwrap_or_default()
-                    .into_bytes(),
-                exec: false,
-            },
-        );
+        let yaml = serde_yaml::to_string(&machine_record(env, &name, key)).unwrap_or_default();
+        tx.write(&record_path, yaml.into_bytes(), false);
     }
-    if store.read(head, ".gitattributes")?.as_deref() != Some(gitattributes().as_bytes()) {
-        changes.insert(
-            ".gitattributes".into(),
-            Change::Write {
-                bytes: gitattributes().into_bytes(),
-                exec: false,
-            },
-        );
+    if repo.read(".gitattributes")?.as_deref() != Some(gitattributes().as_bytes()) {
+        tx.write(".gitattributes", gitattributes().into_bytes(), false);
     }
-    if !changes.is_empty() {
-        let base = match head {
-            Some(h) => Some(store.tree_of(h)?),
-            None => None,
-        };
-        let tree = store.write_tree(base, &changes)?;
-        let parents: Vec<_> = head.into_iter().collect();
-        let what: Vec<String> = changes.keys().cloned().collect();
-        let msg = crate::summary::message(
-            &name,
-            &what,
-            Some(&format!("{name}: set up machine {name}")),
-        );
-        store
-            .commit(MAIN, tree, &parents, head, &msg)
-            .map_err(|e| match e {
-                StoreError::RefMoved => StoreError::RefMoved,
-                other => other,
-            })?;
-        created.push(format!("commit ({})", what.join(", ")));
+    if tx.is_empty() {
+        return Ok(());
     }
-    let approved = manifest.recipients.get(&name) == Some(&key);
-    let mut pushed = false;
-    if let Some(url) = crate::remote::configured_url(&store) {
-        let remote_head = store.ref_target(crate::remote::TRACKING)?;
-        if store.head()? != remote_head {
+    let what: Vec<String> = tx.paths().cloned().collect();
+    let subject = format!("{name}: set up machine {name}");
+    let msg = crate::summary::message(&name, &what, Some(&subject));
+    tx.commit(repo, &msg)?;
+    created.push(format!("commit ({})", what.join(", ")));
+    Ok(())
+}
+
+fn machine_record(env: &Env, name: &str, key: &str) -> MachineRecord {
+    let path = |p: &std::path::Path| p.to_string_lossy().to_string();
+    MachineRecord {
+        name: name.to_string(),
+        public_key: key.to_string(),
+        os: std::env::consts::OS.to_string(),
+        home: path(&env.home),
+        hostname: Some(env.hostname.clone()),
+        paths: [
+            ("claude".to_string(), path(&env.claude_dir)),
+            ("claude_json".to_string(), path(&env.claude_json)),
+            ("desktop".to_string(), path(&env.desktop_config)),
+        ]
+        .into_iter()
+        .collect(),
+        joined: now_rfc3339(),
+        last_sync: None,
+    }
+}
+
+/// Pushes the store when the remote lacks its main. Just fetched: the push is tried at once;
+/// only a remote that moved meanwhile needs the fetch-merge-push loop of sync.
+fn push_setup(env: &Env, repo: &Repo, created: &mut Vec<String>) -> Result<bool, InitError> {
+    let store = &repo.store;
+    let Some(url) = crate::remote::configured_url(store) else {
+        return Ok(false);
+    };
+    if store.head()? == store.ref_target(TRACKING)? {
+        return Ok(false);
+    }
+    let _lock = crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;
+    let Some(head) = store.head()? else {
+        return Ok(false);
+    };
+    let pushed = match Remote::new(&env.store_dir, &url).push(head) {
+        Ok(()) => {
+            let _ = store.delete_ref(TRACKING);
+            let _ = store.move_ref(TRACKING, head, None, "ctx: pushed");
+            true
+        }
+        Err(RemoteError::Rejected { .. }) => {
             let opts = crate::sync::SyncOptions {
                 push: true,
                 commit: false,
                 apply: false,
                 progress: None,
             };
-            let _lock =
-                crate::lock::Lock::acquire(&env.state_dir(), "init", crate::lock::default_wait())?;
-            let head = store.head()?;
-            let remote = crate::remote::Remote::new(&env.store_dir, &url);
-            // Just fetched: try the push at once; only a remote that moved meanwhile needs the
-            // fetch-merge-push loop of sync.
-            match head.map(|h| remote.push(h)) {
-                Some(Ok(())) => {
-                    if let Some(h) = head {
-                        let _ = store.delete_ref(crate::remote::TRACKING);
-                        let _ = store.move_ref(crate::remote::TRACKING, h, None, "ctx: pushed");
-                    }
-                    pushed = true;
-                }
-                Some(Err(crate::remote::RemoteError::Rejected { .. })) => {
-                    pushed = crate::sync::sync(env, opts)?.pushed;
-                }
-                Some(Err(e)) => return Err(crate::sync::SyncError::from(e).into()),
-                None => {}
-            }
-            if pushed && !created.iter().any(|c| c.starts_with("remote")) {
-                created.push(format!("pushed to {url}"));
-            }
+            crate::sync::sync(env, opts)?.pushed
         }
+        Err(e) => return Err(crate::sync::SyncError::from(e).into()),
+    };
+    if pushed && !created.iter().any(|c| c.starts_with("remote")) {
+        created.push(format!("pushed to {url}"));
     }
-    Ok(InitReport {
-        machine: name,
-        store: env.display(&env.store_dir),
-        public_key: key,
-        created,
-        remote: crate::remote::configured_url(&store),
-        joined,
-        approved,
-        pushed,
-    })
+    Ok(pushed)
 }
 
 /// ctx.yaml with a header comment that points at its schema.

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, NoCache};
 
+use crate::capture::{CommitInfo, CommitOutcome};
 use crate::env::Env;
 use crate::lock::{Lock, LockError};
-use crate::session::{CommitInfo, Session, SessionError};
+use crate::workspace::Workspace;
 
 /// The default quiet period before a commit; `CTX_WATCH_QUIET_MS` overrides (tests use it).
 pub const DEFAULT_QUIET: Duration = Duration::from_secs(2);
@@ -51,10 +52,13 @@ pub enum RoundError {
     Lock(#[from] LockError),
     /// The store.
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Workspace(#[from] crate::error::Error),
     /// The periodic sync.
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    /// The periodic sync left files in conflict.
+    #[error("the periodic sync left {} in conflict; run `ctx status` and `ctx resolve`", .0.join(", "))]
+    Conflicts(Vec<String>),
 }
 
 /// Parses `30s`, `10m`, `1h`, `500ms`, `1h30m`; a bare number is seconds.
@@ -124,32 +128,26 @@ pub fn relevant(env: &Env, path: &Path) -> bool {
 }
 
 /// Captures and commits the live files under the store's lock.
-pub fn commit_now(env: &Env) -> Result<Option<CommitInfo>, RoundError> {
+pub fn commit_now(env: &Env) -> Result<CommitOutcome, RoundError> {
     let _lock = Lock::acquire(&env.state_dir(), "watch", LOCK_WAIT)?;
-    let mut session = Session::open(env.clone())?;
-    session.identity()?;
-    Ok(session.commit(None)?)
+    let mut ws = Workspace::open(env.clone())?;
+    Ok(crate::commit::commit(&mut ws, None)?)
 }
 
 /// The periodic action of `ctx watch --sync-every`: a full `ctx sync` under the store's lock.
-/// Returns the commit of live changes it made, if any.
-pub fn sync_hook(env: &Env) -> Result<Option<CommitInfo>, RoundError> {
+/// Returns what its commit of live changes did.
+pub fn sync_hook(env: &Env) -> Result<CommitOutcome, RoundError> {
     let _lock = Lock::acquire(&env.state_dir(), "watch (sync)", LOCK_WAIT)?;
     let report = crate::sync::sync(env, crate::sync::SyncOptions::default())?;
     if !report.conflicts.is_empty() {
-        return Err(crate::sync::SyncError::BadResolution {
-            path: report
-                .conflicts
-                .iter()
-                .map(|c| c.path.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-            reason: "left in conflict by the periodic sync; run `ctx status` and `ctx resolve`"
-                .into(),
-        }
-        .into());
+        return Err(RoundError::Conflicts(
+            report.conflicts.iter().map(|c| c.path.clone()).collect(),
+        ));
     }
-    Ok(report.committed)
+    Ok(CommitOutcome {
+        committed: report.committed,
+        ..Default::default()
+    })
 }
 
 /// What the watch loop reports.
@@ -158,13 +156,10 @@ pub enum Report {
     Watching(Vec<PathBuf>),
     /// A commit was made.
     Committed(CommitInfo),
+    /// A changed file was not committed, and why.
+    HeldBack(String),
     /// A round failed; watching goes on.
     Failed(String),
-}
-
-/// One watched root: the inode it had when the watch was added, to notice it was recreated.
-struct Root {
-    inode: Option<u64>,
 }
 
 fn inode(path: &Path) -> Option<u64> {
@@ -176,6 +171,73 @@ fn inode(path: &Path) -> Option<u64> {
     #[cfg(not(unix))]
     {
         std::fs::metadata(path).ok().map(|_| 0)
+    }
+}
+
+type Debouncer = notify_debouncer_full::Debouncer<notify::RecommendedWatcher, NoCache>;
+
+/// The watched roots, with the inode each had when its watch was added, to notice a root that
+/// was deleted and created again.
+struct Roots {
+    wanted: Vec<(PathBuf, RecursiveMode)>,
+    added: BTreeMap<PathBuf, Option<u64>>,
+}
+
+impl Roots {
+    /// The Claude home recursively; the parents flat, to see the files in them and a deleted
+    /// home recreated.
+    fn new(env: &Env) -> Roots {
+        let mut wanted = vec![(env.claude_dir.clone(), RecursiveMode::Recursive)];
+        for p in [&env.claude_dir, &env.claude_json, &env.desktop_config] {
+            if let Some(parent) = p.parent() {
+                if !wanted.iter().any(|(w, _)| w == parent) {
+                    wanted.push((parent.to_path_buf(), RecursiveMode::NonRecursive));
+                }
+            }
+        }
+        Roots {
+            wanted,
+            added: BTreeMap::new(),
+        }
+    }
+
+    /// Re-adds watches whose root was recreated. True when one was (re-)added, so whatever
+    /// happened meanwhile gets committed.
+    fn refresh(&mut self, debouncer: &mut Debouncer) -> bool {
+        let mut added = false;
+        for (path, mode) in &self.wanted {
+            let now = inode(path);
+            let had = self.added.get(path).copied().flatten();
+            if now == had && (now.is_none() || self.added.contains_key(path)) {
+                continue;
+            }
+            if self.added.remove(path).is_some() {
+                let _ = debouncer.unwatch(path);
+            }
+            if now.is_some() && debouncer.watch(path, *mode).is_ok() {
+                self.added.insert(path.clone(), now);
+                added = true;
+            }
+        }
+        added
+    }
+}
+
+/// Whether a batch of watcher events touched something ctx captures; errors are reported.
+fn touched(env: &Env, events: DebounceEventResult, report: &mut impl FnMut(Report)) -> bool {
+    match events {
+        Ok(events) => events
+            .iter()
+            .any(|e| e.paths.iter().any(|p| relevant(env, p))),
+        Err(errors) => {
+            // A vanished watch root shows up here; the refresh re-adds it.
+            for e in errors {
+                if !matches!(e.kind, notify::ErrorKind::WatchNotFound) {
+                    report(Report::Failed(format!("watcher: {e}")));
+                }
+            }
+            false
+        }
     }
 }
 
@@ -197,39 +259,10 @@ pub fn run(
         NoCache,
         notify::Config::default(),
     )?;
-    // The parents are watched flat, to see the files in them and a deleted home recreated.
-    let mut wanted: Vec<(PathBuf, RecursiveMode)> =
-        vec![(env.claude_dir.clone(), RecursiveMode::Recursive)];
-    for p in [&env.claude_dir, &env.claude_json, &env.desktop_config] {
-        if let Some(parent) = p.parent() {
-            if !wanted.iter().any(|(w, _)| w == parent) {
-                wanted.push((parent.to_path_buf(), RecursiveMode::NonRecursive));
-            }
-        }
-    }
-    let mut roots: BTreeMap<PathBuf, Root> = BTreeMap::new();
-    // Returns true when a watch was (re-)added, so whatever happened meanwhile gets committed.
-    let mut refresh = |debouncer: &mut notify_debouncer_full::Debouncer<_, _>| -> bool {
-        let mut added = false;
-        for (path, mode) in &wanted {
-            let now = inode(path);
-            let had = roots.get(path).and_then(|r| r.inode);
-            if now == had && (now.is_none() || roots.contains_key(path)) {
-                continue;
-            }
-            if roots.remove(path).is_some() {
-                let _ = debouncer.unwatch(path);
-            }
-            if now.is_some() && debouncer.watch(path, *mode).is_ok() {
-                roots.insert(path.clone(), Root { inode: now });
-                added = true;
-            }
-        }
-        added
-    };
-    refresh(&mut debouncer);
+    let mut roots = Roots::new(env);
+    roots.refresh(&mut debouncer);
     report(Report::Watching(
-        wanted.iter().map(|(p, _)| p.clone()).collect(),
+        roots.wanted.iter().map(|(p, _)| p.clone()).collect(),
     ));
     // What changed while nobody watched.
     let mut pending = true;
@@ -238,59 +271,48 @@ pub fn run(
     let mut waiting_for_home = false;
     while !STOP.load(Ordering::SeqCst) {
         match rx.recv_timeout(TICK) {
-            Ok(Ok(events)) => {
-                if events
-                    .iter()
-                    .any(|e| e.paths.iter().any(|p| relevant(env, p)))
-                {
-                    pending = true;
-                }
-            }
-            Ok(Err(errors)) => {
-                // A vanished watch root shows up here; the refresh below re-adds it.
-                for e in errors {
-                    if !matches!(e.kind, notify::ErrorKind::WatchNotFound) {
-                        report(Report::Failed(format!("watcher: {e}")));
-                    }
-                }
-            }
+            Ok(events) => pending |= touched(env, events, &mut report),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if refresh(&mut debouncer) {
-            pending = true;
-        }
+        pending |= roots.refresh(&mut debouncer);
         let sync_due = next_sync.is_some_and(|t| Instant::now() >= t);
-        if (pending || sync_due) && Instant::now() >= retry_at {
-            // A Claude home moved away for a moment must not be committed as everything deleted.
-            if !env.claude_dir.is_dir() {
-                if !waiting_for_home {
-                    report(Report::Failed(format!(
-                        "{} is missing; nothing is committed until it is back",
-                        env.display(&env.claude_dir)
-                    )));
-                    waiting_for_home = true;
-                }
-                continue;
+        if !(pending || sync_due) || Instant::now() < retry_at {
+            continue;
+        }
+        // A Claude home moved away for a moment must not be committed as everything deleted.
+        if !env.claude_dir.is_dir() {
+            if !waiting_for_home {
+                report(Report::Failed(format!(
+                    "{} is missing; nothing is committed until it is back",
+                    env.display(&env.claude_dir)
+                )));
+                waiting_for_home = true;
             }
-            waiting_for_home = false;
-            let result = if sync_due {
-                next_sync = sync_every.map(|d| Instant::now() + d);
-                sync_hook(env)
-            } else {
-                commit_now(env)
-            };
-            match result {
-                Ok(Some(info)) => report(Report::Committed(info)),
-                Ok(None) => {}
-                Err(e) => {
-                    report(Report::Failed(e.to_string()));
-                    // Keep the change pending, but do not spin on a failing store.
-                    retry_at = Instant::now() + quiet.max(Duration::from_secs(1));
-                    continue;
+            continue;
+        }
+        waiting_for_home = false;
+        let result = if sync_due {
+            next_sync = sync_every.map(|d| Instant::now() + d);
+            sync_hook(env)
+        } else {
+            commit_now(env)
+        };
+        match result {
+            Ok(outcome) => {
+                if let Some(info) = outcome.committed {
+                    report(Report::Committed(info));
                 }
+                for h in outcome.held_back {
+                    report(Report::HeldBack(h.to_string()));
+                }
+                pending = false;
             }
-            pending = false;
+            Err(e) => {
+                report(Report::Failed(e.to_string()));
+                // Keep the change pending, but do not spin on a failing store.
+                retry_at = Instant::now() + quiet.max(Duration::from_secs(1));
+            }
         }
     }
     debouncer.stop();

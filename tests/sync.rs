@@ -822,7 +822,7 @@ fn criss_cross_history_keeps_a_deletion() {
     s.move_ref("refs/heads/main", ours, Some(c0), "test")
         .unwrap();
     assert_eq!(
-        s.merge_bases(ours, theirs).unwrap().len(),
+        s.history().merge_bases(ours, theirs).unwrap().len(),
         2,
         "a criss-cross"
     );

@@ -1,20 +1,32 @@
-//! The one place that turns library errors into what the user reads: a cause, a hint, an exit code.
+//! The one place that turns library errors into what the user reads: a cause, the causes under
+//! it ("caused by:" lines), a hint, and an exit code.
 
-use crate::capture::CaptureError;
+use crate::codec::CaptureError;
 use crate::crypt::CryptError;
-use crate::session::SessionError;
+use crate::error::Error;
 use crate::store::StoreError;
+
+/// Exit code: a conflict needs a person.
+pub const CONFLICT: i32 = 1;
+/// Exit code: the input or the setup needs fixing (the hint says how).
+pub const USER: i32 = 2;
+/// Exit code: something failed that ctx did not expect (a damaged store, a git failure).
+pub const INTERNAL: i32 = 3;
+/// Exit code: ctx crashed (a bug); above 128, as git reads a crashed merge driver.
+pub const CRASH: i32 = 134;
 
 /// An error as the user sees it.
 #[derive(Debug)]
 pub struct CliError {
     /// One line of cause.
     pub message: String,
+    /// What caused it, outermost first.
+    pub causes: Vec<String>,
     /// Lines under the cause (files listed).
     pub details: Vec<String>,
     /// One line of what to do.
     pub hint: Option<String>,
-    /// Exit code: 1 a conflict, 2 anything else.
+    /// The exit code.
     pub code: i32,
 }
 
@@ -23,25 +35,39 @@ impl CliError {
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> CliError {
         CliError {
             message: message.into(),
+            causes: Vec::new(),
             details: Vec::new(),
             hint: Some(hint.into()),
-            code: 2,
+            code: USER,
         }
     }
-}
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
+    /// An error from a library error: its text, its chain of causes, and `hint`.
+    pub fn from_error(e: &dyn std::error::Error, hint: &str) -> CliError {
+        let message = e.to_string();
+        let mut causes: Vec<String> = Vec::new();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            let t = c.to_string();
+            // A wrapper that repeats its cause's words adds nothing to read twice.
+            if !message.ends_with(&t) && !causes.iter().any(|x| x.ends_with(&t)) {
+                causes.push(t);
+            }
+            cur = c.source();
         }
-        cur = c.source();
+        CliError {
+            message,
+            causes,
+            details: Vec::new(),
+            hint: Some(hint.into()),
+            code: USER,
+        }
     }
-    s
+
+    fn internal(mut self) -> CliError {
+        self.code = INTERNAL;
+        self
+    }
 }
 
 impl From<StoreError> for CliError {
@@ -56,9 +82,11 @@ impl From<StoreError> for CliError {
             StoreError::BadRevision { .. } => {
                 "use a commit id from `ctx log`, HEAD~N, or --before TIME"
             }
-            StoreError::Git(_) | StoreError::Io { .. } => "check the store with `ctx doctor`",
+            StoreError::Git(_) | StoreError::Io { .. } => {
+                return CliError::from_error(&e, "check the store with `ctx doctor`").internal()
+            }
         };
-        CliError::new(chain(&e), hint)
+        CliError::from_error(&e, hint)
     }
 }
 
@@ -70,69 +98,78 @@ impl From<CryptError> for CliError {
             CryptError::Io { .. } => "check the permissions of ctx's config folder",
             CryptError::BadRecipient { .. } => "fix the key in ctx.yaml (it starts with age1)",
             CryptError::NoRecipients => "run `ctx init` so this machine is listed as a recipient",
-            CryptError::Decrypt { .. } => "this machine cannot read that secret; run `ctx machine approve` on a machine that can",
+            CryptError::Decrypt { .. } => "the value is not sealed to this machine's key, or was damaged; `ctx secret ls` shows which values this machine can read",
             CryptError::Encrypt { .. } => "check the recipients in ctx.yaml",
         };
-        CliError::new(chain(&e), hint)
+        CliError::from_error(&e, hint)
     }
 }
 
 impl From<CaptureError> for CliError {
     fn from(e: CaptureError) -> Self {
         match e {
-            CaptureError::Format(f) => CliError::new(
-                format!("{f}"),
+            CaptureError::Format(f) => CliError::from_error(
+                &f,
                 "fix the file (nothing was committed and it was not changed), then run the command again",
             ),
-            CaptureError::Unreadable { .. } => {
-                CliError::new(chain(&e), "fix its permissions, or add it to `exclude:` in ctx.yaml")
-            }
-            CaptureError::SymlinkLoop { .. } => {
-                CliError::new(chain(&e), "remove the link that points back into its own folder")
-            }
-            CaptureError::PlainSecret { .. } => CliError::new(
-                format!("refusing to commit: {e}"),
-                "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)",
+            CaptureError::Unreadable { .. } => CliError::from_error(
+                &e,
+                "fix its permissions, or add it to `exclude:` in ctx.yaml",
             ),
+            CaptureError::SymlinkLoop { .. } => CliError::from_error(
+                &e,
+                "remove the link that points back into its own folder",
+            ),
+            CaptureError::PlainSecret { .. } => CliError {
+                message: format!("refusing to commit: {e}"),
+                ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)")
+            },
             CaptureError::Crypt(c) => c.into(),
         }
     }
 }
 
-impl From<SessionError> for CliError {
-    fn from(e: SessionError) -> Self {
-        match e {
-            SessionError::NotInitialized { .. } => {
-                CliError::new(chain(&e), "run `ctx init` first")
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        let e = match e {
+            Error::Store(s) => return s.into(),
+            Error::Crypt(c) => return c.into(),
+            Error::Capture(c) => return c.into(),
+            other => other,
+        };
+        let hint = match &e {
+            Error::NotInitialized { .. } => "run `ctx init` first",
+            Error::Store(_) | Error::Crypt(_) | Error::Capture(_) => "run `ctx doctor`",
+            Error::Invalid(v) => {
+                return CliError {
+                    message: format!("invalid store file: {v}"),
+                    ..CliError::new("", "fix the field (the schemas are in the schemas/ folder of ctx's source)")
+                }
             }
-            SessionError::Store(s) => s.into(),
-            SessionError::Crypt(c) => c.into(),
-            SessionError::Capture(c) => c.into(),
-            SessionError::Invalid(v) => CliError::new(
-                format!("invalid store file: {v}"),
-                "fix the field (the schemas are in the schemas/ folder of ctx's source)",
-            ),
-            SessionError::Dirty { files } => CliError {
-                message: format!(
-                    "{} live file(s) hold changes that are not committed; nothing was written",
-                    files.len()
-                ),
-                details: files,
-                hint: Some("run `ctx commit` first, or `--force` to overwrite them (their contents are saved to a backup ref first)".into()),
-                code: 2,
-            },
-            SessionError::Io { .. } => CliError::new(chain(&e), "check the file's permissions and free space"),
-            SessionError::NotAnObject { .. } => CliError::new(chain(&e), "fix the file so it holds one JSON object"),
-            SessionError::KeyMismatch { .. } => CliError::new(chain(&e), "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed"),
-            SessionError::KeyCannotOpen { .. } => CliError::new(chain(&e), "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed"),
-            SessionError::UnknownPath(_) => CliError::new(chain(&e), "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x"),
-        }
+            Error::Dirty { files } => {
+                return CliError {
+                    message: format!(
+                        "{} live file(s) hold changes that are not committed; nothing was written",
+                        files.len()
+                    ),
+                    details: files.clone(),
+                    ..CliError::new("", "run `ctx commit` first, or `--force` to overwrite them (their contents are saved to a backup ref first)")
+                }
+            }
+            Error::Io { .. } => "check the file's permissions and free space",
+            Error::NotAnObject { .. } => "fix the file so it holds one JSON object",
+            Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed",
+            Error::KeyCannotOpen { .. } => "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed",
+            Error::UnknownPath(_) => "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x",
+            Error::BadMachineName(_) => "use letters, digits, `-` or `_`, e.g. --machine laptop",
+        };
+        CliError::from_error(&e, hint)
     }
 }
 
 impl From<crate::model::ValidationError> for CliError {
     fn from(e: crate::model::ValidationError) -> Self {
-        SessionError::Invalid(e).into()
+        Error::Invalid(e).into()
     }
 }
 
@@ -144,7 +181,7 @@ impl From<crate::lock::LockError> for CliError {
             }
             crate::lock::LockError::Io { .. } => "check the permissions of the store folder",
         };
-        CliError::new(chain(&e), hint)
+        CliError::from_error(&e, hint)
     }
 }
 
@@ -158,71 +195,61 @@ impl From<crate::remote::RemoteError> for CliError {
             R::Rejected { .. } => "run `ctx sync` again",
             R::Failed { .. } => "run `ctx doctor`",
         };
-        CliError::new(chain(&e), hint)
+        CliError::from_error(&e, hint)
     }
 }
 
 impl From<crate::sync::SyncError> for CliError {
     fn from(e: crate::sync::SyncError) -> Self {
         use crate::sync::SyncError as S;
-        match e {
-            S::Session(s) => s.into(),
-            S::Remote(r) => r.into(),
-            S::Offline { .. } => CliError::new(
-                chain(&e),
-                "nothing is lost: the next `ctx sync` catches up once the remote is reachable",
-            ),
-            S::Unrelated { .. } => CliError::new(
-                chain(&e),
-                "to join it, move this store away (its history stays there) and run `ctx init --remote URL` again",
-            ),
-            S::NotAStore { .. } => CliError::new(
-                chain(&e),
-                "point --remote at an empty repository or at another machine's ctx store",
-            ),
-            S::Busy { .. } => CliError::new(
-                chain(&e),
-                "other machines are syncing right now; run `ctx sync` again in a moment",
-            ),
-            S::NoConflict { .. } => {
-                CliError::new(chain(&e), "`ctx status` lists the open conflicts")
+        let e = match e {
+            S::Workspace(w) => return w.into(),
+            S::Remote(r) => return r.into(),
+            other => other,
+        };
+        let hint = match &e {
+            S::Workspace(_) | S::Remote(_) => "run `ctx doctor`",
+            S::Offline { .. } => {
+                "nothing is lost: the next `ctx sync` catches up once the remote is reachable"
             }
-            S::Stale => CliError::new(
-                chain(&e),
-                "run `ctx sync` again; it merges anew and lists what is still in conflict",
-            ),
-            S::BadResolution { .. } => CliError::new(
-                chain(&e),
-                "fix the file and run `ctx resolve` again; nothing was recorded",
-            ),
-        }
+            S::Unrelated { .. } => "to join it, move this store away (its history stays there) and run `ctx init --remote URL` again",
+            S::NotAStore { .. } => {
+                "point --remote at an empty repository or at another machine's ctx store"
+            }
+            S::Busy { .. } => {
+                "other machines are syncing right now; run `ctx sync` again in a moment"
+            }
+            S::NoConflict { .. } => "`ctx status` lists the open conflicts",
+            S::Stale => "run `ctx sync` again; it merges anew and lists what is still in conflict",
+            S::BadResolution { .. } => {
+                "fix the file and run `ctx resolve` again; nothing was recorded"
+            }
+        };
+        CliError::from_error(&e, hint)
     }
 }
 
 impl From<crate::hooks::HookError> for CliError {
     fn from(e: crate::hooks::HookError) -> Self {
+        use crate::hooks::HookError as H;
         let hint = match &e {
-            crate::hooks::HookError::Git { .. } => {
-                "run it inside a git worktree, or pass --worktree DIR"
-            }
-            crate::hooks::HookError::Io { .. } => "check the folder's permissions",
-            crate::hooks::HookError::Occupied { .. } => {
+            H::Git { .. } => "run it inside a git worktree, or pass --worktree DIR",
+            H::Io { .. } => "check the folder's permissions",
+            H::Occupied { .. } => {
                 "move one of the two files away (ctx chains one existing hook), then run it again"
             }
-            crate::hooks::HookError::Settings { .. } => {
-                "fix settings.json so it holds a JSON object"
-            }
+            H::Settings { .. } => "fix settings.json so it holds a JSON object",
         };
-        CliError::new(e.to_string(), hint)
+        CliError::from_error(&e, hint)
     }
 }
 
 impl From<crate::project::ProjectError> for CliError {
     fn from(e: crate::project::ProjectError) -> Self {
         match e {
-            crate::project::ProjectError::Session(s) => s.into(),
-            other => CliError::new(
-                other.to_string(),
+            crate::project::ProjectError::Workspace(s) => s.into(),
+            other => CliError::from_error(
+                &other,
                 "run it inside a git worktree with at least one commit, or pass --worktree DIR",
             ),
         }
@@ -233,7 +260,7 @@ impl From<crate::setup::InitError> for CliError {
     fn from(e: crate::setup::InitError) -> Self {
         use crate::setup::InitError as I;
         match e {
-            I::Session(s) => s.into(),
+            I::Workspace(s) => s.into(),
             I::Sync(s) => s.into(),
             I::Lock(l) => l.into(),
         }
@@ -242,9 +269,94 @@ impl From<crate::setup::InitError> for CliError {
 
 impl From<crate::watch::WatchError> for CliError {
     fn from(e: crate::watch::WatchError) -> Self {
-        CliError::new(
-            e.to_string(),
+        CliError::from_error(
+            &e,
             "check that the Claude home exists and the inotify watch limit (fs.inotify.max_user_watches) is not reached",
         )
+    }
+}
+
+impl From<crate::machines::MachineError> for CliError {
+    fn from(e: crate::machines::MachineError) -> Self {
+        use crate::machines::MachineError as M;
+        match e {
+            M::Workspace(s) => s.into(),
+            M::Unknown(_) => CliError::from_error(
+                &e,
+                "`ctx machine ls` lists them; a new machine joins with `ctx init --remote URL`, then `ctx sync` here fetches its record",
+            ),
+            M::LastRecipient(_) => CliError::from_error(
+                &e,
+                "approve another machine first, or the secrets could never be read again",
+            ),
+        }
+    }
+}
+
+impl From<crate::rollback::RollbackError> for CliError {
+    fn from(e: crate::rollback::RollbackError) -> Self {
+        use crate::rollback::RollbackError as R;
+        let e = match e {
+            R::Workspace(w) => return w.into(),
+            other => other,
+        };
+        let hint = match &e {
+            R::Workspace(_) => "run `ctx doctor`",
+            R::NoRevision => "name a commit from `ctx log`, or use --before TIME",
+            R::BadTime(_) => {
+                "write e.g. \"2026-11-20 14:00\", \"2 hours ago\" or 2026-11-20T14:00:00Z"
+            }
+            R::NothingBefore(_) => "see `ctx log` for the oldest commit",
+        };
+        CliError::from_error(&e, hint)
+    }
+}
+
+impl From<crate::secrets::SecretError> for CliError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        use crate::secrets::SecretError as S;
+        let locator = "write it as FILE:field.path, e.g. claude/mcp.json:github.env.GITHUB_TOKEN";
+        let e = match e {
+            S::Workspace(w) => return w.into(),
+            other => other,
+        };
+        let hint = match &e {
+            S::Workspace(_) => "run `ctx doctor`",
+            S::BadLocator(_) | S::NotStructured(_) | S::NotSettable(_) => locator,
+            S::NotInStore(_) => "run `ctx commit` first, or check the name with `ctx status`",
+            S::Stored(_) => "fix the stored file",
+        };
+        CliError::from_error(&e, hint)
+    }
+}
+
+impl From<crate::events::EventError> for CliError {
+    fn from(e: crate::events::EventError) -> Self {
+        use crate::events::EventError as E;
+        match e {
+            E::Unknown(_) => CliError::from_error(
+                &e,
+                "run `ctx hooks install` again to install the current scripts",
+            ),
+            E::Lock(l) => l.into(),
+            E::Project(p) => p.into(),
+            E::Workspace(w) => w.into(),
+            E::Sync(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::watch::RoundError> for CliError {
+    fn from(e: crate::watch::RoundError) -> Self {
+        use crate::watch::RoundError as R;
+        match e {
+            R::Lock(l) => l.into(),
+            R::Workspace(w) => w.into(),
+            R::Sync(s) => s.into(),
+            R::Conflicts(_) => CliError {
+                code: CONFLICT,
+                ..CliError::from_error(&e, "settle each with `ctx resolve PATH`")
+            },
+        }
     }
 }

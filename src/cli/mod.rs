@@ -1,24 +1,10 @@
-//! The command line: clap definitions, one file per command, one error mapping.
+//! The command line: clap definitions, one file per command under `commands/`, one error
+//! mapping (`error.rs`), one output channel (`ui.rs`). A command parses, calls the library,
+//! prints.
 
-mod apply;
-mod commit;
-mod completions;
-mod diff;
-mod doctor;
+mod commands;
 mod error;
-mod hook;
-mod hooks;
-mod init;
-mod log;
-mod machine;
-mod merge_driver;
-mod resolve;
-mod rollback;
-mod secret;
-mod status;
-mod sync;
 mod ui;
-mod watch;
 
 use std::path::PathBuf;
 
@@ -28,6 +14,8 @@ pub use error::CliError;
 pub use ui::Ui;
 
 use crate::env::Env;
+use crate::workspace::Workspace;
+use commands::*;
 
 /// Keep your Claude context (settings, memory, skills, agents, commands, MCP servers) in one git
 /// store, with secrets encrypted, and restore any earlier state.
@@ -93,7 +81,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
 }
 
-/// Runs ctx with the process's arguments and returns the exit code.
+/// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
+/// reported as one, with an exit code above 128.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -104,12 +93,17 @@ pub fn main() -> i32 {
     };
     let ui = Ui::new(cli.color, cli.quiet, cli.verbose);
     let env = Env::from_process(cli.store.clone());
-    match run(cli.command, &env, &ui) {
-        Ok(code) => code,
-        Err(e) => {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: ctx crashed: {info}");
+        eprintln!("hint: this is a bug in ctx; please report it with the command you ran (nothing more was written)");
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli.command, &env, &ui))) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
             ui.error(&e);
             e.code
         }
+        Err(_) => error::CRASH,
     }
 }
 
@@ -146,4 +140,24 @@ pub(crate) fn lock(env: &Env, what: &str) -> Result<Option<crate::lock::Lock>, C
         what,
         crate::lock::default_wait(),
     )?))
+}
+
+/// A workspace opened for a command, holding the store's lock while it lives when the command
+/// writes (`lock` names the command for whoever waits on it).
+pub(crate) struct Opened {
+    /// The workspace.
+    pub ws: Workspace,
+    _lock: Option<crate::lock::Lock>,
+}
+
+/// Opens the workspace for a command, under the store's lock if `lock` names the command.
+pub(crate) fn open(env: &Env, lock: Option<&str>) -> Result<Opened, CliError> {
+    let _lock = match lock {
+        Some(what) => self::lock(env, what)?,
+        None => None,
+    };
+    Ok(Opened {
+        ws: Workspace::open(env.clone())?,
+        _lock,
+    })
 }

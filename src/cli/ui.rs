@@ -117,6 +117,9 @@ impl Ui {
         for line in &e.details {
             eprintln!("  {line}");
         }
+        for cause in &e.causes {
+            eprintln!("{} {cause}", paint(self.color_err, Style::Dim, "caused by:"));
+        }
         if let Some(h) = &e.hint {
             eprintln!("{} {h}", paint(self.color_err, Style::Yellow, "hint:"));
         }

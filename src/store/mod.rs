@@ -9,6 +9,12 @@ use gix::refs::transaction::{PreviousValue, RefEdit};
 use gix::refs::Target;
 pub use gix::ObjectId;
 
+mod history;
+pub mod oid_hex;
+mod tree;
+
+pub use history::History;
+
 /// The branch every machine commits to.
 pub const MAIN: &str = "refs/heads/main";
 /// Where `apply --force` keeps the live contents it overwrote.
@@ -157,14 +163,9 @@ impl Store {
         })
     }
 
-    /// The store's git directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The underlying repository, for modules that need gix directly.
-    pub fn repo(&self) -> &gix::Repository {
-        &self.repo
+    /// The store's commit graph.
+    pub fn history(&self) -> History<'_> {
+        History { store: self }
     }
 
     /// The commit `main` points at, if any.
@@ -191,141 +192,6 @@ impl Store {
             Some(c) => self.tree_files(self.tree_of(c)?),
             None => Ok(Files::new()),
         }
-    }
-
-    /// Every file of a tree. The last tree read is cached beside the store's git data, since
-    /// decompressing hundreds of tree objects on every `status` would cost more than the stats.
-    pub fn tree_files(&self, tree: ObjectId) -> Result<Files> {
-        let cache = self.dir.join("ctx").join("tree-cache");
-        if let Some(files) = read_tree_cache(&cache, tree) {
-            return Ok(files);
-        }
-        let files = self.read_tree_files(tree)?;
-        self.remember_tree(tree, &files);
-        Ok(files)
-    }
-
-    /// Records `files` as the content of `tree` in the tree cache, so the next reader of that
-    /// tree (usually the next command, on the commit just made) need not walk it.
-    pub fn remember_tree(&self, tree: ObjectId, files: &Files) {
-        let cache = self.dir.join("ctx").join("tree-cache");
-        let mut text = String::with_capacity(files.len() * 64);
-        text.push_str(&format!("{tree}\n"));
-        for (path, e) in files {
-            text.push_str(&format!(
-                "{} {} {path}\n",
-                if e.exec { 'x' } else { 'f' },
-                e.oid
-            ));
-        }
-        // Only a cache: a failed write costs speed, never correctness.
-        let _ = crate::fsx::write_atomic(&cache, text.as_bytes(), None);
-    }
-
-    /// `files` with `changes` applied, as `write_tree` applies them to a tree.
-    pub fn files_after(files: &Files, changes: &BTreeMap<String, Change>) -> Files {
-        let mut out = files.clone();
-        for (path, change) in changes {
-            match change {
-                Change::Write { bytes, exec } => {
-                    out.insert(
-                        path.clone(),
-                        Entry {
-                            oid: Store::hash(bytes),
-                            exec: *exec,
-                        },
-                    );
-                }
-                Change::Blob(e) => {
-                    out.insert(path.clone(), *e);
-                }
-                Change::Delete => {
-                    out.remove(path);
-                }
-            }
-        }
-        out
-    }
-
-    /// The files that differ between two trees, as (in `a`, in `b`). Subtrees with equal ids are
-    /// skipped without being read, so a sync that changed three files reads a handful of trees,
-    /// not the whole store.
-    pub fn diff_trees(&self, a: Option<ObjectId>, b: Option<ObjectId>) -> Result<TreeDiff> {
-        let mut out = BTreeMap::new();
-        self.diff_into("", a, b, &mut out)?;
-        Ok(out)
-    }
-
-    fn tree_entries(
-        &self,
-        id: Option<ObjectId>,
-    ) -> Result<BTreeMap<String, (EntryKind, ObjectId)>> {
-        let Some(id) = id else {
-            return Ok(BTreeMap::new());
-        };
-        let tree = self.repo.find_tree(id)?;
-        let decoded = tree.decode()?;
-        Ok(decoded
-            .entries
-            .iter()
-            .map(|e| (e.filename.to_string(), (e.mode.kind(), e.oid.to_owned())))
-            .collect())
-    }
-
-    fn diff_into(
-        &self,
-        prefix: &str,
-        a: Option<ObjectId>,
-        b: Option<ObjectId>,
-        out: &mut TreeDiff,
-    ) -> Result<()> {
-        if a == b {
-            return Ok(());
-        }
-        let (ea, eb) = (self.tree_entries(a)?, self.tree_entries(b)?);
-        let names: std::collections::BTreeSet<&String> = ea.keys().chain(eb.keys()).collect();
-        for name in names {
-            let (x, y) = (ea.get(name).copied(), eb.get(name).copied());
-            if x == y {
-                continue;
-            }
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let sub = |e: Option<(EntryKind, ObjectId)>| {
-                e.filter(|(k, _)| *k == EntryKind::Tree).map(|(_, o)| o)
-            };
-            let blob = |e: Option<(EntryKind, ObjectId)>| match e {
-                Some((EntryKind::Blob, oid)) => Some(Entry { oid, exec: false }),
-                Some((EntryKind::BlobExecutable, oid)) => Some(Entry { oid, exec: true }),
-                _ => None,
-            };
-            if sub(x).is_some() || sub(y).is_some() {
-                self.diff_into(&path, sub(x), sub(y), out)?;
-            }
-            let (bx, by) = (blob(x), blob(y));
-            if bx != by {
-                out.insert(path, (bx, by));
-            }
-        }
-        Ok(())
-    }
-
-    fn read_tree_files(&self, tree: ObjectId) -> Result<Files> {
-        let tree = self.repo.find_tree(tree)?;
-        let mut out = Files::new();
-        for e in tree.traverse().breadthfirst.files()? {
-            let kind = e.mode.kind();
-            let exec = match kind {
-                EntryKind::Blob => false,
-                EntryKind::BlobExecutable => true,
-                _ => continue,
-            };
-            out.insert(e.filepath.to_string(), Entry { oid: e.oid, exec });
-        }
-        Ok(out)
     }
 
     /// The bytes of a blob.
@@ -430,112 +296,14 @@ impl Store {
                     StoreError::Git(Box::new(gix::Error::from_error(e)))
                 })?;
         let first_line = message.lines().next().unwrap_or("").to_string();
-        self.repo
-            .edit_reference(RefEdit::update(
-                name,
-                new,
-                previous,
-                format!("ctx: {first_line}"),
-            ))
-            .map_err(|_| StoreError::RefMoved)?;
-        Ok(())
-    }
-
-    /// The best common ancestors of two commits (usually one; several after criss-cross merges).
-    ///
-    /// Computed from the full ancestry rather than with gix's date-ordered walk, which can answer
-    /// wrongly when commits share a timestamp (machines syncing within one second do).
-    pub fn merge_bases(&self, one: ObjectId, two: ObjectId) -> Result<Vec<ObjectId>> {
-        let of_one = self.ancestors(one)?;
-        if of_one.contains(&two) {
-            return Ok(vec![two]);
+        let edit = RefEdit::update(name, new, previous, format!("ctx: {first_line}"));
+        match self.repo.edit_reference(edit) {
+            Ok(_) => Ok(()),
+            // Only a ref that no longer holds what we read is "moved"; anything else (a lock
+            // file left behind, a full disk) is reported as itself.
+            Err(_) if self.ref_target(refname).ok() != Some(expected) => Err(StoreError::RefMoved),
+            Err(e) => Err(StoreError::Git(Box::new(gix::Error::from_error(e)))),
         }
-        // Walk from `two`, stopping at the first commits that `one` also reaches.
-        let mut candidates = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut queue = std::collections::VecDeque::from([two]);
-        while let Some(id) = queue.pop_front() {
-            if !seen.insert(id) {
-                continue;
-            }
-            if of_one.contains(&id) {
-                candidates.push(id);
-                continue;
-            }
-            queue.extend(self.parents(id)?);
-        }
-        // A candidate that is an ancestor of another is not a best base.
-        let mut best = Vec::new();
-        for c in &candidates {
-            let mut dominated = false;
-            for d in &candidates {
-                if d != c && self.ancestors(*d)?.contains(c) {
-                    dominated = true;
-                    break;
-                }
-            }
-            if !dominated {
-                best.push(*c);
-            }
-        }
-        Ok(best)
-    }
-
-    /// The best common ancestor of two commits, if they share history.
-    pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>> {
-        Ok(self.merge_bases(one, two)?.into_iter().next())
-    }
-
-    /// Whether `ancestor` is `descendant` or one of its ancestors.
-    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
-        if ancestor == descendant {
-            return Ok(true);
-        }
-        Ok(self.ancestors(descendant)?.contains(&ancestor))
-    }
-
-    /// A commit's parents.
-    pub fn parents(&self, id: ObjectId) -> Result<Vec<ObjectId>> {
-        Ok(self
-            .repo
-            .find_commit(id)?
-            .parent_ids()
-            .map(|p| p.detach())
-            .collect())
-    }
-
-    /// `id` and every commit it descends from.
-    pub fn ancestors(&self, id: ObjectId) -> Result<std::collections::HashSet<ObjectId>> {
-        let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![id];
-        while let Some(c) = stack.pop() {
-            if seen.insert(c) {
-                stack.extend(self.parents(c)?);
-            }
-        }
-        Ok(seen)
-    }
-
-    /// Commits reachable from `from` but not from `other`, counted (for ahead/behind).
-    pub fn count_exclusive(&self, from: ObjectId, other: ObjectId) -> Result<usize> {
-        let walk = self.repo.rev_walk([from]).with_hidden([other]).all()?;
-        let mut n = 0;
-        for info in walk {
-            info?;
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// When a commit was made (its committer time, seconds since the epoch).
-    pub fn commit_time(&self, commit: ObjectId) -> Result<i64> {
-        Ok(self.repo.find_commit(commit)?.time()?.seconds)
-    }
-
-    /// A commit's full message.
-    pub fn commit_message(&self, commit: ObjectId) -> Result<String> {
-        let c = self.repo.find_commit(commit)?;
-        Ok(c.message_raw()?.to_string())
     }
 
     /// Deletes a ref if it exists.
@@ -563,66 +331,6 @@ impl Store {
                 source: None,
             }),
         }
-    }
-
-    /// The newest first-parent ancestor of `from` made at or before `time` (seconds).
-    pub fn before(&self, from: ObjectId, time: i64) -> Result<Option<ObjectId>> {
-        let walk = self.repo.rev_walk([from]).first_parent_only().all()?;
-        for info in walk {
-            let info = info?;
-            let commit = self.repo.find_commit(info.id)?;
-            if commit.time()?.seconds <= time {
-                return Ok(Some(info.id));
-            }
-        }
-        Ok(None)
-    }
-
-    /// History from `from`, newest first; with `path`, only commits that changed it.
-    pub fn log(&self, from: ObjectId, path: Option<&str>, limit: usize) -> Result<Vec<LogEntry>> {
-        let walk = self
-            .repo
-            .rev_walk([from])
-            .sorting(gix::revision::walk::Sorting::ByCommitTime(
-                Default::default(),
-            ))
-            .all()?;
-        let mut out = Vec::new();
-        for info in walk {
-            if out.len() >= limit {
-                break;
-            }
-            let info = info?;
-            let commit = self.repo.find_commit(info.id)?;
-            let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
-            if let Some(path) = path {
-                let mine = self.path_oids(Some(info.id), path)?;
-                let theirs = self.path_oids(parents.first().copied(), path)?;
-                if mine == theirs {
-                    continue;
-                }
-            }
-            let message = commit.message_raw_sloppy().to_string();
-            out.push(LogEntry {
-                id: info.id.to_string(),
-                time: commit.time()?.seconds,
-                machine: trailer(&message, "Ctx-Machine"),
-                summary: message.lines().next().unwrap_or("").to_string(),
-                parents: parents.iter().map(|p| p.to_string()).collect(),
-            });
-        }
-        Ok(out)
-    }
-
-    /// The blobs at or under `path` in `commit`, to tell whether a commit touched it.
-    fn path_oids(&self, commit: Option<ObjectId>, path: &str) -> Result<Vec<(String, ObjectId)>> {
-        let prefix = format!("{}/", path.trim_end_matches('/'));
-        Ok(self
-            .files(commit)?
-            .into_iter()
-            .filter(|(p, _)| p == path || p.starts_with(&prefix))
-            .map(|(p, e)| (p, e.oid))
-            .collect())
     }
 
     /// The store's local git config file.
@@ -665,29 +373,6 @@ impl Store {
     }
 }
 
-fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if ObjectId::from_hex(lines.next()?.as_bytes()).ok()? != tree {
-        return None;
-    }
-    // The file is written in path order, and a map built from sorted pairs is built in bulk.
-    let mut pairs = Vec::with_capacity(text.len() / 64);
-    for line in lines {
-        let (kind, rest) = line.split_once(' ')?;
-        let (oid, path) = rest.split_once(' ')?;
-        let oid = ObjectId::from_hex(oid.as_bytes()).ok()?;
-        pairs.push((
-            path.to_string(),
-            Entry {
-                oid,
-                exec: kind == "x",
-            },
-        ));
-    }
-    Some(pairs.into_iter().collect())
-}
-
 fn kind(exec: bool) -> EntryKind {
     if exec {
         EntryKind::BlobExecutable
@@ -703,45 +388,4 @@ pub fn trailer(message: &str, key: &str) -> Option<String> {
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
-}
-
-/// Object ids as hex strings in ctx's own state files (gix's serde feature would pull serde into
-/// every gix crate for this one use).
-pub mod oid_hex {
-    use gix::ObjectId;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Writes the id as hex.
-    pub fn serialize<S: Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&id.to_string())
-    }
-
-    /// Reads a hex id.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectId, D::Error> {
-        let text = String::deserialize(d)?;
-        ObjectId::from_hex(text.as_bytes()).map_err(serde::de::Error::custom)
-    }
-
-    /// The same for `Option<ObjectId>`.
-    pub mod opt {
-        use super::*;
-
-        /// Writes the id as hex, or null.
-        pub fn serialize<S: Serializer>(id: &Option<ObjectId>, s: S) -> Result<S::Ok, S::Error> {
-            match id {
-                Some(id) => s.serialize_some(&id.to_string()),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Reads a hex id or null.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ObjectId>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                Some(t) => ObjectId::from_hex(t.as_bytes())
-                    .map(Some)
-                    .map_err(serde::de::Error::custom),
-                None => Ok(None),
-            }
-        }
-    }
 }

@@ -1,0 +1,153 @@
+//! Store -> live: plan what a target tree means for the live files, then execute the plan on a
+//! [`System`] (the real one, or a recorder for a dry run). [`to_target`] is the one way every
+//! command brings live files to a tree; how uncommitted live changes are treated is its
+//! [`OnDirty`].
+
+mod execute;
+mod plan;
+mod system;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use execute::execute;
+pub use plan::{plan, Action, Op, Plan};
+pub use system::{DryRun, RealSystem, Recorded, System};
+
+use crate::capture::{captured_bytes, snapshot, snapshot_of, Snapshot};
+use crate::error::{Error, Result};
+use crate::layout::is_live_path;
+use crate::store::{Change, Files, ObjectId, BACKUP_PREFIX};
+use crate::workspace::Workspace;
+
+/// What to do with live files holding changes not committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDirty {
+    /// Write nothing; fail naming them.
+    Refuse,
+    /// Leave them as they are; apply the rest.
+    Skip,
+    /// Save their contents to a backup ref, then overwrite them.
+    Backup,
+}
+
+/// Which live files an apply considers.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every file of the target.
+    All,
+    /// Files at or under these store paths.
+    Paths(Vec<String>),
+    /// Files that changed between this commit and `main` (reads only those live files).
+    ChangedSince(ObjectId),
+}
+
+/// What an apply did (or, dry, would do).
+#[derive(Debug, Default, Serialize)]
+pub struct ApplyOutcome {
+    /// The plan, without the actions skipped.
+    pub plan: Plan,
+    /// Live files with uncommitted changes left as they are (`OnDirty::Skip`).
+    pub skipped: Vec<String>,
+    /// The backup ref holding overwritten live contents, and its commit (`OnDirty::Backup`).
+    pub backup: Option<(String, String)>,
+    /// What a dry run recorded; empty for a real apply.
+    #[serde(skip)]
+    pub recorded: Vec<Recorded>,
+}
+
+/// Brings the live files in `scope` to `main`.
+pub fn to_head(ws: &Workspace, scope: Scope, on_dirty: OnDirty) -> Result<ApplyOutcome> {
+    let head = ws.repo.files.clone();
+    to_target(ws, &head, scope, on_dirty, false)
+}
+
+/// Brings the live files in `scope` to `target` (a real apply checks the key first); with
+/// `dry_run`, runs the same plan against a recorder and writes nothing.
+pub fn to_target(
+    ws: &Workspace,
+    target: &Files,
+    scope: Scope,
+    on_dirty: OnDirty,
+    dry_run: bool,
+) -> Result<ApplyOutcome> {
+    let (snap, only) = match scope {
+        Scope::All => (snapshot(ws, true)?, Vec::new()),
+        Scope::Paths(p) => (snapshot(ws, true)?, p),
+        Scope::ChangedSince(from) => {
+            let store = &ws.repo.store;
+            let to = ws.repo.head.map(|h| store.tree_of(h)).transpose()?;
+            let changed: Vec<String> = store
+                .diff_trees(Some(store.tree_of(from)?), to)?
+                .into_keys()
+                .filter(|p| is_live_path(p))
+                .collect();
+            if changed.is_empty() {
+                return Ok(ApplyOutcome::default());
+            }
+            (snapshot_of(ws, &changed)?, changed)
+        }
+    };
+    let mut plan = plan(ws, target, &only, &snap)?;
+    let mut out = ApplyOutcome::default();
+    if dry_run {
+        let sys = DryRun::default();
+        execute(ws, &plan, &sys, false)?;
+        out.recorded = sys.recorded();
+        out.plan = plan;
+        return Ok(out);
+    }
+    ws.keys.check(&ws.repo)?;
+    if !plan.dirty.is_empty() {
+        match on_dirty {
+            OnDirty::Refuse => {
+                return Err(Error::Dirty {
+                    files: plan.dirty.clone(),
+                })
+            }
+            OnDirty::Skip => out.skipped = plan.skip_dirty(),
+            OnDirty::Backup => out.backup = backup(ws, &plan, &snap)?,
+        }
+    }
+    execute(ws, &plan, &RealSystem, true)?;
+    out.plan = plan;
+    Ok(out)
+}
+
+/// Saves the live contents that `plan` would overwrite to a backup ref. Returns the ref.
+fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String, String)>> {
+    if plan.dirty_paths().is_empty() {
+        return Ok(None);
+    }
+    let mut changes = BTreeMap::new();
+    for path in plan.dirty_paths() {
+        if let Some(bytes) = captured_bytes(ws, path, snap)? {
+            let exec = snap
+                .files
+                .get(path)
+                .and_then(|c| c.entry)
+                .is_some_and(|e| e.exec);
+            changes.insert(path.clone(), Change::Write { bytes, exec });
+        }
+    }
+    let store = &ws.repo.store;
+    let base = ws.repo.head.map(|h| store.tree_of(h)).transpose()?;
+    let tree = store.write_tree(base, &changes)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let machine = ws.machine();
+    let name = format!("{BACKUP_PREFIX}{machine}-{stamp}");
+    let items: Vec<String> = plan
+        .dirty_paths()
+        .iter()
+        .map(|p| crate::summary::short(p).to_string())
+        .collect();
+    let subject = format!("{machine}: live files saved before apply --force");
+    let msg = crate::summary::message(machine, &items, Some(&subject));
+    let parents: Vec<ObjectId> = ws.repo.head.into_iter().collect();
+    let id = store.commit(&name, tree, &parents, None, &msg)?;
+    Ok(Some((name, id.to_string())))
+}

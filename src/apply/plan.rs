@@ -1,0 +1,138 @@
+//! What applying a target tree to the live files would do: a pure, sorted plan computed
+//! before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::capture::{still_matches, Snapshot};
+use crate::error::Result;
+use crate::layout::{is_live_path, live_location, selected, Source};
+use crate::store::{Entry, Files};
+use crate::workspace::Workspace;
+
+/// What an action does to a live file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// Write the store's version.
+    Write,
+    /// Delete the live file (or, for a shared file, its `mcpServers` key).
+    Delete,
+}
+
+/// One step of an apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    /// Store path.
+    pub path: String,
+    /// Live path.
+    pub live: PathBuf,
+    /// What it does.
+    pub op: Op,
+    #[serde(skip)]
+    pub(super) bytes: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub(super) exec: bool,
+    #[serde(skip)]
+    pub(super) source: Source,
+    #[serde(skip)]
+    pub(super) target: Option<Entry>,
+}
+
+impl Action {
+    /// The bytes the live file would hold after the action (`None` for a deletion).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes.as_deref()
+    }
+}
+
+/// What `apply` would do.
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    /// Writes and deletions, by store path.
+    pub actions: Vec<Action>,
+    /// Live files holding uncommitted changes that the plan would overwrite, as shown.
+    pub dirty: Vec<String>,
+    /// Secrets this machine cannot open: their live values were kept, or the fields left out.
+    pub unreadable: Vec<String>,
+    #[serde(skip)]
+    pub(super) dirty_paths: Vec<String>,
+    #[serde(skip)]
+    pub(super) in_sync: BTreeMap<String, Option<Entry>>,
+}
+
+impl Plan {
+    /// Drops the actions that would overwrite uncommitted live changes; returns those files.
+    pub fn skip_dirty(&mut self) -> Vec<String> {
+        let dirty = std::mem::take(&mut self.dirty_paths);
+        self.actions.retain(|a| !dirty.contains(&a.path));
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Store paths of the live files holding uncommitted changes.
+    pub fn dirty_paths(&self) -> &[String] {
+        &self.dirty_paths
+    }
+}
+
+/// What applying `target` to the live files would do, limited to `only` (store-path prefixes).
+pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) -> Result<Plan> {
+    let applied = ws.state.applied();
+    let head = &ws.repo.files;
+    let paths: BTreeSet<&String> = target
+        .keys()
+        .chain(applied.files.keys())
+        .chain(head.keys())
+        .filter(|p| is_live_path(p) && selected(p, only))
+        .collect();
+    let codec = ws.codec();
+    let mut plan = Plan::default();
+    for path in paths {
+        let Some((live, source)) = live_location(&ws.env, path) else {
+            continue;
+        };
+        let want = target.get(path).copied();
+        let have = snap.files.get(path).and_then(|c| c.entry);
+        if want == have {
+            plan.in_sync.insert(path.clone(), want);
+            continue;
+        }
+        if want.is_none() && !applied.files.contains_key(path) && !head.contains_key(path) {
+            // Never ctx's: a file the store does not know is left alone.
+            continue;
+        }
+        let seen = applied.files.get(path).copied();
+        if let Some(h) = have {
+            if !still_matches(ws, path, h, seen, snap)? {
+                plan.dirty.push(ws.env.display(&live));
+                plan.dirty_paths.push(path.clone());
+            }
+        }
+        let (op, bytes, exec) = match want {
+            Some(e) => {
+                let stored = ws.repo.store.blob(e.oid)?;
+                let live_now = snap.files.get(path).map(|c| c.live_path.as_path());
+                let form = codec.to_live(path, &source, &stored, live_now);
+                plan.unreadable.extend(form.unreadable);
+                (Op::Write, Some(form.bytes), e.exec)
+            }
+            None if have.is_some() => (Op::Delete, None, false),
+            None => {
+                plan.in_sync.insert(path.clone(), None);
+                continue;
+            }
+        };
+        plan.actions.push(Action {
+            path: path.clone(),
+            live,
+            op,
+            bytes,
+            exec,
+            source,
+            target: want,
+        });
+    }
+    Ok(plan)
+}

@@ -1,0 +1,13 @@
+//! Live -> store: the allow-list walk, the snapshot of the live side in store form, its status
+//! against `main`, and recording it in a commit.
+
+mod record;
+pub mod scan;
+mod snapshot;
+mod status;
+
+pub use crate::codec::CaptureError;
+pub use record::{record, CommitInfo, CommitOutcome, HeldBack, HeldReason};
+pub use scan::{DIRS, FILES, NEVER};
+pub use snapshot::{capture_one, captured_bytes, snapshot, snapshot_of, Captured, Snapshot};
+pub use status::{status, still_matches, FileState, FileStatus};

@@ -1,0 +1,227 @@
+//! Recording the live files in a commit: what changed becomes one transaction on `main`, with a
+//! journal so a kill at any point leaves the applied record consistent with `main`.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::snapshot::{captured_bytes, snapshot, Snapshot};
+use super::status::{status, FileState, FileStatus};
+use crate::error::{io, Result};
+use crate::merge::Policy;
+use crate::repo::Transaction;
+use crate::state::Applied;
+use crate::store::{Files, ObjectId, Store};
+use crate::workspace::Workspace;
+
+/// What a commit made.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    /// The new commit.
+    pub id: String,
+    /// Its message's first line.
+    pub summary: String,
+    /// Files it changed.
+    pub files: usize,
+}
+
+/// Why a changed live file was not committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeldReason {
+    /// Edited here on top of an older version, and the edits conflict with the store's.
+    Conflict,
+    /// Deleted here, but changed in the store since this machine last had it.
+    DeletedButChanged,
+}
+
+/// A live file a commit left out; the file itself is not touched.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldBack {
+    /// Store path.
+    pub path: String,
+    /// Why.
+    pub reason: HeldReason,
+}
+
+impl std::fmt::Display for HeldBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.path;
+        match self.reason {
+            HeldReason::Conflict => write!(f, "{p}: your live file and the store's version both changed and conflict; not committed (see `ctx diff {p}`, then `ctx apply --force {p}` to take the store's, yours saved to a backup ref)"),
+            HeldReason::DeletedButChanged => write!(f, "{p}: deleted here, but changed in the store since this machine last had it; not deleted (`ctx apply {p}` brings it back)"),
+        }
+    }
+}
+
+/// What recording the live files did.
+#[derive(Debug, Default, Serialize)]
+pub struct CommitOutcome {
+    /// The commit, if anything changed.
+    pub committed: Option<CommitInfo>,
+    /// Files merged with a store version this machine had not applied yet: their live copies
+    /// trail the new `main`.
+    pub merged: Vec<String>,
+    /// Files left out, with why.
+    pub held_back: Vec<HeldBack>,
+    /// Whether the store holds files the live side lacks or trails (an apply has work).
+    pub pending_apply: bool,
+}
+
+/// Captures the live files and commits what changed.
+pub fn record(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome> {
+    let snap = snapshot(ws, true)?;
+    let mut statuses = status(ws, &snap)?;
+    let mut out = CommitOutcome {
+        pending_apply: statuses
+            .iter()
+            .any(|s| matches!(s.state, FileState::Missing | FileState::Behind)),
+        ..Default::default()
+    };
+    let applied = ws.state.applied();
+    let mut tx = Transaction::new();
+    let mut items = Vec::new();
+    for st in &statuses {
+        let seen = applied.files.get(&st.path).copied();
+        let stored = ws.repo.files.get(&st.path).map(|e| e.oid);
+        match st.state {
+            FileState::Added | FileState::Modified => {
+                let mut bytes = captured_bytes(ws, &st.path, &snap)?.unwrap_or_default();
+                let exec = snap.files[&st.path].entry.is_some_and(|e| e.exec);
+                if let Some(stored) = stored.filter(|s| Some(*s) != seen) {
+                    // The live edits were made on top of another version than the store's (or
+                    // on a file ctx never wrote here, as on a machine that just joined): merge
+                    // them into the store's version rather than replace it.
+                    let Some(m) = merge_live(ws, &st.path, seen, &bytes, stored)? else {
+                        out.held_back.push(HeldBack {
+                            path: st.path.clone(),
+                            reason: HeldReason::Conflict,
+                        });
+                        continue;
+                    };
+                    bytes = m;
+                    out.merged.push(st.path.clone());
+                    if Some(stored) == Some(Store::hash(&bytes)) {
+                        continue;
+                    }
+                }
+                let old = ws.repo.read(&st.path)?;
+                items.push(crate::summary::describe(
+                    &st.path,
+                    old.as_deref(),
+                    Some(&bytes),
+                ));
+                tx.write(&st.path, bytes, exec);
+            }
+            FileState::Deleted if stored != seen => out.held_back.push(HeldBack {
+                path: st.path.clone(),
+                reason: HeldReason::DeletedButChanged,
+            }),
+            FileState::Deleted => {
+                items.push(crate::summary::describe(&st.path, Some(b""), None));
+                tx.set(&st.path, crate::store::Change::Delete);
+            }
+            FileState::Missing | FileState::Behind => {}
+        }
+    }
+    let held: BTreeSet<&String> = out.held_back.iter().map(|h| &h.path).collect();
+    statuses.retain(|s| !held.contains(&s.path));
+    if tx.is_empty() {
+        let after = applied_after(
+            applied.clone(),
+            &ws.repo.files,
+            &snap,
+            &statuses,
+            &out.merged,
+        );
+        if after != applied {
+            after
+                .save(&ws.state.applied)
+                .map_err(io(&ws.state.applied))?;
+        }
+        return Ok(out);
+    }
+    // Before anything is written; a no-op commit writes nothing, so it need not check.
+    ws.repo.validate_docs()?;
+    let msg = crate::summary::message(ws.machine(), &items, message);
+    let id = commit_journaled(ws, tx, &msg, &snap, &statuses, &out.merged, applied)?;
+    out.committed = Some(CommitInfo {
+        id: id.to_string(),
+        summary: msg.lines().next().unwrap_or("").to_string(),
+        files: items.len(),
+    });
+    Ok(out)
+}
+
+/// Commits `tx` and records what the live files now correspond to, such that a kill at any
+/// point leaves both consistent: the new record is written to a journal first, the ref moves,
+/// then the record takes effect; opening a workspace finishes or drops a journal left behind.
+fn commit_journaled(
+    ws: &mut Workspace,
+    tx: Transaction,
+    msg: &str,
+    snap: &Snapshot,
+    statuses: &[FileStatus],
+    merged: &[String],
+    applied: Applied,
+) -> Result<ObjectId> {
+    let prepared = tx.prepare(&ws.repo, msg)?;
+    let id = prepared.id;
+    let applied = applied_after(applied, &prepared.files, snap, statuses, merged);
+    let journal = ws.state.journal.clone();
+    crate::state::write_journal(&journal, id, &applied).map_err(io(&journal))?;
+    if let Err(e) = prepared.publish(&mut ws.repo) {
+        let _ = std::fs::remove_file(&journal);
+        return Err(e);
+    }
+    applied
+        .save(&ws.state.applied)
+        .map_err(io(&ws.state.applied))?;
+    let _ = std::fs::remove_file(&journal);
+    Ok(id)
+}
+
+/// What the live files correspond to once `files` is `main`: each captured file equal to its
+/// store version, minus files deleted here, plus files the commit merged (apply may replace
+/// those: ctx has seen their live content).
+fn applied_after(
+    mut applied: Applied,
+    files: &Files,
+    snap: &Snapshot,
+    statuses: &[FileStatus],
+    merged: &[String],
+) -> Applied {
+    for (path, c) in &snap.files {
+        if let Some(e) = c.entry {
+            if files.get(path) == Some(&e) {
+                applied.files.insert(path.clone(), e.oid);
+            }
+        }
+    }
+    for st in statuses {
+        if st.state == FileState::Deleted {
+            applied.files.remove(&st.path);
+        }
+    }
+    for p in merged {
+        if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
+            applied.files.insert(p.clone(), e.oid);
+        }
+    }
+    applied
+}
+
+/// Merges live bytes (edited on top of `seen`, if any) into the store's version `stored`.
+/// `None` on a conflict.
+fn merge_live(
+    ws: &Workspace,
+    path: &str,
+    seen: Option<ObjectId>,
+    live: &[u8],
+    stored: ObjectId,
+) -> Result<Option<Vec<u8>>> {
+    let base = seen.and_then(|s| ws.repo.store.blob(s).ok());
+    let theirs = ws.repo.store.blob(stored)?;
+    let out = ws.merge_file(path, base.as_deref(), live, &theirs, Policy::Stop);
+    Ok(out.conflicts.is_empty().then_some(out.content))
+}

@@ -1,0 +1,337 @@
+//! The allow-list walk: which live files ctx captures (SPEC §2 plus `include:`/`exclude:`),
+//! and the entries of the Claude home it leaves untracked.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::codec::CaptureError;
+use crate::layout::Source;
+use serde_json::Value;
+
+/// Folders under the Claude home captured whole.
+pub const DIRS: &[&str] = &[
+    "skills",
+    "agents",
+    "commands",
+    "rules",
+    "output-styles",
+    "workflows",
+    "themes",
+    "hooks",
+];
+
+/// Single files under the Claude home captured when present.
+pub const FILES: &[&str] = &["settings.json", "CLAUDE.md", "keybindings.json"];
+
+/// Never captured, whatever ctx.yaml says: credentials, caches, runtime state, and files that
+/// leak secrets (shell snapshots hold exported variables; IDE lock files hold auth tokens).
+pub const NEVER: &[&str] = &[
+    ".credentials.json",
+    ".claude.json",
+    "shell-snapshots",
+    "ide",
+    "backups",
+    "history.jsonl",
+    "file-history",
+    "plugins",
+    "statsig",
+    "todos",
+    "logs",
+    "debug",
+    "session-env",
+    "sessions",
+    "tasks",
+    "plans",
+    "paste-cache",
+    "image-cache",
+    "uploads",
+    "feedback-bundles",
+    "usage-data",
+    "stats-cache.json",
+    "cache",
+    "telemetry",
+    "remote-settings.json",
+    "policy-limits.json",
+    "projects",
+    "agent-memory",
+    "settings.local.json",
+    ".DS_Store",
+];
+
+/// Names skipped inside captured folders: version control, dependency caches, editor litter.
+const SKIP_NAMES: &[&str] = &[".git", "node_modules", ".venv", "__pycache__", ".DS_Store"];
+
+/// One live file on the allow-list.
+#[derive(Debug, Clone)]
+pub struct LiveFile {
+    /// Where it goes in the store.
+    pub store_path: String,
+    /// Where it lives.
+    pub live_path: PathBuf,
+    /// Whole file or one key of it.
+    pub source: Source,
+    /// Stat data read during the scan (size, mtime ns, ctime ns, inode), for the stat cache.
+    pub stat: Option<crate::state::Stat>,
+}
+
+/// What a scan of the live locations found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Files on the allow-list, sorted by store path.
+    pub files: Vec<LiveFile>,
+    /// Entries under the Claude home on no list, shown by `ctx status`.
+    pub untracked: Vec<String>,
+}
+
+/// Where the live files are.
+pub struct Locations<'a> {
+    /// `~/.claude`
+    pub claude_dir: &'a Path,
+    /// `~/.claude.json`
+    pub claude_json: &'a Path,
+    /// Claude Desktop's config.
+    pub desktop_config: &'a Path,
+}
+
+/// Lists every live file on the allow-list. `include` and `exclude` come from ctx.yaml.
+pub fn scan(
+    loc: &Locations,
+    include: &[String],
+    exclude: &[String],
+    listings: Option<&mut crate::state::DirCache>,
+) -> Result<Scan, CaptureError> {
+    let mut listings = listings;
+    let mut scan = Scan::default();
+    let root = loc.claude_dir;
+    let under = crate::layout::under;
+    // NEVER names top-level entries only, so the first segment decides.
+    let excluded = |rel: &str| {
+        NEVER.contains(&rel.split('/').next().unwrap_or(rel))
+            || exclude.iter().any(|e| under(rel, e))
+    };
+    let mut wanted: BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();
+    wanted.extend(DIRS.iter().map(|s| s.to_string()));
+    wanted.extend(statusline_scripts(root));
+    for inc in include {
+        let inc = inc.trim_matches('/');
+        if !inc.is_empty() && !inc.split('/').any(|p| p == "..") {
+            wanted.insert(inc.to_string());
+        }
+    }
+    for rel in &wanted {
+        if excluded(rel) {
+            continue;
+        }
+        let path = root.join(rel);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(CaptureError::Unreadable { path, source }),
+        };
+        if meta.is_dir() {
+            let mut stack = Vec::new();
+            // Inside a captured folder only `exclude:` can apply (NEVER names top-level entries).
+            let inner = |r: &str| exclude.iter().any(|e| under(r, e));
+            let mut ctx = Walk {
+                stack: &mut stack,
+                out: &mut scan.files,
+                excluded: &inner,
+                listings: listings.as_deref_mut(),
+            };
+            walk(&path, rel, &meta, &mut ctx)?;
+        } else {
+            scan.files.push(LiveFile {
+                store_path: format!("claude/{rel}"),
+                stat: crate::state::stat_of(&meta),
+                live_path: path,
+                source: Source::Whole,
+            });
+        }
+    }
+    scan.untracked = untracked(root, &wanted, &excluded);
+    for (path, store) in [
+        (loc.claude_json, crate::layout::CLAUDE_MCP),
+        (loc.desktop_config, crate::layout::DESKTOP_MCP),
+    ] {
+        if path.is_file() {
+            scan.files.push(LiveFile {
+                store_path: store.to_string(),
+                live_path: path.to_path_buf(),
+                source: Source::McpServers,
+                stat: crate::state::stat(path),
+            });
+        }
+    }
+    scan.files
+        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
+    scan.files.dedup_by(|a, b| a.store_path == b.store_path);
+    Ok(scan)
+}
+
+/// Entries of the Claude home on no list, sorted.
+fn untracked(
+    root: &Path,
+    wanted: &BTreeSet<String>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let covered = wanted
+                .iter()
+                .any(|w| w == &name || w.starts_with(&format!("{name}/")));
+            if !covered && !excluded(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Top-level status-line scripts: `statusline*` files, and a file of the home that the
+/// `statusLine.command` of settings.json names.
+fn statusline_scripts(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let command = std::fs::read_to_string(root.join("settings.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v.pointer("/statusLine/command")
+                .and_then(|c| c.as_str())
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            let lower = name.to_ascii_lowercase();
+            let named = lower.starts_with("statusline")
+                || lower.starts_with("status-line")
+                || lower.starts_with("status_line")
+                || (!command.is_empty() && command.contains(&format!("/{name}")));
+            if is_file
+                && named
+                && !NEVER.contains(&name.as_str())
+                && !FILES.contains(&name.as_str())
+            {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// Identifies a folder for loop detection: (device, inode) where the OS has them.
+type DirId = (u64, u64);
+
+#[cfg(unix)]
+fn dir_id(_path: &Path, meta: &std::fs::Metadata) -> Result<DirId, CaptureError> {
+    use std::os::unix::fs::MetadataExt;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> Result<DirId, CaptureError> {
+    use std::hash::{Hash, Hasher};
+    let canonical = std::fs::canonicalize(path).map_err(|source| CaptureError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    canonical.hash(&mut h);
+    Ok((0, h.finish()))
+}
+
+/// What a walk carries down the folders.
+struct Walk<'a, 'b> {
+    stack: &'a mut Vec<DirId>,
+    out: &'a mut Vec<LiveFile>,
+    excluded: &'a dyn Fn(&str) -> bool,
+    listings: Option<&'b mut crate::state::DirCache>,
+}
+
+/// Walks a captured folder: one stat per folder and per file (the stat cache needs those
+/// anyway), and the folder's listing from the listing cache when the folder's mtime says it has
+/// not changed (git's untracked cache does the same). Follows symlinks, stopping at a link that
+/// leads back into a folder on the current path.
+fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result<(), CaptureError> {
+    let id = dir_id(dir, meta)?;
+    if w.stack.contains(&id) {
+        return Err(CaptureError::SymlinkLoop {
+            path: dir.to_path_buf(),
+        });
+    }
+    w.stack.push(id);
+    let listing = match w.listings.as_deref_mut().and_then(|c| c.get(dir, meta)) {
+        Some(l) => l,
+        None => {
+            let rd = std::fs::read_dir(dir).map_err(|source| CaptureError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let mut listing = Vec::new();
+            for entry in rd.flatten() {
+                let kind = match entry.file_type() {
+                    Ok(t) if t.is_dir() => b'd',
+                    Ok(t) if t.is_symlink() => b'l',
+                    Ok(t) if t.is_file() => b'f',
+                    _ => b'o',
+                };
+                listing.push((entry.file_name().to_string_lossy().to_string(), kind));
+            }
+            if let Some(c) = w.listings.as_deref_mut() {
+                c.put(dir, meta, &listing);
+            }
+            listing
+        }
+    };
+    // No sort here: `scan` sorts the whole list once by store path.
+    for (name, kind) in listing {
+        // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
+        let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
+        if SKIP_NAMES.contains(&name.as_str())
+            || name.ends_with('~')
+            || name.ends_with(".swp")
+            || ctx_temp
+        {
+            continue;
+        }
+        let mut child_rel = String::with_capacity(rel.len() + 1 + name.len());
+        child_rel.push_str(rel);
+        child_rel.push('/');
+        child_rel.push_str(&name);
+        if (w.excluded)(&child_rel) {
+            continue;
+        }
+        let path = dir.join(&name);
+        // A symlink is followed: a skill folder may be a link into another checkout.
+        let meta = match kind {
+            b'l' => std::fs::metadata(&path),
+            _ => std::fs::symlink_metadata(&path),
+        };
+        let meta = match meta {
+            Ok(m) => m,
+            // Gone since the folder was listed: nothing to capture.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != b'l' => continue,
+            Err(source) => return Err(CaptureError::Unreadable { path, source }),
+        };
+        if meta.is_dir() {
+            walk(&path, &child_rel, &meta, w)?;
+        } else if meta.is_file() {
+            let mut store_path = String::with_capacity(7 + child_rel.len());
+            store_path.push_str("claude/");
+            store_path.push_str(&child_rel);
+            w.out.push(LiveFile {
+                store_path,
+                stat: crate::state::stat_of(&meta),
+                live_path: path,
+                source: Source::Whole,
+            });
+        }
+    }
+    w.stack.pop();
+    Ok(())
+}

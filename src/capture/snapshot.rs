@@ -1,0 +1,221 @@
+//! The live side in store form: every file on the allow-list captured (read, validated, paths
+//! mapped, secrets sealed), with the stat cache serving files that have not changed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::scan::{self, LiveFile, Locations};
+use crate::error::Result;
+use crate::layout::Source;
+use crate::state::{CacheEntry, DirCache, Stat, StatCache};
+use crate::store::{Entry, Store};
+use crate::workspace::Workspace;
+
+/// One live file as the store would record it.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// Where it lives.
+    pub live_path: PathBuf,
+    /// Whole file or one key.
+    pub source: Source,
+    /// The blob it captures to; `None` if it contributes no store file.
+    pub entry: Option<Entry>,
+    /// The store-form bytes, when they were computed (not served from the stat cache).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// The live side, in store form.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Store path -> captured file.
+    pub files: BTreeMap<String, Captured>,
+    /// Untracked entries under the Claude home.
+    pub untracked: Vec<String>,
+}
+
+/// A file changed within the timestamp granularity of now could change again unseen: the
+/// stat cache keeps only files older than this.
+const SETTLED_NS: i128 = 2_000_000_000;
+
+/// The live side in store form. With `cache`, files whose stat data has not changed since the
+/// last capture are not read again.
+pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
+    let env = &ws.env;
+    let loc = Locations {
+        claude_dir: &env.claude_dir,
+        claude_json: &env.claude_json,
+        desktop_config: &env.desktop_config,
+    };
+    let mut listings = cache.then(|| DirCache::load(&ws.state.dirs));
+    let manifest = &ws.repo.manifest;
+    let found = scan::scan(
+        &loc,
+        &manifest.include,
+        &manifest.exclude,
+        listings.as_mut(),
+    )?;
+    if let Some(l) = listings.as_mut() {
+        // Only a cache: failing to save it costs speed, never correctness.
+        let _ = l.save(&ws.state.dirs);
+    }
+    let salt = salt(ws);
+    let mut stat_cache = match cache {
+        true => StatCache::load(&ws.state.cache),
+        false => StatCache::default(),
+    };
+    if stat_cache.salt != salt {
+        stat_cache = StatCache {
+            salt,
+            entries: Default::default(),
+        };
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    let mut dirty_cache = false;
+    let mut files = BTreeMap::new();
+    for lf in found.files {
+        let stored = ws.repo.files.get(&lf.store_path).map(|e| e.oid);
+        if let Some(c) = cached(&stat_cache, &lf, stored) {
+            files.insert(lf.store_path, c);
+            continue;
+        }
+        let Some(c) = capture_one(ws, &lf.store_path, lf.live_path.clone(), lf.source.clone())?
+        else {
+            continue;
+        };
+        if let Some(st) = lf
+            .stat
+            .filter(|st| now - st.1 > SETTLED_NS && now - st.2 > SETTLED_NS)
+        {
+            stat_cache
+                .entries
+                .insert(lf.store_path.clone(), cache_entry(st, stored, &c));
+            dirty_cache = true;
+        }
+        files.insert(lf.store_path, c);
+    }
+    if cache {
+        let before = stat_cache.entries.len();
+        stat_cache.entries.retain(|k, _| files.contains_key(k));
+        if dirty_cache || before != stat_cache.entries.len() {
+            // Only a cache: failing to save it costs speed, never correctness.
+            let _ = stat_cache.save(&ws.state.cache);
+        }
+    }
+    Ok(Snapshot {
+        files,
+        untracked: found.untracked,
+    })
+}
+
+/// The cached capture of `lf`, if its stat data and stored blob are as when it was cached.
+fn cached(cache: &StatCache, lf: &LiveFile, stored: Option<gix::ObjectId>) -> Option<Captured> {
+    let (size, mtime, ctime, ino) = lf.stat?;
+    let hit = cache.entries.get(&lf.store_path)?;
+    let same = hit.size == size
+        && hit.mtime == mtime
+        && hit.ctime == ctime
+        && hit.ino == ino
+        && hit.stored == stored;
+    same.then(|| Captured {
+        live_path: lf.live_path.clone(),
+        source: lf.source.clone(),
+        entry: hit.captured.map(|oid| Entry {
+            oid,
+            exec: hit.exec,
+        }),
+        bytes: None,
+    })
+}
+
+fn cache_entry(st: Stat, stored: Option<gix::ObjectId>, c: &Captured) -> CacheEntry {
+    let (size, mtime, ctime, ino) = st;
+    CacheEntry {
+        size,
+        mtime,
+        ctime,
+        ino,
+        stored,
+        captured: c.entry.map(|e| e.oid),
+        exec: c.entry.is_some_and(|e| e.exec),
+    }
+}
+
+/// Everything a capture depends on beside the file itself: a change in any invalidates the
+/// stat cache.
+fn salt(ws: &Workspace) -> String {
+    let manifest = ws
+        .repo
+        .files
+        .get(crate::layout::MANIFEST)
+        .map(|e| e.oid.to_string())
+        .unwrap_or_default();
+    let key = ws.keys.key().map(|i| i.public_key()).unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        manifest,
+        key,
+        ws.codec().home()
+    )
+}
+
+/// Captures one live file now: `None` if it vanished. The one place a live file is read and
+/// converted to store form.
+pub fn capture_one(
+    ws: &Workspace,
+    store_path: &str,
+    live_path: PathBuf,
+    source: Source,
+) -> Result<Option<Captured>> {
+    let Some((raw, exec)) = crate::codec::read_live(&live_path)? else {
+        return Ok(None);
+    };
+    let old = ws.repo.read(store_path)?;
+    let display = ws.env.display(&live_path);
+    let bytes = ws
+        .codec()
+        .to_store(store_path, &source, &display, &raw, old.as_deref())?;
+    let exec = exec && source == Source::Whole;
+    let entry = bytes.as_ref().map(|b| Entry {
+        oid: Store::hash(b),
+        exec,
+    });
+    Ok(Some(Captured {
+        live_path,
+        source,
+        entry,
+        bytes,
+    }))
+}
+
+/// The live side of just `paths` (store paths), read now: for an apply that touches a few
+/// files, without walking the whole Claude home.
+pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
+    let mut files = BTreeMap::new();
+    for path in paths {
+        let Some((live_path, source)) = crate::layout::live_location(&ws.env, path) else {
+            continue;
+        };
+        if let Some(c) = capture_one(ws, path, live_path, source)? {
+            files.insert(path.clone(), c);
+        }
+    }
+    Ok(Snapshot {
+        files,
+        untracked: Vec::new(),
+    })
+}
+
+/// The store-form bytes of a captured file, computing them if the cache served it.
+pub fn captured_bytes(ws: &Workspace, path: &str, snap: &Snapshot) -> Result<Option<Vec<u8>>> {
+    let Some(c) = snap.files.get(path) else {
+        return Ok(None);
+    };
+    if let Some(b) = &c.bytes {
+        return Ok(Some(b.clone()));
+    }
+    Ok(capture_one(ws, path, c.live_path.clone(), c.source.clone())?.and_then(|c| c.bytes))
+}

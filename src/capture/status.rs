@@ -1,0 +1,124 @@
+//! Live vs store, per file: what `ctx status` shows and what a commit would record.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::snapshot::{captured_bytes, Snapshot};
+use crate::error::Result;
+use crate::format::Kind;
+use crate::layout::is_live_path;
+use crate::store::{Entry, ObjectId, Store};
+use crate::workspace::Workspace;
+
+/// How a store path differs between live and store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileState {
+    /// Live only.
+    Added,
+    /// Both, different.
+    Modified,
+    /// Gone from the live side after ctx saw it there.
+    Deleted,
+    /// In the store, never seen live on this machine: `apply` would create it.
+    Missing,
+    /// The live file is as ctx last wrote it, but the store has moved on (an apply was cut
+    /// short): not a change of the user's; `apply` brings it up to date.
+    Behind,
+}
+
+/// One line of `ctx status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileStatus {
+    /// Store path.
+    pub path: String,
+    /// What differs.
+    pub state: FileState,
+    /// Changed fields of a structured file.
+    pub fields: Vec<String>,
+}
+
+/// Live vs store, per file.
+pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
+    // Read only when some file differs: a clean status never needs it.
+    let applied_cell = std::cell::OnceCell::new();
+    let applied = || applied_cell.get_or_init(|| ws.state.applied());
+    let head = &ws.repo.files;
+    let mut out = Vec::new();
+    let paths: BTreeSet<&String> = snap
+        .files
+        .keys()
+        .chain(head.keys().filter(|p| is_live_path(p)))
+        .collect();
+    for path in paths {
+        let live = snap.files.get(path).and_then(|c| c.entry);
+        let stored = head.get(path).copied();
+        if live.is_some() && live == stored {
+            continue;
+        }
+        let seen = applied().files.get(path).copied();
+        let behind = |l: Entry| -> Result<bool> {
+            Ok(seen.is_some()
+                && seen != stored.map(|s| s.oid)
+                && still_matches(ws, path, l, seen, snap)?)
+        };
+        let state = match (live, stored) {
+            (Some(l), Some(s)) if l == s => continue,
+            (Some(l), Some(_)) if behind(l)? => FileState::Behind,
+            (Some(_), Some(_)) => FileState::Modified,
+            (Some(l), None) if behind(l)? => FileState::Behind,
+            (Some(_), None) => FileState::Added,
+            (None, Some(_)) if applied().files.contains_key(path) => FileState::Deleted,
+            (None, Some(_)) => FileState::Missing,
+            (None, None) => continue,
+        };
+        let fields = match (state, stored) {
+            (FileState::Modified, Some(s)) => {
+                let old = ws.repo.store.blob(s.oid)?;
+                let new = captured_bytes(ws, path, snap)?;
+                crate::summary::fields(path, Some(&old), new.as_deref())
+            }
+            _ => Vec::new(),
+        };
+        out.push(FileStatus {
+            path: path.clone(),
+            state,
+            fields,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the live file (captured as `have`) still holds what ctx last saw, `seen`. Its
+/// secrets are sealed against the current store, so a store that moved since changes the
+/// captured blob without any live change: then the file is sealed again against `seen`.
+pub fn still_matches(
+    ws: &Workspace,
+    path: &str,
+    have: Entry,
+    seen: Option<ObjectId>,
+    snap: &Snapshot,
+) -> Result<bool> {
+    let Some(seen) = seen else { return Ok(false) };
+    if have.oid == seen {
+        return Ok(true);
+    }
+    let Some(c) = snap.files.get(path) else {
+        return Ok(false);
+    };
+    let Some((raw, _)) = crate::codec::read_live(&c.live_path)? else {
+        return Ok(false);
+    };
+    if !std::str::from_utf8(&raw)
+        .is_ok_and(|t| t.contains("ENC[age:") || matches!(Kind::of(path), Kind::Json | Kind::Yaml))
+    {
+        return Ok(false);
+    }
+    let old = ws.repo.store.blob(seen)?;
+    let display = ws.env.display(&c.live_path);
+    let bytes = ws
+        .codec()
+        .to_store(path, &c.source, &display, &raw, Some(&old))?;
+    Ok(bytes.is_some_and(|b| Store::hash(&b) == seen))
+}

@@ -1,0 +1,80 @@
+//! `ctx apply`
+
+use crate::apply::{ApplyOutcome, OnDirty, Op, Scope};
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+use crate::workspace::Workspace;
+
+/// Arguments of `ctx apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Show what would be written; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite live files holding uncommitted changes (saved to a backup ref first).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these paths (store paths like settings.json, or live paths).
+    pub paths: Vec<String>,
+}
+
+/// Runs `ctx apply`.
+pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let o = crate::cli::open(env, Some("apply"))?;
+    let only = o.ws.store_paths_for(&args.paths)?;
+    let on_dirty = if args.force {
+        OnDirty::Backup
+    } else {
+        OnDirty::Refuse
+    };
+    let head = o.ws.repo.files.clone();
+    let done = crate::apply::to_target(&o.ws, &head, Scope::Paths(only), on_dirty, args.dry_run)?;
+    print(&o.ws, &done, args.dry_run, args.json, ui);
+    Ok(0)
+}
+
+/// Prints what an apply did or would do; shared with `rollback`.
+pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui: &Ui) {
+    let plan = &done.plan;
+    if json {
+        ui.json(plan);
+        return;
+    }
+    if let Some((name, id)) = &done.backup {
+        ui.warn(&format!(
+            "saved the live contents of {} file(s) to {name} ({}); `ctx rollback {}` brings them back",
+            plan.dirty.len(),
+            &id[..10],
+            &id[..10]
+        ));
+    }
+    if plan.actions.is_empty() {
+        ui.line("Nothing to apply: live files match the store.");
+    }
+    for a in &plan.actions {
+        let verb = match (dry_run, a.op) {
+            (true, Op::Write) => "would write",
+            (true, Op::Delete) => "would delete",
+            (false, Op::Write) => "wrote",
+            (false, Op::Delete) => "deleted",
+        };
+        ui.line(&format!("{verb} {}", ws.env.display(&a.live)));
+    }
+    if dry_run {
+        for d in &plan.dirty {
+            ui.line(&format!("holds uncommitted changes: {d}"));
+        }
+        return;
+    }
+    if !plan.unreadable.is_empty() {
+        ui.warn(&format!(
+            "this machine cannot read {} secret(s) ({}); their live values were kept (or left out). An approved machine can run `ctx machine approve {}`",
+            plan.unreadable.len(),
+            plan.unreadable.join(", "),
+            ws.machine()
+        ));
+    }
+}

@@ -1,0 +1,33 @@
+//! `ctx commit`
+
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+
+/// Arguments of `ctx commit`.
+#[derive(Debug, clap::Args)]
+pub struct CommitArgs {
+    /// The commit's first line (default: the machine and a field-level summary).
+    #[arg(short, long, value_name = "MSG")]
+    pub message: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctx commit`.
+pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let mut o = crate::cli::open(env, Some("commit"))?;
+    let outcome = crate::commit::commit(&mut o.ws, args.message.as_deref())?;
+    for h in &outcome.held_back {
+        ui.warn(&h.to_string());
+    }
+    if args.json {
+        ui.json(&serde_json::json!({ "committed": outcome.committed }));
+        return Ok(0);
+    }
+    match &outcome.committed {
+        Some(i) => ui.line(&format!("[{}] {}", &i.id[..10], i.summary)),
+        None => ui.line("Nothing to commit: live files match the store."),
+    }
+    Ok(0)
+}

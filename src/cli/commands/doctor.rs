@@ -1,0 +1,34 @@
+//! `ctx doctor`
+
+use crate::cli::ui::Style;
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+
+/// Arguments of `ctx doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctx doctor`: exit 0 when every check passes, 2 otherwise.
+pub fn run(args: DoctorArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let findings = crate::doctor::check(env);
+    if args.json {
+        ui.json(&findings);
+    } else {
+        for f in &findings {
+            let mark = if f.ok {
+                ui.paint(Style::Green, "ok  ")
+            } else {
+                ui.paint(Style::Red, "FAIL")
+            };
+            ui.raw(&format!("{mark} {:<13} {}\n", f.check, f.detail));
+            if let Some(fix) = &f.fix {
+                ui.raw(&format!("     {} {fix}\n", ui.paint(Style::Yellow, "fix:")));
+            }
+        }
+    }
+    Ok(if findings.iter().all(|f| f.ok) { 0 } else { 2 })
+}

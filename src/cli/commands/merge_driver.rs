@@ -1,0 +1,68 @@
+//! `ctx merge-driver BASE OURS THEIRS PATH`: git's merge-driver contract (`%O %A %B %P`).
+
+use std::path::PathBuf;
+
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+use crate::merge::{merge_file, Decrypt, MergeOptions, Policy};
+
+/// Arguments of `ctx merge-driver`.
+#[derive(Debug, clap::Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor (`%O`).
+    pub base: PathBuf,
+    /// Ours (`%A`); the result is written here.
+    pub ours: PathBuf,
+    /// Theirs (`%B`).
+    pub theirs: PathBuf,
+    /// The path in the repository (`%P`); chooses the format.
+    pub path: String,
+    /// Conflict policy: stop, ours, theirs (also CTX_CONFLICTS; default stop).
+    #[arg(long, env = "CTX_CONFLICTS", default_value = "stop")]
+    pub policy: String,
+}
+
+/// Runs the driver: exit 0 clean, 1 conflicts left in OURS, 2 on an I/O error, 134 on a crash
+/// (git reads anything above 128 as a crash, never as a clean merge).
+pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let policy: Policy = args
+        .policy
+        .parse()
+        .map_err(|e: String| CliError::new(e, "use stop, ours or theirs"))?;
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|e| {
+            CliError::new(
+                format!("cannot read {}: {e}", p.display()),
+                "git passes existing temporary files; run the merge again",
+            )
+        })
+    };
+    let base = read(&args.base)?;
+    let ours = read(&args.ours)?;
+    let theirs = read(&args.theirs)?;
+    let identity = crate::crypt::Identity::load(&env.identity_path()).ok();
+    let key = identity.as_ref().map(crate::keyring::KeyDecrypt);
+    let path = args.path.clone();
+    let result = std::panic::catch_unwind(|| {
+        let opts = MergeOptions {
+            policy,
+            decrypt: key.as_ref().map(|k| k as &dyn Decrypt),
+        };
+        merge_file(&path, Some(&base), &ours, &theirs, &opts)
+    });
+    let Ok(outcome) = result else {
+        return Ok(134);
+    };
+    // In place, as git merge-file does: OURS is git's own temporary copy, read back as soon as
+    // the driver exits (an fsync would only cost time; a failed write is an exit code).
+    std::fs::write(&args.ours, &outcome.content).map_err(|e| {
+        CliError::new(
+            format!("cannot write {}: {e}", args.ours.display()),
+            "check the permissions of the work tree",
+        )
+    })?;
+    for c in &outcome.conflicts {
+        ui.warn(&format!("conflict in {} at `{}`", c.file, c.field));
+    }
+    Ok(if outcome.conflicts.is_empty() { 0 } else { 1 })
+}

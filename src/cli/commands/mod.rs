@@ -1,0 +1,19 @@
+//! One file per command; `machine`, `secret` and `hooks` are groups of subcommands.
+
+pub mod apply;
+pub mod commit;
+pub mod completions;
+pub mod diff;
+pub mod doctor;
+pub mod hook;
+pub mod hooks;
+pub mod init;
+pub mod log;
+pub mod machine;
+pub mod merge_driver;
+pub mod resolve;
+pub mod rollback;
+pub mod secret;
+pub mod status;
+pub mod sync;
+pub mod watch;

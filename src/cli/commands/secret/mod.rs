@@ -1,0 +1,101 @@
+//! `ctx secret ls | set | rotate`
+
+use std::io::{IsTerminal, Read};
+
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+
+/// `ctx secret` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum SecretCommand {
+    /// List the encrypted values by locator (FILE:field.path); never prints a value.
+    Ls {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an encrypted value, read from stdin without echo, then apply it.
+    Set {
+        /// Where: `FILE:field.path`, e.g. claude/mcp.json:github.env.GITHUB_TOKEN.
+        locator: String,
+    },
+    /// Re-encrypt every secret with fresh ciphertexts (after a key may have leaked).
+    Rotate,
+}
+
+/// Runs `ctx secret`.
+pub fn run(cmd: SecretCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    match cmd {
+        SecretCommand::Ls { json } => ls(env, ui, json),
+        SecretCommand::Set { locator } => set(env, ui, &locator),
+        SecretCommand::Rotate => rotate(env, ui),
+    }
+}
+
+fn ls(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
+    let o = crate::cli::open(env, None)?;
+    let listed = crate::secrets::list(&o.ws)?;
+    if json {
+        ui.json(&listed);
+    } else if listed.is_empty() {
+        ui.line("No encrypted values in the store.");
+    } else {
+        for l in &listed {
+            let note = match l.readable {
+                true => "",
+                false => "  (this machine cannot read it)",
+            };
+            ui.raw(&format!("{}{note}\n", l.locator));
+        }
+    }
+    Ok(0)
+}
+
+/// The value, from the terminal without echo or from stdin.
+fn read_value() -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    let value = if stdin.is_terminal() {
+        rpassword::prompt_password("value (not shown): ").map_err(|e| {
+            CliError::new(
+                format!("cannot read the value: {e}"),
+                "pipe it on stdin instead",
+            )
+        })?
+    } else {
+        let mut s = String::new();
+        stdin.lock().read_to_string(&mut s).map_err(|e| {
+            CliError::new(format!("cannot read stdin: {e}"), "pipe the value on stdin")
+        })?;
+        s.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if value.is_empty() {
+        return Err(CliError::new(
+            "the value is empty",
+            "pipe the value on stdin, e.g. `pass show x | ctx secret set LOCATOR`",
+        ));
+    }
+    Ok(value)
+}
+
+fn set(env: &Env, ui: &Ui, locator: &str) -> Result<i32, CliError> {
+    let mut o = crate::cli::open(env, Some("secret"))?;
+    // Every refusal comes before the value is asked for.
+    let slot = crate::secrets::slot(&o.ws, locator)?;
+    let value = read_value()?;
+    let (id, applied) = crate::secrets::set(&mut o.ws, &slot, &value)?;
+    ui.line(&format!("[{}] set {locator}", &id.to_string()[..10]));
+    super::apply::print(&o.ws, &applied, false, false, ui);
+    Ok(0)
+}
+
+fn rotate(env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let mut o = crate::cli::open(env, Some("secret"))?;
+    match crate::secrets::rotate(&mut o.ws)? {
+        None => ui.line("No encrypted values to rotate."),
+        Some((commit, count)) => ui.line(&format!(
+            "[{}] re-encrypted {count} secret(s) with fresh ciphertexts",
+            &commit.to_string()[..10]
+        )),
+    }
+    Ok(0)
+}

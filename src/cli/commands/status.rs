@@ -1,0 +1,99 @@
+//! `ctx status`
+
+use crate::capture::FileState;
+use crate::cli::ui::Style;
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+
+/// Arguments of `ctx status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctx status`.
+pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let o = crate::cli::open(env, None)?;
+    let report = crate::overview::overview(&o.ws)?;
+    if args.json {
+        ui.json(&report);
+        return Ok(0);
+    }
+    if report.files.is_empty() {
+        ui.line("Live files match the store.");
+    } else {
+        for f in &report.files {
+            let (mark, style) = match f.state {
+                FileState::Added => ("added   ", Style::Green),
+                FileState::Modified => ("modified", Style::Yellow),
+                FileState::Deleted => ("deleted ", Style::Red),
+                FileState::Missing => ("missing ", Style::Cyan),
+                FileState::Behind => ("behind  ", Style::Cyan),
+            };
+            let fields = if f.fields.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", f.fields.join(", "))
+            };
+            ui.line(&format!("{} {}{}", ui.paint(style, mark), f.path, fields));
+        }
+        if report.files.iter().any(|f| f.state == FileState::Behind) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "behind: unchanged here, newer in the store; `ctx apply` updates them",
+            ));
+        }
+        if report.files.iter().any(|f| f.state == FileState::Missing) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "missing: in the store, not on this machine; `ctx apply` writes them",
+            ));
+        }
+    }
+    if let Some(r) = &report.remote {
+        let state = match (r.ahead, r.behind) {
+            (0, 0) => "up to date with the last fetch".to_string(),
+            (a, 0) => format!("{a} commit(s) not pushed yet"),
+            (0, b) => format!("{b} commit(s) fetched, not merged yet"),
+            (a, b) => format!("{a} commit(s) not pushed, {b} not merged"),
+        };
+        ui.line(&format!("Remote {}: {state}.", r.url));
+    }
+    if !report.conflicts.is_empty() {
+        ui.line(&ui.paint(Style::Red, "Open conflicts (from `ctx sync`):"));
+        for c in &report.conflicts {
+            let fields: Vec<&str> = c
+                .fields
+                .iter()
+                .map(|f| f.field.as_str())
+                .filter(|f| !f.is_empty())
+                .collect();
+            ui.line(&format!(
+                "  {}  {}{}",
+                c.path,
+                c.kind.as_str(),
+                if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", fields.join(", "))
+                }
+            ));
+        }
+        ui.line("  settle with `ctx resolve PATH --ours|--theirs` or `ctx resolve PATH`");
+    }
+    if !report.cannot_read_secrets.is_empty() {
+        ui.line(&format!(
+            "Cannot read the secrets yet: {} (`ctx machine approve NAME`).",
+            report.cannot_read_secrets.join(", ")
+        ));
+    }
+    if !report.untracked.is_empty() {
+        ui.line("Untracked (on no list; add to `include:` in ctx.yaml to capture):");
+        for u in &report.untracked {
+            ui.line(&format!("  {u}"));
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,147 @@
+//! `ctx sync`
+
+use crate::cli::ui::Style;
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+use crate::sync::{Outcome, SyncOptions, SyncReport};
+
+/// Arguments of `ctx sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Commit, fetch, merge and apply, but do not push.
+    #[arg(long)]
+    pub no_push: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctx sync`.
+pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    let _lock = crate::cli::lock(env, "sync")?;
+    let live = !args.json && ui.progress_allowed();
+    let opts = SyncOptions {
+        push: !args.no_push,
+        progress: live.then_some(progress as fn(&str)),
+        ..Default::default()
+    };
+    let result = crate::sync::sync(env, opts);
+    if live {
+        // Clear the progress line before the report.
+        eprint!("\r\x1b[K");
+    }
+    let report = result?;
+    let code = if report.conflicts.is_empty() { 0 } else { 1 };
+    if args.json {
+        ui.json(&report);
+        return Ok(code);
+    }
+    print(&report, ui);
+    Ok(code)
+}
+
+/// One progress line on the terminal, rewritten in place (network steps can take seconds).
+fn progress(step: &str) {
+    eprint!("\r\x1b[K{step}…");
+}
+
+/// Prints a sync report for a person.
+pub fn print(r: &SyncReport, ui: &Ui) {
+    if let Some(c) = &r.committed {
+        ui.line(&format!("[{}] {}", &c.id[..10], c.summary));
+    }
+    for n in &r.notes {
+        ui.warn(n);
+    }
+    if !r.conflicts.is_empty() {
+        ui.line(&ui.paint(
+            Style::Red,
+            &format!(
+                "conflict: {} file(s) changed on both sides; nothing was pushed or applied",
+                r.conflicts.len()
+            ),
+        ));
+        for c in &r.conflicts {
+            for f in &c.fields {
+                let field = if f.field.is_empty() {
+                    c.kind.as_str().to_string()
+                } else {
+                    f.field.clone()
+                };
+                ui.line(&format!(
+                    "  {}  {}: ours {} · theirs {}",
+                    c.path,
+                    field,
+                    short(&f.ours),
+                    short(&f.theirs)
+                ));
+            }
+        }
+        ui.line("Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.");
+        return;
+    }
+    let what = match r.outcome {
+        Outcome::Merged => format!(
+            "merged with the remote ({})",
+            r.merge_commit.as_deref().map(|c| &c[..10]).unwrap_or("")
+        ),
+        Outcome::FastForward => "took the remote's changes".into(),
+        Outcome::Pushed => "pushed local commits".into(),
+        Outcome::UpToDate | Outcome::Conflict => "already up to date".into(),
+    };
+    let pushed = if r.pushed && r.outcome != Outcome::Pushed {
+        ", pushed"
+    } else {
+        ""
+    };
+    let retried = if r.attempts > 1 {
+        format!(" (the remote moved; {} attempts)", r.attempts)
+    } else {
+        String::new()
+    };
+    ui.line(&format!(
+        "Synced with {}: {what}{pushed}{retried}.",
+        r.remote
+    ));
+    for (file, o) in &r.overruled {
+        ui.line(&format!(
+            "  policy kept {} over {} in {} {}",
+            short(&o.kept),
+            short(&o.lost),
+            file,
+            o.field
+        ));
+    }
+    for a in &r.applied {
+        ui.verbose(&format!("  wrote {a}"));
+    }
+    if !r.applied.is_empty() {
+        ui.line(&format!("Applied {} live file(s).", r.applied.len()));
+    }
+    for s in &r.skipped {
+        ui.warn(&format!(
+            "{s} holds uncommitted changes and was left as it is; `ctx sync` again commits and merges it"
+        ));
+    }
+    if !r.unreadable.is_empty() {
+        ui.warn(&format!(
+            "this machine cannot read {} secret(s) ({}); this machine keeps its own values there, or leaves them out. An approved machine can run `ctx machine approve <this machine>`",
+            r.unreadable.len(),
+            r.unreadable.join(", ")
+        ));
+    }
+}
+
+fn short(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None => "(absent)".into(),
+        Some(v) => {
+            let t = v.to_string();
+            if t.chars().count() > 40 {
+                format!("{}…", t.chars().take(39).collect::<String>())
+            } else {
+                t
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Live form <-> store form, both directions in one place. To the store: validate, map home
+//! paths to `${CTX_HOME}`, seal secret fields, refuse token-like plaintext where nothing can be
+//! sealed. To the live side: open secrets this machine can read (keeping its own values where
+//! it cannot), restore home paths.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::crypt::fields::{open_doc_lenient, restore_unreadable, Sealer};
+use crate::crypt::rules::{find_token_line, Rules};
+use crate::crypt::{Identity, Recipients};
+use crate::format::{self, FormatError, Kind};
+use crate::layout::Source;
+use crate::pathmap;
+
+/// Errors of reading and converting live files.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// A live file does not parse.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A live file or folder cannot be read.
+    #[error("cannot read {}", path.display())]
+    Unreadable {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A symlink that leads back into its own folder.
+    #[error("symlink loop at {}", path.display())]
+    SymlinkLoop {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A credential in a file where it cannot be encrypted.
+    #[error("{file} line {line}: looks like a {kind}, in plain text")]
+    PlainSecret {
+        /// The store path.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What it looks like.
+        kind: &'static str,
+    },
+    /// Encryption failed.
+    #[error(transparent)]
+    Crypt(#[from] crate::crypt::CryptError),
+}
+
+/// Reads a live file's bytes and whether it is executable. `Ok(None)` if it vanished.
+pub fn read_live(path: &Path) -> Result<Option<(Vec<u8>, bool)>, CaptureError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some((bytes, is_exec(path)))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CaptureError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(unix)]
+fn is_exec(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_exec(_: &Path) -> bool {
+    false
+}
+
+/// What converting a file needs: the home to map, the rules, recipients and key.
+pub struct Codec<'a> {
+    home: String,
+    rules: &'a Rules,
+    recipients: &'a Recipients,
+    identity: Option<&'a Identity>,
+}
+
+/// A store blob in live form.
+#[derive(Debug, Default)]
+pub struct LiveForm {
+    /// The bytes to write.
+    pub bytes: Vec<u8>,
+    /// Secrets this machine cannot open (their live values were kept, or the fields left out).
+    pub unreadable: Vec<String>,
+}
+
+impl<'a> Codec<'a> {
+    /// A codec for `home` with these rules and keys.
+    pub fn new(
+        home: &Path,
+        rules: &'a Rules,
+        recipients: &'a Recipients,
+        identity: Option<&'a Identity>,
+    ) -> Codec<'a> {
+        Codec {
+            home: home.to_string_lossy().trim_end_matches('/').to_string(),
+            rules,
+            recipients,
+            identity,
+        }
+    }
+
+    /// The home directory as it is mapped to `${CTX_HOME}`.
+    pub fn home(&self) -> &str {
+        &self.home
+    }
+
+    fn sealer(&self) -> Sealer<'_> {
+        Sealer {
+            rules: self.rules,
+            recipients: self.recipients,
+            identity: self.identity,
+        }
+    }
+
+    /// The store form of a live file's bytes, or `None` when it contributes no store file
+    /// (a shared JSON without `mcpServers`). `old` is the stored version, for ciphertext reuse;
+    /// `display` names the file in errors.
+    pub fn to_store(
+        &self,
+        store_path: &str,
+        source: &Source,
+        display: &str,
+        raw: &[u8],
+        old: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, CaptureError> {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            // Binary: stored as bytes, nothing to map or seal.
+            return Ok(Some(raw.to_vec()));
+        };
+        if *source == Source::McpServers {
+            let doc = format::parse_json(display, text)?;
+            let Some(servers) = doc.get("mcpServers").filter(|v| v.is_object()) else {
+                return Ok(None);
+            };
+            let rendered = String::from_utf8_lossy(&format::to_json(servers, true)).to_string();
+            return self
+                .structured(store_path, &rendered, Kind::Json, old)
+                .map(Some);
+        }
+        let kind = Kind::of(store_path);
+        match kind {
+            Kind::Json => {
+                format::parse_json(display, text)?;
+                self.structured(store_path, text, kind, old).map(Some)
+            }
+            Kind::Yaml => {
+                format::parse_yaml(display, text, 0)?;
+                self.structured(store_path, text, kind, old).map(Some)
+            }
+            Kind::Jsonl => {
+                format::check_jsonl(display, text)?;
+                self.plain(store_path, text).map(Some)
+            }
+            Kind::Markdown => {
+                if needs_front_matter_check(store_path) {
+                    format::check_markdown(display, text)?;
+                }
+                self.plain(store_path, text).map(Some)
+            }
+            Kind::Other => self.plain(store_path, text).map(Some),
+        }
+    }
+
+    fn plain(&self, store_path: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
+        if let Some((line, kind)) = find_token_line(text) {
+            return Err(CaptureError::PlainSecret {
+                file: store_path.to_string(),
+                line,
+                kind,
+            });
+        }
+        let text = if pathmap::maps(store_path) {
+            pathmap::to_store(text, &self.home)
+        } else {
+            text.to_string()
+        };
+        Ok(text.into_bytes())
+    }
+
+    fn structured(
+        &self,
+        store_path: &str,
+        text: &str,
+        kind: Kind,
+        old: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CaptureError> {
+        let mapped = pathmap::to_store(text, &self.home);
+        let Some(mut doc) = format::parse_doc(kind, &mapped) else {
+            return Ok(mapped.into_bytes());
+        };
+        let old_doc = old
+            .and_then(|o| std::str::from_utf8(o).ok())
+            .and_then(|t| format::parse_doc(kind, t));
+        let mut sealed = self
+            .sealer()
+            .seal_doc(store_path, &mut doc, old_doc.as_ref())?;
+        if let Some(o) = &old_doc {
+            sealed += restore_unreadable(store_path, &mut doc, o, self.identity);
+        }
+        if sealed == 0 {
+            return Ok(mapped.into_bytes());
+        }
+        Ok(format::render_doc(kind, &doc, &mapped))
+    }
+
+    /// The live form of a store blob: secrets opened, home paths restored. `live` is the live
+    /// file, whose values are kept for secrets this machine cannot open.
+    pub fn to_live(
+        &self,
+        store_path: &str,
+        source: &Source,
+        stored: &[u8],
+        live: Option<&Path>,
+    ) -> LiveForm {
+        let Ok(text) = std::str::from_utf8(stored) else {
+            return LiveForm {
+                bytes: stored.to_vec(),
+                unreadable: Vec::new(),
+            };
+        };
+        let kind = Kind::of(store_path);
+        let mut text = text.to_string();
+        let mut unreadable = Vec::new();
+        if text.contains("ENC[age:") {
+            if let Some(mut doc) = format::parse_doc(kind, &text) {
+                let pristine = doc.clone();
+                let missed = open_doc_lenient(store_path, &mut doc, self.identity, None);
+                if !missed.is_empty() {
+                    // Keep what this machine has in those fields, if anything.
+                    let live_doc = live.and_then(|p| self.live_doc(kind, source, p));
+                    doc = pristine;
+                    open_doc_lenient(store_path, &mut doc, self.identity, live_doc.as_ref());
+                    unreadable = missed;
+                }
+                text = String::from_utf8_lossy(&format::render_doc(kind, &doc, &text)).to_string();
+            }
+        }
+        if pathmap::maps(store_path) {
+            text = pathmap::to_live(&text, &self.home);
+        }
+        LiveForm {
+            bytes: text.into_bytes(),
+            unreadable,
+        }
+    }
+
+    /// A live file's document in store form (paths mapped), for keeping unreadable secrets.
+    fn live_doc(&self, kind: Kind, source: &Source, path: &Path) -> Option<Value> {
+        let (raw, _) = read_live(path).ok()??;
+        let text = pathmap::to_store(std::str::from_utf8(&raw).ok()?, &self.home);
+        let doc = format::parse_doc(kind, &text)?;
+        match source {
+            Source::McpServers => doc.get("mcpServers").cloned(),
+            Source::Whole => Some(doc),
+        }
+    }
+}
+
+/// Markdown files whose front matter Claude Code reads.
+fn needs_front_matter_check(store_path: &str) -> bool {
+    store_path.starts_with("claude/agents/")
+        || store_path.starts_with("claude/commands/")
+        || store_path.starts_with("claude/output-styles/")
+        || store_path.starts_with("claude/rules/")
+        || (store_path.starts_with("claude/skills/") && store_path.ends_with("/SKILL.md"))
+}

@@ -1,0 +1,143 @@
+//! What the installed hooks do on each event (`ctx hook EVENT`): git's post-checkout,
+//! post-commit and post-merge record the project and its personal files; Claude Code's
+//! SessionStart brings the live files up to date (syncing first when there is a remote),
+//! SessionEnd commits. Nothing here touches the network but the SessionStart sync.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::apply::{self, OnDirty, Scope};
+use crate::env::Env;
+use crate::lock::{Lock, LockError};
+use crate::project::{self, Direction, GitProject, PersonalOutcome, ProjectError};
+use crate::sync::SyncError;
+use crate::workspace::Workspace;
+
+/// How long a hook waits for another ctx process to let go of the store before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_millis(500);
+
+/// Errors of a hook event.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// An event this version does not know.
+    #[error("unknown hook event `{0}`")]
+    Unknown(String),
+    /// The store's lock.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The project.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The store and live files.
+    #[error(transparent)]
+    Workspace(#[from] crate::error::Error),
+    /// The SessionStart sync.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// Does the event's work; returns notes worth a log line even though nothing failed.
+pub fn handle(
+    env: &Env,
+    event: &str,
+    args: &[String],
+    cwd: &Path,
+) -> Result<Vec<String>, EventError> {
+    match event {
+        // The third argument is 0 for a checkout of files, which moves no branch.
+        "post-checkout" if args.get(2).map(String::as_str) == Some("0") => Ok(Vec::new()),
+        "post-checkout" | "post-merge" => git_event(env, cwd, Direction::Restore),
+        "post-commit" => git_event(env, cwd, Direction::Capture),
+        "session-start" => session_start(env),
+        "session-end" => session_end(env),
+        other => Err(EventError::Unknown(other.to_string())),
+    }
+}
+
+fn lock(env: &Env, what: &str) -> Result<Lock, LockError> {
+    Lock::acquire(&env.state_dir(), what, LOCK_WAIT)
+}
+
+fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, EventError> {
+    let p = GitProject::inspect(cwd)?;
+    let _lock = lock(env, "hook")?;
+    let mut ws = Workspace::open(env.clone())?;
+    let outcomes = project::record(&mut ws, &p, dir, jiff::Timestamp::now())?;
+    Ok(kept_notes(&p, &outcomes))
+}
+
+/// Log lines for personal files left alone: they differ from the store's, or were refused.
+pub fn kept_notes(p: &GitProject, outcomes: &[(String, PersonalOutcome)]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|(rel, o)| match o {
+            PersonalOutcome::KeptLocal => Some(format!(
+                "kept {} as it is: it differs from the store's {} (commit in that worktree to capture it)",
+                p.worktree.join(rel).display(),
+                p.personal_store_path(rel)
+            )),
+            PersonalOutcome::Refused(why) => Some(format!(
+                "{} not stored: {why}",
+                p.worktree.join(rel).display()
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Claude Code ends a session: commit, and say what was held back.
+fn session_end(env: &Env) -> Result<Vec<String>, EventError> {
+    let _lock = lock(env, "hook session-end")?;
+    let mut ws = Workspace::open(env.clone())?;
+    let outcome = crate::commit::commit(&mut ws, None)?;
+    Ok(outcome
+        .held_back
+        .iter()
+        .map(|h| format!("session-end: {h}"))
+        .collect())
+}
+
+/// Claude Code starts a session: bring the live files up to date with the store, leaving alone
+/// any file holding changes not yet committed. Prints nothing: Claude adds a SessionStart
+/// hook's output to the conversation.
+fn session_start(env: &Env) -> Result<Vec<String>, EventError> {
+    let _lock = lock(env, "hook session-start")?;
+    let mut notes = sync_before_session(env)?;
+    let ws = Workspace::open(env.clone())?;
+    let done = apply::to_head(&ws, Scope::All, OnDirty::Skip)?;
+    notes.extend(
+        done.skipped
+            .into_iter()
+            .map(|f| format!("session-start left {f} alone: it holds changes not committed")),
+    );
+    Ok(notes)
+}
+
+/// Before a Claude session: a full `ctx sync` when the store has a remote, so the session starts
+/// from what the other machines did. Offline is not an error here: the session starts from the
+/// local store, and the reason goes to the hook log.
+fn sync_before_session(env: &Env) -> Result<Vec<String>, EventError> {
+    let has_remote = crate::store::Store::open(&env.store_dir, "ctx")
+        .ok()
+        .and_then(|s| crate::remote::configured_url(&s))
+        .is_some();
+    if !has_remote {
+        return Ok(Vec::new());
+    }
+    match crate::sync::sync(env, crate::sync::SyncOptions::default()) {
+        Ok(r) => {
+            let mut notes = r.notes;
+            if !r.conflicts.is_empty() {
+                notes.push(format!(
+                    "session-start sync left {} file(s) in conflict; run `ctx status`",
+                    r.conflicts.len()
+                ));
+            }
+            Ok(notes)
+        }
+        Err(SyncError::Offline { url, detail, .. }) => Ok(vec![format!(
+            "session-start could not reach {url} ({detail}); started from the local store"
+        )]),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,185 @@
+//! This machine's key and the store's recipients and secret rules: whether this machine can
+//! read the secrets, checking that before anything is written, and sealing every secret again
+//! for a new set of recipients.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::crypt::fields::{get_at, parse_locator, sealed_locators, set_at};
+use crate::crypt::rules::Rules;
+use crate::crypt::{CryptError, Identity, Recipients};
+use crate::error::{Error, Result};
+use crate::format::{self, Kind};
+use crate::model::Manifest;
+use crate::repo::Repo;
+use crate::store::Change;
+
+/// Keys and rules in force for this machine and store.
+pub struct Keyring {
+    identity: std::result::Result<Identity, String>,
+    identity_path: PathBuf,
+    machine: String,
+    /// The key ctx.yaml lists for this machine, if any.
+    listed: Option<String>,
+    /// The recipients of ctx.yaml.
+    pub recipients: Recipients,
+    /// The secret rules of ctx.yaml and the built-in ones.
+    pub rules: Rules,
+}
+
+/// Opens ciphertexts with this machine's key, for the merge engine.
+pub struct KeyDecrypt<'a>(pub &'a Identity);
+
+impl crate::merge::Decrypt for KeyDecrypt<'_> {
+    fn decrypt(&self, locator: &str, ciphertext: &str) -> Option<String> {
+        crate::crypt::open(ciphertext, locator, self.0).ok()
+    }
+}
+
+impl Keyring {
+    /// Loads this machine's key from `identity_path` and the recipients and rules of `manifest`.
+    /// A key that cannot be read is remembered, not an error: reading the store needs no key.
+    pub fn load(identity_path: PathBuf, machine: &str, manifest: &Manifest) -> Result<Keyring> {
+        Ok(Keyring {
+            identity: Identity::load(&identity_path).map_err(|e| e.to_string()),
+            identity_path,
+            machine: machine.to_string(),
+            listed: manifest.recipients.get(machine).cloned(),
+            recipients: Recipients::parse(manifest.recipients.iter())?,
+            rules: Rules::new(&manifest.secrets),
+        })
+    }
+
+    /// This machine's key, or why it cannot be read.
+    pub fn identity(&self) -> std::result::Result<&Identity, CryptError> {
+        match &self.identity {
+            Ok(id) => Ok(id),
+            Err(reason) if self.identity_path.exists() => Err(CryptError::BadIdentity {
+                reason: reason.clone(),
+                path: self.identity_path.clone(),
+            }),
+            Err(_) => Err(CryptError::NoIdentity {
+                path: self.identity_path.clone(),
+            }),
+        }
+    }
+
+    /// This machine's key, if it could be read.
+    pub fn key(&self) -> Option<&Identity> {
+        self.identity.as_ref().ok()
+    }
+
+    /// The merge engine's view of this key.
+    pub fn decrypt(&self) -> Option<KeyDecrypt<'_>> {
+        self.key().map(KeyDecrypt)
+    }
+
+    /// Whether ctx.yaml lists this machine as a recipient of the secrets.
+    pub fn approved(&self) -> bool {
+        self.listed.is_some()
+    }
+
+    /// Before anything is written: where ctx.yaml lists this machine as a recipient, its key must
+    /// be the listed one and must open the secrets. The commonest failure of encrypted sync (a
+    /// wrong or missing key) is found here, not halfway through writing live files.
+    pub fn check(&self, repo: &Repo) -> Result<()> {
+        let Some(listed) = &self.listed else {
+            return Ok(());
+        };
+        let id = self.identity()?;
+        let mismatch = |cannot_open: bool| {
+            let (machine, path) = (self.machine.clone(), self.identity_path.clone());
+            match cannot_open {
+                false => Error::KeyMismatch { machine, path },
+                true => Error::KeyCannotOpen { machine, path },
+            }
+        };
+        if &id.public_key() != listed {
+            return Err(mismatch(false));
+        }
+        let mut tried = 0;
+        for (file, doc) in sealed_docs(repo)? {
+            for (loc, ct) in sealed_values(&file, &doc) {
+                if crate::crypt::open(&ct, &loc, id).is_ok() {
+                    return Ok(());
+                }
+                tried += 1;
+            }
+        }
+        match tried {
+            0 => Ok(()),
+            _ => Err(mismatch(true)),
+        }
+    }
+
+    /// Every sealed value opened with this machine's key and sealed again, fresh, to `to`.
+    /// Returns the changed files and how many values. Fails, changing nothing, if one cannot be
+    /// opened.
+    pub fn reseal_all(
+        &self,
+        repo: &Repo,
+        to: &Recipients,
+    ) -> Result<(BTreeMap<String, Change>, usize)> {
+        let id = self.identity()?;
+        let mut changes = BTreeMap::new();
+        let mut count = 0;
+        for (path, mut doc) in sealed_docs(repo)? {
+            for (loc, current) in sealed_values(&path, &doc) {
+                let Some((_, p)) = parse_locator(&loc) else {
+                    continue;
+                };
+                let plain = crate::crypt::open(&current, &loc, id)?;
+                let fresh = crate::crypt::seal(&plain, &loc, to)?;
+                set_at(&mut doc, &p, Value::String(fresh));
+                count += 1;
+            }
+            let e = repo.files[&path];
+            let old = repo.store.blob(e.oid)?;
+            let bytes = format::render_doc(Kind::of(&path), &doc, &String::from_utf8_lossy(&old));
+            changes.insert(
+                path,
+                Change::Write {
+                    bytes,
+                    exec: e.exec,
+                },
+            );
+        }
+        Ok((changes, count))
+    }
+}
+
+/// The store's JSON and YAML documents that hold sealed values, parsed.
+pub fn sealed_docs(repo: &Repo) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    for (path, e) in &repo.files {
+        let kind = Kind::of(path);
+        if !matches!(kind, Kind::Json | Kind::Yaml) {
+            continue;
+        }
+        let bytes = repo.store.blob(e.oid)?;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        if !text.contains("ENC[age:") {
+            continue;
+        }
+        if let Some(doc) = format::parse_doc(kind, text) {
+            out.push((path.clone(), doc));
+        }
+    }
+    Ok(out)
+}
+
+/// (locator, ciphertext) of every sealed value of a document.
+fn sealed_values(file: &str, doc: &Value) -> Vec<(String, String)> {
+    sealed_locators(file, doc)
+        .into_iter()
+        .filter_map(|loc| {
+            let (_, p) = parse_locator(&loc)?;
+            let ct = get_at(doc, &p)?.as_str()?.to_string();
+            Some((loc, ct))
+        })
+        .collect()
+}

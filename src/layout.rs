@@ -1,0 +1,139 @@
+//! The store-path vocabulary: which store paths are live files, where each lives on this
+//! machine, and how a path a person types maps onto a store path.
+//!
+//! Store layout: `claude/…` mirrors the Claude home, `claude/mcp.json` is the `mcpServers` key
+//! of `~/.claude.json`, `desktop/mcp.json` that of Claude Desktop's config; `ctx.yaml`,
+//! `machines/`, `projects/`, `context/` and `README.md` are the store's own documents.
+
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+
+/// The store path of `~/.claude.json`'s MCP servers.
+pub const CLAUDE_MCP: &str = "claude/mcp.json";
+/// The store path of Claude Desktop's MCP servers.
+pub const DESKTOP_MCP: &str = "desktop/mcp.json";
+/// The store's manifest.
+pub const MANIFEST: &str = "ctx.yaml";
+/// The store's generated inventory.
+pub const INVENTORY: &str = "README.md";
+
+/// How a live file maps onto a store file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The whole file.
+    Whole,
+    /// Only the `mcpServers` key of a JSON file shared with other tools.
+    McpServers,
+}
+
+/// Store paths that correspond to live files (the rest is the store's own bookkeeping).
+pub fn is_live_path(path: &str) -> bool {
+    path.starts_with("claude/") || path.starts_with("desktop/")
+}
+
+/// The store's own YAML documents, validated against their schemas on every commit.
+pub fn is_store_doc(path: &str) -> bool {
+    path.ends_with(".yaml") && !is_live_path(path)
+}
+
+/// Store files whose root is a map of MCP servers.
+pub fn is_mcp_file(file: &str) -> bool {
+    file == CLAUDE_MCP || file == DESKTOP_MCP || file.ends_with("/.mcp.json") || file == ".mcp.json"
+}
+
+/// Whether `path` is `prefix` or lies under it.
+pub fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether `path` is selected by `only` (store-path prefixes; empty selects everything).
+pub fn selected(path: &str, only: &[String]) -> bool {
+    only.is_empty() || only.iter().any(|o| under(path, o))
+}
+
+/// Where a store path lives on this machine, if it is applied at all.
+pub fn live_location(env: &Env, path: &str) -> Option<(PathBuf, Source)> {
+    match path {
+        CLAUDE_MCP => Some((env.claude_json.clone(), Source::McpServers)),
+        DESKTOP_MCP => Some((env.desktop_config.clone(), Source::McpServers)),
+        _ => {
+            let rel = path.strip_prefix("claude/")?;
+            if rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                return None;
+            }
+            Some((env.claude_dir.join(rel), Source::Whole))
+        }
+    }
+}
+
+/// The store path a person meant: a store path (`claude/skills/x`), one relative to the Claude
+/// home (`settings.json`), `~/…` or any live path. `known` says whether a store path exists (as a
+/// file or a folder). `None` for a path outside everything ctx knows.
+pub fn store_path_for(env: &Env, arg: &str, known: impl Fn(&str) -> bool) -> Option<String> {
+    let trimmed = arg.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return None;
+    }
+    if known(trimmed) {
+        return Some(trimmed.to_string());
+    }
+    if known(&format!("claude/{trimmed}")) {
+        return Some(format!("claude/{trimmed}"));
+    }
+    let expanded = match trimmed.strip_prefix("~/") {
+        Some(rest) => env.home.join(rest),
+        None => PathBuf::from(trimmed),
+    };
+    let abs = if expanded.is_absolute() {
+        expanded
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(&expanded))
+            .unwrap_or(expanded)
+    };
+    if abs == env.claude_json {
+        return Some(CLAUDE_MCP.into());
+    }
+    if abs == env.desktop_config {
+        return Some(DESKTOP_MCP.into());
+    }
+    if let Ok(rel) = abs.strip_prefix(&env.claude_dir) {
+        let rel = rel.to_string_lossy();
+        return Some(if rel.is_empty() {
+            "claude".into()
+        } else {
+            format!("claude/{rel}")
+        });
+    }
+    if Path::new(trimmed).components().count() > 0 && !trimmed.starts_with('/') {
+        return Some(trimmed.to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn under_means_the_path_or_below_it() {
+        assert!(under("claude/skills/x/SKILL.md", "claude/skills"));
+        assert!(under("claude/skills", "claude/skills/"));
+        assert!(!under("claude/skillsets/a", "claude/skills"));
+    }
+
+    #[test]
+    fn live_paths_never_escape_the_claude_home() {
+        let env = Env::from_process(Some(PathBuf::from("/tmp/s")));
+        assert!(live_location(&env, "claude/../x").is_none());
+        assert!(live_location(&env, "claude//x").is_none());
+        assert!(live_location(&env, "ctx.yaml").is_none());
+        let (p, s) = live_location(&env, CLAUDE_MCP).unwrap_or((PathBuf::new(), Source::Whole));
+        assert_eq!((p, s), (env.claude_json.clone(), Source::McpServers));
+    }
+}

@@ -1,0 +1,57 @@
+//! Everything `ctx status` reports about this machine and its store, in one value (the CLI
+//! prints it; scripts read it as JSON).
+
+use serde::Serialize;
+
+use crate::capture::{snapshot, status, FileStatus};
+use crate::sync::{open_merge, remote_status, FileConflict, RemoteStatus, SyncError};
+use crate::workspace::Workspace;
+
+/// Live vs store, open conflicts, the remote, and who cannot read the secrets.
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    /// This machine's name.
+    pub machine: String,
+    /// Where the store is.
+    pub store: String,
+    /// `main`'s commit.
+    pub head: Option<String>,
+    /// Files that differ.
+    pub files: Vec<FileStatus>,
+    /// Entries of the Claude home on no list.
+    pub untracked: Vec<String>,
+    /// Conflicts a sync left open.
+    pub conflicts: Vec<FileConflict>,
+    /// Ahead/behind against the remote as of the last fetch.
+    pub remote: Option<RemoteStatus>,
+    /// Machines that joined but cannot read the secrets.
+    pub cannot_read_secrets: Vec<String>,
+    /// Whether the live files match the store.
+    pub clean: bool,
+}
+
+/// Computes the overview (no network).
+pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
+    let env = &ws.env;
+    let snap = snapshot(ws, true)?;
+    let files = status(ws, &snap)?;
+    let home = env.display(&env.claude_dir);
+    let unapproved = crate::machines::unapproved(ws)?;
+    Ok(Overview {
+        machine: ws.machine().to_string(),
+        store: env.display(&env.store_dir),
+        head: ws.repo.head.map(|h| h.to_string()),
+        clean: files.is_empty(),
+        files,
+        untracked: snap
+            .untracked
+            .iter()
+            .map(|u| format!("{home}/{u}"))
+            .collect(),
+        conflicts: open_merge(ws)
+            .map(|m| m.open().cloned().collect())
+            .unwrap_or_default(),
+        remote: remote_status(ws)?,
+        cannot_read_secrets: unapproved,
+    })
+}

@@ -1,0 +1,307 @@
+//! Caches that make a no-op `status` cheap: file stat data with what each file captured to,
+//! and folder listings. Only caches: losing one costs speed, never correctness.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+/// A live file's stat data and what it captured to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds.
+    pub mtime: i128,
+    /// Change time, nanoseconds (catches a chmod).
+    pub ctime: i128,
+    /// Inode (catches a replace by rename).
+    pub ino: u64,
+    /// The stored blob it was compared with; a different stored blob invalidates the entry.
+    pub stored: Option<ObjectId>,
+    /// The blob it captured to (`None`: it contributed no store file).
+    pub captured: Option<ObjectId>,
+    /// Executable bit.
+    pub exec: bool,
+}
+
+/// The stat cache: lets `status` and a no-op `commit` skip reading unchanged files. Kept in a
+/// line format rather than JSON because it is read on every command and must cost next to nothing.
+#[derive(Debug, Default)]
+pub struct StatCache {
+    /// Everything the capture of a file depends on beside the file (rules, keys, home, version).
+    pub salt: String,
+    /// Store path -> entry.
+    pub entries: HashMap<String, CacheEntry, FastHash>,
+}
+
+impl StatCache {
+    /// Loads the cache; a missing or damaged file is an empty cache.
+    pub fn load(path: &Path) -> StatCache {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return StatCache::default();
+        };
+        let mut lines = text.lines();
+        let salt = lines.next().unwrap_or_default().to_string();
+        let mut entries = HashMap::with_capacity_and_hasher(4096, FastHash);
+        for line in lines {
+            // Read on every command: split by hand, decode only what differs.
+            let mut rest = line;
+            let parsed = (|| {
+                let mut field = || next_field(&mut rest);
+                let size = field()?.parse().ok()?;
+                // i64 parses several times faster than i128 and holds nanoseconds until 2262.
+                let mtime = i128::from(field()?.parse::<i64>().ok()?);
+                let ctime = i128::from(field()?.parse::<i64>().ok()?);
+                let ino = field()?.parse().ok()?;
+                let oid = |s: &str| {
+                    (s != "-")
+                        .then(|| ObjectId::from_hex(s.as_bytes()).ok())
+                        .flatten()
+                };
+                let stored_hex = field()?;
+                let stored = oid(stored_hex);
+                let captured_hex = field()?;
+                // `=`: captured to the stored blob, the common case, written once.
+                let captured = if captured_hex == "=" {
+                    stored
+                } else {
+                    oid(captured_hex)
+                };
+                let exec = field()? == "x";
+                Some((
+                    rest.to_string(),
+                    CacheEntry {
+                        size,
+                        mtime,
+                        ctime,
+                        ino,
+                        stored,
+                        captured,
+                        exec,
+                    },
+                ))
+            })();
+            match parsed {
+                Some((p, e)) => {
+                    entries.insert(p, e);
+                }
+                None => return StatCache::default(),
+            }
+        }
+        StatCache { salt, entries }
+    }
+
+    /// Saves the cache atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = String::with_capacity(64 + self.entries.len() * 160);
+        text.push_str(&self.salt.replace('\n', " "));
+        text.push('\n');
+        let oid = |o: &Option<ObjectId>| o.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+        for (p, e) in &self.entries {
+            let captured = if e.captured.is_some() && e.captured == e.stored {
+                "=".to_string()
+            } else {
+                oid(&e.captured)
+            };
+            text.push_str(&format!(
+                "{} {} {} {} {} {captured} {} {p}\n",
+                e.size,
+                e.mtime,
+                e.ctime,
+                e.ino,
+                oid(&e.stored),
+                if e.exec { 'x' } else { 'f' }
+            ));
+        }
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
+    }
+}
+
+/// (size, mtime ns, ctime ns, inode) of a file, for the cache.
+pub type Stat = (u64, i128, i128, u64);
+
+/// Stat data of a file, for the cache.
+pub fn stat(path: &Path) -> Option<Stat> {
+    stat_of(&std::fs::metadata(path).ok()?)
+}
+
+/// Stat data from metadata already read.
+pub fn stat_of(m: &std::fs::Metadata) -> Option<Stat> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((
+            m.len(),
+            m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+            m.ino(),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let mtime = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos() as i128;
+        Some((m.len(), mtime, mtime, 0))
+    }
+}
+
+/// The next space-separated field of `rest`, which moves past it.
+fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let i = rest.as_bytes().iter().position(|&b| b == b' ')?;
+    let (f, r) = (&rest[..i], &rest[i + 1..]);
+    *rest = r;
+    Some(f)
+}
+
+/// A fast, non-cryptographic hasher for the stat cache's path keys (FxHash's multiply-rotate).
+/// The keys are this machine's own paths, so hash flooding is not a concern; SipHash was a
+/// tenth of a no-op `status`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`.
+pub type Listing = Vec<(String, u8)>;
+
+/// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
+/// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
+/// need not read it again. A folder changed within the last 2 seconds is never cached, for the
+/// same reason as in the stat cache.
+#[derive(Debug, Default)]
+pub struct DirCache {
+    dirs: HashMap<PathBuf, (Stat, Listing), FastHash>,
+    seen: std::collections::HashSet<PathBuf, FastHash>,
+    dirty: bool,
+}
+
+impl DirCache {
+    /// Loads the cache; a missing or damaged file is an empty cache.
+    pub fn load(path: &Path) -> DirCache {
+        let mut cache = DirCache::default();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return cache;
+        };
+        let mut lines = text.lines();
+        while let Some(head) = lines.next() {
+            let parsed = (|| {
+                let mut rest = head.strip_prefix("D ")?;
+                let mut field = || next_field(&mut rest);
+                let mtime = i128::from(field()?.parse::<i64>().ok()?);
+                let ctime = i128::from(field()?.parse::<i64>().ok()?);
+                let ino: u64 = field()?.parse().ok()?;
+                let n: usize = field()?.parse().ok()?;
+                Some(((0u64, mtime, ctime, ino), n, PathBuf::from(rest)))
+            })();
+            let Some((stat, n, dir)) = parsed else {
+                return DirCache::default();
+            };
+            let mut listing = Vec::with_capacity(n);
+            for _ in 0..n {
+                let Some(line) = lines.next() else {
+                    return DirCache::default();
+                };
+                let mut chars = line.chars();
+                let Some(kind) = chars.next().filter(char::is_ascii) else {
+                    return DirCache::default();
+                };
+                listing.push((chars.as_str().to_string(), kind as u8));
+            }
+            cache.dirs.insert(dir, (stat, listing));
+        }
+        cache
+    }
+
+    fn key(meta: &std::fs::Metadata) -> Option<Stat> {
+        stat_of(meta).map(|(_, m, c, i)| (0, m, c, i))
+    }
+
+    /// The cached listing of `dir`, if its stat data still matches.
+    pub fn get(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Option<Listing> {
+        let key = Self::key(meta)?;
+        match self.dirs.get(dir) {
+            Some((k, l)) if *k == key => {
+                self.seen.insert(dir.to_path_buf());
+                Some(l.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Records a fresh listing of `dir` (if the folder is old enough to trust).
+    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &[(String, u8)]) {
+        let Some(key) = Self::key(meta) else { return };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        let text_safe = |s: &str| !s.contains('\n') && !s.contains('\r');
+        let old_enough = now - key.1 > 2_000_000_000 && now - key.2 > 2_000_000_000;
+        if old_enough
+            && text_safe(&dir.to_string_lossy())
+            && listing.iter().all(|(n, _)| text_safe(n))
+        {
+            self.dirs.insert(dir.to_path_buf(), (key, listing.to_vec()));
+            self.dirty = true;
+        } else if self.dirs.remove(dir).is_some() {
+            self.dirty = true;
+        }
+        self.seen.insert(dir.to_path_buf());
+    }
+
+    /// Saves the cache if it changed, dropping folders this walk did not visit (gone, or no
+    /// longer captured).
+    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
+        let before = self.dirs.len();
+        let seen = &self.seen;
+        self.dirs.retain(|d, _| seen.contains(d));
+        if !self.dirty && self.dirs.len() == before {
+            return Ok(());
+        }
+        let mut text = String::with_capacity(self.dirs.len() * 200);
+        for (dir, ((_, m, c, i), listing)) in &self.dirs {
+            text.push_str(&format!(
+                "D {m} {c} {i} {} {}\n",
+                listing.len(),
+                dir.display()
+            ));
+            for (name, kind) in listing {
+                text.push(*kind as char);
+                text.push_str(name);
+                text.push('\n');
+            }
+        }
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
+    }
+}

@@ -1,0 +1,56 @@
+//! This machine's private bookkeeping, kept in the store's git dir under `ctx/` and never
+//! committed. The one module that names every state file.
+
+mod applied;
+mod cache;
+
+use std::path::{Path, PathBuf};
+
+pub use applied::{write_journal, Applied};
+pub use cache::{stat, stat_of, CacheEntry, DirCache, FastHash, Listing, Stat, StatCache};
+
+/// Paths of the state files inside the state dir.
+#[derive(Debug, Clone)]
+pub struct StatePaths {
+    /// The folder itself (also where the store lock lives).
+    pub dir: PathBuf,
+    /// `applied`: what each live file matched when ctx last wrote or read it.
+    pub applied: PathBuf,
+    /// `commit-journal`: the applied record a commit in flight will make true.
+    pub journal: PathBuf,
+    /// `stat-cache.json`
+    pub cache: PathBuf,
+    /// `dir-cache`
+    pub dirs: PathBuf,
+    /// `merge-state.json`: a sync stopped on conflicts.
+    pub merge_state: PathBuf,
+}
+
+impl StatePaths {
+    /// The files under `dir`.
+    pub fn new(dir: &Path) -> StatePaths {
+        StatePaths {
+            dir: dir.to_path_buf(),
+            applied: dir.join("applied"),
+            journal: dir.join("commit-journal"),
+            cache: dir.join("stat-cache.json"),
+            dirs: dir.join("dir-cache"),
+            merge_state: dir.join("merge-state.json"),
+        }
+    }
+
+    /// A scratch file for `ctx resolve`'s editor.
+    pub fn resolve_scratch(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("resolve-{name}"))
+    }
+
+    /// What ctx last applied or captured here.
+    pub fn applied(&self) -> Applied {
+        Applied::load(&self.applied)
+    }
+
+    /// Finishes or drops a commit journal left by a killed process.
+    pub fn recover_journal(&self, head: Option<gix::ObjectId>) {
+        Applied::recover(&self.journal, &self.applied, head);
+    }
+}

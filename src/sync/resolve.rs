@@ -1,0 +1,165 @@
+//! `ctx resolve`: settle one file of a stopped merge; when none is left open, commit the merge
+//! and apply it.
+
+use serde::Serialize;
+
+use super::conflicts::{commit_merge, ConflictKind, FileConflict, MergeState};
+use super::SyncError;
+use crate::apply::{self, OnDirty, Scope};
+use crate::merge::Policy;
+use crate::store::Entry;
+use crate::workspace::Workspace;
+
+type Result<T, E = SyncError> = std::result::Result<T, E>;
+
+/// How `ctx resolve` settles a file.
+pub enum Resolution {
+    /// This machine's version.
+    Ours,
+    /// The remote's version.
+    Theirs,
+    /// New content (edited from the marked file).
+    Content(Vec<u8>),
+}
+
+/// What `resolve` did.
+#[derive(Debug, Serialize)]
+pub struct ResolveReport {
+    /// The file settled.
+    pub path: String,
+    /// Conflicts still open.
+    pub remaining: Vec<String>,
+    /// The merge commit, once nothing is left open.
+    pub merge_commit: Option<String>,
+    /// Live files written.
+    pub applied: Vec<String>,
+}
+
+/// The open conflict on `path` (as the user typed it), from a merge that still applies.
+pub fn find_conflict(ws: &Workspace, path: &str) -> Result<(MergeState, usize)> {
+    let state = match MergeState::load_any(&ws.state) {
+        Some(s) if Some(s.ours) == ws.repo.head => s,
+        Some(_) => {
+            MergeState::clear(&ws.state);
+            return Err(SyncError::Stale);
+        }
+        None => return Err(SyncError::NoConflict { path: None }),
+    };
+    let store_path = ws
+        .store_paths_for(&[path.to_string()])
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_default();
+    let i = state
+        .conflicts
+        .iter()
+        .position(|c| c.path == store_path || c.path == path)
+        .ok_or_else(|| SyncError::NoConflict {
+            path: Some(path.to_string()),
+        })?;
+    Ok((state, i))
+}
+
+/// The marked file of an open conflict, for an editor.
+pub fn marked_content(ws: &Workspace, conflict: &FileConflict) -> Result<Vec<u8>> {
+    let store = &ws.repo.store;
+    let oid = conflict
+        .marked
+        .or(conflict.ours.map(|e| e.oid))
+        .or(conflict.theirs.map(|e| e.oid));
+    Ok(match oid {
+        Some(o) => store.blob(o)?,
+        None => Vec::new(),
+    })
+}
+
+/// Settles one open conflict; when none is left, commits the merge and applies it.
+pub fn resolve(ws: &mut Workspace, path: &str, how: Resolution) -> Result<ResolveReport> {
+    let (mut state, i) = find_conflict(ws, path)?;
+    let resolved = resolution(ws, &state.conflicts[i], how)?;
+    state.conflicts[i].resolution = Some(resolved);
+    let mut report = ResolveReport {
+        path: state.conflicts[i].path.clone(),
+        remaining: state.open().map(|c| c.path.clone()).collect(),
+        merge_commit: None,
+        applied: Vec::new(),
+    };
+    if !report.remaining.is_empty() {
+        state.save(&ws.state)?;
+        return Ok(report);
+    }
+    let commit = commit_merge(ws, &state)?;
+    MergeState::clear(&ws.state);
+    report.merge_commit = Some(commit.to_string());
+    let done = apply::to_head(ws, Scope::All, OnDirty::Skip)?;
+    report.applied = done
+        .plan
+        .actions
+        .iter()
+        .map(|a| ws.env.display(&a.live))
+        .collect();
+    Ok(report)
+}
+
+/// The entry a resolution leaves (`None`: deleted).
+fn resolution(ws: &Workspace, c: &FileConflict, how: Resolution) -> Result<Option<Entry>> {
+    let store = &ws.repo.store;
+    let exec = c.ours.or(c.theirs).is_some_and(|e| e.exec);
+    let side = |ours: bool| if ours { c.ours } else { c.theirs };
+    Ok(match how {
+        Resolution::Ours | Resolution::Theirs if c.kind == ConflictKind::Content => {
+            // Field by field: only the conflicting values take the chosen side; what merged
+            // cleanly (the other side's new permission, say) stays.
+            let ours = matches!(how, Resolution::Ours);
+            let policy = if ours { Policy::Ours } else { Policy::Theirs };
+            let blob = |e: Option<Entry>| e.map(|e| store.blob(e.oid)).transpose();
+            let base = blob(c.base)?;
+            let o = blob(c.ours)?.unwrap_or_default();
+            let t = blob(c.theirs)?.unwrap_or_default();
+            let m = ws.merge_file(&c.path, base.as_deref(), &o, &t, policy);
+            match m.conflicts.is_empty() {
+                true => Some(Entry {
+                    oid: store.write_blob(&m.content)?,
+                    exec,
+                }),
+                false => side(ours),
+            }
+        }
+        Resolution::Ours => c.ours,
+        Resolution::Theirs => c.theirs,
+        Resolution::Content(bytes) => {
+            check_resolution(&c.path, &bytes)?;
+            Some(Entry {
+                oid: store.write_blob(&bytes)?,
+                exec,
+            })
+        }
+    })
+}
+
+/// A resolution must hold no markers and, for a structured file, parse.
+fn check_resolution(path: &str, bytes: &[u8]) -> Result<()> {
+    let bad = |reason: String| SyncError::BadResolution {
+        path: path.to_string(),
+        reason,
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(());
+    };
+    if let Some(n) = text
+        .lines()
+        .position(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ") || l == "=======")
+    {
+        return Err(bad(format!("line {} still holds a conflict marker", n + 1)));
+    }
+    match crate::format::Kind::of(path) {
+        crate::format::Kind::Json => {
+            crate::format::parse_json(path, text).map_err(|e| bad(e.to_string()))?;
+        }
+        crate::format::Kind::Yaml => {
+            crate::format::parse_yaml(path, text, 0).map_err(|e| bad(e.to_string()))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! This machine with its store open: where things are, the store at `main`, the keyring and
+//! the state files. Every operation (capture, apply, sync) works on a `Workspace`; it holds no
+//! results of its own, so what an operation did travels back in its return value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::Codec;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::keyring::Keyring;
+use crate::merge::{MergeOptions, MergeOutcome, Policy};
+use crate::repo::Repo;
+use crate::state::StatePaths;
+use crate::store::StoreError;
+
+/// This machine's own settings, `<config>/config.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MachineConfig {
+    /// The machine name, used in commits and `machines/<name>.yaml`.
+    pub machine: String,
+}
+
+/// Reads the machine config: "not set up" only when it is absent.
+pub fn machine_config(env: &Env) -> Result<MachineConfig> {
+    let path = env.machine_config_path();
+    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => Error::NotInitialized { path: path.clone() },
+        _ => Error::Io {
+            path: path.clone(),
+            source,
+        },
+    })?;
+    Ok(crate::model::parse_yaml(&env.display(&path), &bytes)?)
+}
+
+/// An open store plus everything this machine needs to read and write it.
+pub struct Workspace {
+    /// Locations.
+    pub env: Env,
+    /// The store at `main`.
+    pub repo: Repo,
+    /// Keys and secret rules.
+    pub keys: Keyring,
+    /// This machine's state files.
+    pub state: StatePaths,
+}
+
+impl Workspace {
+    /// Opens the store for this machine; a store without a commit is an error.
+    pub fn open(env: Env) -> Result<Workspace> {
+        let cfg = machine_config(&env)?;
+        let repo = Repo::open(&env.store_dir, &cfg.machine)?;
+        if repo.head.is_none() {
+            return Err(StoreError::Empty {
+                dir: env.store_dir.clone(),
+            }
+            .into());
+        }
+        let keys = Keyring::load(env.identity_path(), &cfg.machine, &repo.manifest)?;
+        let state = StatePaths::new(&env.state_dir());
+        state.recover_journal(repo.head);
+        Ok(Workspace {
+            env,
+            repo,
+            keys,
+            state,
+        })
+    }
+
+    /// This machine's name.
+    pub fn machine(&self) -> &str {
+        &self.repo.machine
+    }
+
+    /// Reads the keyring again from the manifest now at `main` (after `main` moved).
+    pub fn reload_keys(&mut self) -> Result<()> {
+        self.keys = Keyring::load(
+            self.env.identity_path(),
+            self.machine(),
+            &self.repo.manifest,
+        )?;
+        Ok(())
+    }
+
+    /// The live <-> store converter for this machine.
+    pub fn codec(&self) -> Codec<'_> {
+        Codec::new(
+            &self.env.home,
+            &self.keys.rules,
+            &self.keys.recipients,
+            self.keys.key(),
+        )
+    }
+
+    /// Store paths for paths a person typed (store paths, `~/.claude/...`, or live paths).
+    pub fn store_paths_for(&self, args: &[String]) -> Result<Vec<String>> {
+        args.iter()
+            .map(|a| {
+                crate::layout::store_path_for(&self.env, a, |p| self.repo.knows(p))
+                    .ok_or_else(|| Error::UnknownPath(a.clone()))
+            })
+            .collect()
+    }
+
+    /// The conflict policy of ctx.yaml.
+    pub fn policy(&self) -> Policy {
+        use crate::model::ConflictPolicy as C;
+        match self.repo.manifest.conflicts {
+            C::Stop => Policy::Stop,
+            C::Ours => Policy::Ours,
+            C::Theirs => Policy::Theirs,
+            C::Newest => Policy::Newest {
+                ours_time: 0,
+                theirs_time: 0,
+            },
+        }
+    }
+
+    /// The merge engine with this machine's key, so secrets compare by plaintext where it can
+    /// open them.
+    pub fn merge_file(
+        &self,
+        path: &str,
+        base: Option<&[u8]>,
+        ours: &[u8],
+        theirs: &[u8],
+        policy: Policy,
+    ) -> MergeOutcome {
+        let decrypt = self.keys.decrypt();
+        let opts = MergeOptions {
+            policy,
+            decrypt: decrypt.as_ref().map(|d| d as &dyn crate::merge::Decrypt),
+        };
+        crate::merge::merge_file(path, base, ours, theirs, &opts)
+    }
+}
