@@ -273,3 +273,89 @@ fn needs_front_matter_check(store_path: &str) -> bool {
         || store_path.starts_with("claude/rules/")
         || (store_path.starts_with("claude/skills/") && store_path.ends_with("/SKILL.md"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> (Identity, Recipients) {
+        let id = Identity::generate();
+        let pairs = [("m".to_string(), id.public_key())];
+        let r = Recipients::parse(pairs.iter().map(|(a, b)| (a, b)));
+        (id, r.unwrap_or_else(|e| panic!("recipients: {e}")))
+    }
+
+    #[test]
+    fn settings_round_trip_seals_the_secret_and_maps_the_home() {
+        let (id, recipients) = keys();
+        let rules = Rules::new(&[]);
+        let codec = Codec::new(Path::new("/home/ann"), &rules, &recipients, Some(&id));
+        let live = "{\n  \"env\": {\n    \"API_KEY\": \"a8f5f167f44f4964e6c998dee827110c\"\n  },\n  \"x\": \"/home/ann/bin\"\n}\n";
+        let stored = codec
+            .to_store(
+                "claude/settings.json",
+                &Source::Whole,
+                "settings.json",
+                live.as_bytes(),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("to_store: {e}"))
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&stored);
+        assert!(text.contains("ENC[age:"), "{text}");
+        assert!(!text.contains("a8f5f167"), "{text}");
+        assert!(text.contains("${CTX_HOME}/bin"), "{text}");
+        let back = codec.to_live("claude/settings.json", &Source::Whole, &stored, None);
+        assert!(back.unreadable.is_empty());
+        assert_eq!(String::from_utf8_lossy(&back.bytes), live);
+    }
+
+    #[test]
+    fn a_machine_without_the_key_keeps_its_own_value() {
+        let (id, recipients) = keys();
+        let rules = Rules::new(&[]);
+        let sealer = Codec::new(Path::new("/h"), &rules, &recipients, Some(&id));
+        let live = "{\n  \"env\": {\n    \"API_KEY\": \"secret-one-value-0000\"\n  }\n}\n";
+        let stored = sealer
+            .to_store(
+                "claude/settings.json",
+                &Source::Whole,
+                "s",
+                live.as_bytes(),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("to_store: {e}"))
+            .unwrap_or_default();
+        let other = Identity::generate();
+        let reader = Codec::new(Path::new("/h"), &rules, &recipients, Some(&other));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mine = dir.path().join("settings.json");
+        let own = "{\n  \"env\": {\n    \"API_KEY\": \"my-own-value\"\n  }\n}\n";
+        std::fs::write(&mine, own).unwrap_or_else(|e| panic!("write: {e}"));
+        let back = reader.to_live("claude/settings.json", &Source::Whole, &stored, Some(&mine));
+        assert_eq!(
+            back.unreadable,
+            vec!["claude/settings.json:env.API_KEY".to_string()]
+        );
+        assert_eq!(String::from_utf8_lossy(&back.bytes), own);
+    }
+
+    #[test]
+    fn a_token_in_markdown_is_refused_naming_the_line() {
+        let (id, recipients) = keys();
+        let rules = Rules::new(&[]);
+        let codec = Codec::new(Path::new("/h"), &rules, &recipients, Some(&id));
+        let md = "# notes\n\nuse ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000 here\n";
+        let err = codec.to_store(
+            "claude/CLAUDE.md",
+            &Source::Whole,
+            "CLAUDE.md",
+            md.as_bytes(),
+            None,
+        );
+        assert!(
+            matches!(err, Err(CaptureError::PlainSecret { line: 3, .. })),
+            "{err:?}"
+        );
+    }
+}

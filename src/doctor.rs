@@ -151,7 +151,7 @@ fn manifest(s: &Store, machine: &str, key: Option<&str>, out: &mut Findings) {
 }
 
 fn merge_driver(s: &Store, out: &mut Findings) {
-    let driver = s.config_value("merge.ctx.driver");
+    let driver = s.config().value("merge.ctx.driver");
     let exe_ok = driver
         .as_deref()
         .and_then(|d| d.split_whitespace().next())

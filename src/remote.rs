@@ -57,7 +57,8 @@ pub struct Remote {
 /// The remote URL configured in the store, if any.
 pub fn configured_url(store: &crate::store::Store) -> Option<String> {
     store
-        .config_value("remote.origin.url")
+        .config()
+        .value("remote.origin.url")
         .filter(|u| !u.is_empty())
 }
 

@@ -89,7 +89,7 @@ impl Repo {
 
     /// The files of `main` once `changes` are committed.
     pub fn files_after(&self, changes: &BTreeMap<String, Change>) -> Files {
-        Store::files_after(&self.files, changes)
+        crate::store::files_after(&self.files, changes)
     }
 }
 

@@ -175,8 +175,8 @@ fn identity(env: &Env, created: &mut Vec<String>) -> Result<Identity, InitError>
 /// The store's git config and attributes route structured files to `ctx merge-driver`.
 fn wire_merge_driver(env: &Env, store: &Store, created: &mut Vec<String>) -> Result<(), InitError> {
     let driver = driver_command();
-    if store.config_value("merge.ctx.driver").as_deref() != Some(driver.as_str()) {
-        store.set_config(&[
+    if store.config().value("merge.ctx.driver").as_deref() != Some(driver.as_str()) {
+        store.config().set(&[
             ("merge.ctx.name", "ctx semantic merge"),
             ("merge.ctx.driver", driver.as_str()),
         ])?;

@@ -151,3 +151,77 @@ fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String
     let id = store.commit(&name, tree, &parents, None, &msg)?;
     Ok(Some((name, id.to_string())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Env;
+
+    fn machine(root: &std::path::Path) -> Env {
+        let home = root.join("home");
+        Env {
+            config_dir: root.join("config"),
+            store_dir: root.join("store"),
+            claude_dir: home.join(".claude"),
+            claude_json: home.join(".claude.json"),
+            desktop_config: home.join(".config/Claude/claude_desktop_config.json"),
+            hostname: "test".into(),
+            home,
+        }
+    }
+
+    fn ok<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_dry_run_records_the_writes_and_touches_nothing() {
+        let dir = ok(tempfile::tempdir());
+        let env = machine(dir.path());
+        ok(std::fs::create_dir_all(&env.claude_dir));
+        let live = env.claude_dir.join("CLAUDE.md");
+        ok(std::fs::write(&live, "# memory\n"));
+        ok(crate::setup::init(&env, Some("m"), None));
+        let mut ws = ok(Workspace::open(env.clone()));
+        ok(crate::commit::commit(&mut ws, None));
+        ok(std::fs::remove_file(&live));
+        let head = ws.repo.files.clone();
+        let done = ok(to_target(&ws, &head, Scope::All, OnDirty::Refuse, true));
+        assert_eq!(
+            done.recorded,
+            vec![Recorded::Write(live.clone(), b"# memory\n".to_vec())]
+        );
+        assert!(!live.exists(), "a dry run wrote {}", live.display());
+        let again = ok(to_target(&ws, &head, Scope::All, OnDirty::Refuse, false));
+        assert_eq!(again.plan.actions.len(), 1);
+        assert_eq!(ok(std::fs::read_to_string(&live)), "# memory\n");
+    }
+
+    #[test]
+    fn an_uncommitted_edit_is_refused_skipped_or_backed_up() {
+        let dir = ok(tempfile::tempdir());
+        let env = machine(dir.path());
+        ok(std::fs::create_dir_all(&env.claude_dir));
+        let live = env.claude_dir.join("CLAUDE.md");
+        ok(std::fs::write(&live, "one\n"));
+        ok(crate::setup::init(&env, Some("m"), None));
+        let mut ws = ok(Workspace::open(env.clone()));
+        ok(crate::commit::commit(&mut ws, None));
+        let first = ws.repo.files.clone();
+        ok(std::fs::write(&live, "two\n"));
+        ok(crate::commit::commit(&mut ws, None));
+        ok(std::fs::write(&live, "three, not committed\n"));
+        let refused = to_target(&ws, &first, Scope::All, OnDirty::Refuse, false);
+        assert!(matches!(refused, Err(Error::Dirty { .. })), "{refused:?}");
+        let skipped = ok(to_target(&ws, &first, Scope::All, OnDirty::Skip, false));
+        assert_eq!(skipped.skipped.len(), 1);
+        assert_eq!(ok(std::fs::read_to_string(&live)), "three, not committed\n");
+        let backed = ok(to_target(&ws, &first, Scope::All, OnDirty::Backup, false));
+        assert!(backed.backup.is_some());
+        assert_eq!(ok(std::fs::read_to_string(&live)), "one\n");
+        let (name, _) = backed.backup.unwrap_or_default();
+        let saved = ok(ws.repo.store.ref_target(&name));
+        let kept = ok(ws.repo.store.read(saved, "claude/CLAUDE.md"));
+        assert_eq!(kept.as_deref(), Some(&b"three, not committed\n"[..]));
+    }
+}

@@ -86,32 +86,11 @@ pub fn record(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome
         let stored = ws.repo.files.get(&st.path).map(|e| e.oid);
         match st.state {
             FileState::Added | FileState::Modified => {
-                let mut bytes = captured_bytes(ws, &st.path, &snap)?.unwrap_or_default();
-                let exec = snap.files[&st.path].entry.is_some_and(|e| e.exec);
-                if let Some(stored) = stored.filter(|s| Some(*s) != seen) {
-                    // The live edits were made on top of another version than the store's (or
-                    // on a file ctx never wrote here, as on a machine that just joined): merge
-                    // them into the store's version rather than replace it.
-                    let Some(m) = merge_live(ws, &st.path, seen, &bytes, stored)? else {
-                        out.held_back.push(HeldBack {
-                            path: st.path.clone(),
-                            reason: HeldReason::Conflict,
-                        });
-                        continue;
-                    };
-                    bytes = m;
-                    out.merged.push(st.path.clone());
-                    if Some(stored) == Some(Store::hash(&bytes)) {
-                        continue;
-                    }
+                if let Some(item) =
+                    stage_write(ws, &st.path, seen, stored, &snap, &mut tx, &mut out)?
+                {
+                    items.push(item);
                 }
-                let old = ws.repo.read(&st.path)?;
-                items.push(crate::summary::describe(
-                    &st.path,
-                    old.as_deref(),
-                    Some(&bytes),
-                ));
-                tx.write(&st.path, bytes, exec);
             }
             FileState::Deleted if stored != seen => out.held_back.push(HeldBack {
                 path: st.path.clone(),
@@ -151,6 +130,42 @@ pub fn record(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome
         files: items.len(),
     });
     Ok(out)
+}
+
+/// Stages a live file that was added or modified; returns its summary item, or `None` when it
+/// was held back or its merge left the store's version as it was.
+fn stage_write(
+    ws: &Workspace,
+    path: &str,
+    seen: Option<ObjectId>,
+    stored: Option<ObjectId>,
+    snap: &Snapshot,
+    tx: &mut Transaction,
+    out: &mut CommitOutcome,
+) -> Result<Option<String>> {
+    let mut bytes = captured_bytes(ws, path, snap)?.unwrap_or_default();
+    let exec = snap.files[path].entry.is_some_and(|e| e.exec);
+    if let Some(stored) = stored.filter(|s| Some(*s) != seen) {
+        // The live edits were made on top of another version than the store's (or on a file
+        // ctx never wrote here, as on a machine that just joined): merge them into the store's
+        // version rather than replace it.
+        let Some(m) = merge_live(ws, path, seen, &bytes, stored)? else {
+            out.held_back.push(HeldBack {
+                path: path.to_string(),
+                reason: HeldReason::Conflict,
+            });
+            return Ok(None);
+        };
+        bytes = m;
+        out.merged.push(path.to_string());
+        if stored == Store::hash(&bytes) {
+            return Ok(None);
+        }
+    }
+    let old = ws.repo.read(path)?;
+    let item = crate::summary::describe(path, old.as_deref(), Some(&bytes));
+    tx.write(path, bytes, exec);
+    Ok(Some(item))
 }
 
 /// Commits `tx` and records what the live files now correspond to, such that a kill at any

@@ -118,7 +118,10 @@ impl Ui {
             eprintln!("  {line}");
         }
         for cause in &e.causes {
-            eprintln!("{} {cause}", paint(self.color_err, Style::Dim, "caused by:"));
+            eprintln!(
+                "{} {cause}",
+                paint(self.color_err, Style::Dim, "caused by:")
+            );
         }
         if let Some(h) = &e.hint {
             eprintln!("{} {h}", paint(self.color_err, Style::Yellow, "hint:"));

@@ -14,6 +14,7 @@ pub mod oid_hex;
 mod tree;
 
 pub use history::History;
+pub use tree::files_after;
 
 /// The branch every machine commits to.
 pub const MAIN: &str = "refs/heads/main";
@@ -333,29 +334,9 @@ impl Store {
         }
     }
 
-    /// The store's local git config file.
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.join("config")
-    }
-
-    /// Reads a value of the store's own git config.
-    pub fn config_value(&self, key: &str) -> Option<String> {
-        let file = gix::config::File::from_path_no_includes(
-            self.config_path(),
-            gix::config::Source::Local,
-        )
-        .ok()?;
-        file.string(key).map(|v| v.to_string())
-    }
-
-    /// Sets values in the store's own git config (atomically, through gix's locked write).
-    pub fn set_config(&self, values: &[(&str, &str)]) -> Result<()> {
-        let mut tx = self.repo.config_file_mut(self.config_path())?;
-        for (key, value) in values {
-            tx.set_raw_value(*key, *value)?;
-        }
-        tx.commit()?;
-        Ok(())
+    /// The store's own git config.
+    pub fn config(&self) -> Config<'_> {
+        Config { store: self }
     }
 
     /// Names of refs under `prefix`, with their targets.
@@ -388,4 +369,34 @@ pub fn trailer(message: &str, key: &str) -> Option<String> {
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+}
+
+/// The store's own git config file (remote, merge driver).
+pub struct Config<'a> {
+    store: &'a Store,
+}
+
+impl Config<'_> {
+    /// The store's local git config file.
+    pub fn path(&self) -> PathBuf {
+        self.store.dir.join("config")
+    }
+
+    /// Reads a value of the store's own git config.
+    pub fn value(&self, key: &str) -> Option<String> {
+        let file =
+            gix::config::File::from_path_no_includes(self.path(), gix::config::Source::Local)
+                .ok()?;
+        file.string(key).map(|v| v.to_string())
+    }
+
+    /// Sets values in the store's own git config (atomically, through gix's locked write).
+    pub fn set(&self, values: &[(&str, &str)]) -> Result<()> {
+        let mut tx = self.store.repo.config_file_mut(self.path())?;
+        for (key, value) in values {
+            tx.set_raw_value(*key, *value)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }

@@ -11,12 +11,12 @@ use super::{Change, Entry, Files, Result, Store, TreeDiff};
 impl Store {
     /// Every file of a tree. The last tree read is cached beside the store's git data, since
     /// decompressing hundreds of tree objects on every `status` would cost more than the stats.
-    pub fn tree_files(&self, tree: ObjectId) -> Result<Files> {
+    pub(super) fn tree_files(&self, tree: ObjectId) -> Result<Files> {
         let cache = self.dir.join("ctx").join("tree-cache");
         if let Some(files) = read_tree_cache(&cache, tree) {
             return Ok(files);
         }
-        let files = self.read_tree_files(tree)?;
+        let files = read_tree_files(&self.repo, tree)?;
         self.remember_tree(tree, &files);
         Ok(files)
     }
@@ -38,111 +38,111 @@ impl Store {
         let _ = crate::fsx::write_atomic(&cache, text.as_bytes(), None);
     }
 
-    /// `files` with `changes` applied, as `write_tree` applies them to a tree.
-    pub fn files_after(files: &Files, changes: &BTreeMap<String, Change>) -> Files {
-        let mut out = files.clone();
-        for (path, change) in changes {
-            match change {
-                Change::Write { bytes, exec } => {
-                    out.insert(
-                        path.clone(),
-                        Entry {
-                            oid: Store::hash(bytes),
-                            exec: *exec,
-                        },
-                    );
-                }
-                Change::Blob(e) => {
-                    out.insert(path.clone(), *e);
-                }
-                Change::Delete => {
-                    out.remove(path);
-                }
-            }
-        }
-        out
-    }
-
     /// The files that differ between two trees, as (in `a`, in `b`). Subtrees with equal ids are
     /// skipped without being read, so a sync that changed three files reads a handful of trees,
     /// not the whole store.
     pub fn diff_trees(&self, a: Option<ObjectId>, b: Option<ObjectId>) -> Result<TreeDiff> {
         let mut out = BTreeMap::new();
-        self.diff_into("", a, b, &mut out)?;
+        diff_into(&self.repo, "", a, b, &mut out)?;
         Ok(out)
     }
+}
 
-    fn tree_entries(
-        &self,
-        id: Option<ObjectId>,
-    ) -> Result<BTreeMap<String, (EntryKind, ObjectId)>> {
-        let Some(id) = id else {
-            return Ok(BTreeMap::new());
+/// `files` with `changes` applied, as `write_tree` applies them to a tree.
+pub fn files_after(files: &Files, changes: &BTreeMap<String, Change>) -> Files {
+    let mut out = files.clone();
+    for (path, change) in changes {
+        match change {
+            Change::Write { bytes, exec } => {
+                out.insert(
+                    path.clone(),
+                    Entry {
+                        oid: Store::hash(bytes),
+                        exec: *exec,
+                    },
+                );
+            }
+            Change::Blob(e) => {
+                out.insert(path.clone(), *e);
+            }
+            Change::Delete => {
+                out.remove(path);
+            }
+        }
+    }
+    out
+}
+
+fn tree_entries(
+    repo: &gix::Repository,
+    id: Option<ObjectId>,
+) -> Result<BTreeMap<String, (EntryKind, ObjectId)>> {
+    let Some(id) = id else {
+        return Ok(BTreeMap::new());
+    };
+    let tree = repo.find_tree(id)?;
+    let decoded = tree.decode()?;
+    Ok(decoded
+        .entries
+        .iter()
+        .map(|e| (e.filename.to_string(), (e.mode.kind(), e.oid.to_owned())))
+        .collect())
+}
+
+fn diff_into(
+    repo: &gix::Repository,
+    prefix: &str,
+    a: Option<ObjectId>,
+    b: Option<ObjectId>,
+    out: &mut TreeDiff,
+) -> Result<()> {
+    if a == b {
+        return Ok(());
+    }
+    let (ea, eb) = (tree_entries(repo, a)?, tree_entries(repo, b)?);
+    let names: std::collections::BTreeSet<&String> = ea.keys().chain(eb.keys()).collect();
+    for name in names {
+        let (x, y) = (ea.get(name).copied(), eb.get(name).copied());
+        if x == y {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
         };
-        let tree = self.repo.find_tree(id)?;
-        let decoded = tree.decode()?;
-        Ok(decoded
-            .entries
-            .iter()
-            .map(|e| (e.filename.to_string(), (e.mode.kind(), e.oid.to_owned())))
-            .collect())
+        let sub = |e: Option<(EntryKind, ObjectId)>| {
+            e.filter(|(k, _)| *k == EntryKind::Tree).map(|(_, o)| o)
+        };
+        let blob = |e: Option<(EntryKind, ObjectId)>| match e {
+            Some((EntryKind::Blob, oid)) => Some(Entry { oid, exec: false }),
+            Some((EntryKind::BlobExecutable, oid)) => Some(Entry { oid, exec: true }),
+            _ => None,
+        };
+        if sub(x).is_some() || sub(y).is_some() {
+            diff_into(repo, &path, sub(x), sub(y), out)?;
+        }
+        let (bx, by) = (blob(x), blob(y));
+        if bx != by {
+            out.insert(path, (bx, by));
+        }
     }
+    Ok(())
+}
 
-    fn diff_into(
-        &self,
-        prefix: &str,
-        a: Option<ObjectId>,
-        b: Option<ObjectId>,
-        out: &mut TreeDiff,
-    ) -> Result<()> {
-        if a == b {
-            return Ok(());
-        }
-        let (ea, eb) = (self.tree_entries(a)?, self.tree_entries(b)?);
-        let names: std::collections::BTreeSet<&String> = ea.keys().chain(eb.keys()).collect();
-        for name in names {
-            let (x, y) = (ea.get(name).copied(), eb.get(name).copied());
-            if x == y {
-                continue;
-            }
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let sub = |e: Option<(EntryKind, ObjectId)>| {
-                e.filter(|(k, _)| *k == EntryKind::Tree).map(|(_, o)| o)
-            };
-            let blob = |e: Option<(EntryKind, ObjectId)>| match e {
-                Some((EntryKind::Blob, oid)) => Some(Entry { oid, exec: false }),
-                Some((EntryKind::BlobExecutable, oid)) => Some(Entry { oid, exec: true }),
-                _ => None,
-            };
-            if sub(x).is_some() || sub(y).is_some() {
-                self.diff_into(&path, sub(x), sub(y), out)?;
-            }
-            let (bx, by) = (blob(x), blob(y));
-            if bx != by {
-                out.insert(path, (bx, by));
-            }
-        }
-        Ok(())
+fn read_tree_files(repo: &gix::Repository, tree: ObjectId) -> Result<Files> {
+    let tree = repo.find_tree(tree)?;
+    let mut out = Files::new();
+    for e in tree.traverse().breadthfirst.files()? {
+        let kind = e.mode.kind();
+        let exec = match kind {
+            EntryKind::Blob => false,
+            EntryKind::BlobExecutable => true,
+            _ => continue,
+        };
+        out.insert(e.filepath.to_string(), Entry { oid: e.oid, exec });
     }
-
-    fn read_tree_files(&self, tree: ObjectId) -> Result<Files> {
-        let tree = self.repo.find_tree(tree)?;
-        let mut out = Files::new();
-        for e in tree.traverse().breadthfirst.files()? {
-            let kind = e.mode.kind();
-            let exec = match kind {
-                EntryKind::Blob => false,
-                EntryKind::BlobExecutable => true,
-                _ => continue,
-            };
-            out.insert(e.filepath.to_string(), Entry { oid: e.oid, exec });
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {

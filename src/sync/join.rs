@@ -46,7 +46,7 @@ pub fn remote_status(ws: &Workspace) -> Result<Option<RemoteStatus>> {
 pub fn connect(store_dir: &std::path::Path, store: &Store, url: &str) -> Result<bool> {
     let remote = Remote::new(store_dir, url);
     let configure = || -> Result<()> {
-        store.set_config(&[
+        store.config().set(&[
             ("remote.origin.url", url),
             (
                 "remote.origin.fetch",

@@ -21,37 +21,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ui.json(&report);
         return Ok(0);
     }
-    if report.files.is_empty() {
-        ui.line("Live files match the store.");
-    } else {
-        for f in &report.files {
-            let (mark, style) = match f.state {
-                FileState::Added => ("added   ", Style::Green),
-                FileState::Modified => ("modified", Style::Yellow),
-                FileState::Deleted => ("deleted ", Style::Red),
-                FileState::Missing => ("missing ", Style::Cyan),
-                FileState::Behind => ("behind  ", Style::Cyan),
-            };
-            let fields = if f.fields.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", f.fields.join(", "))
-            };
-            ui.line(&format!("{} {}{}", ui.paint(style, mark), f.path, fields));
-        }
-        if report.files.iter().any(|f| f.state == FileState::Behind) {
-            ui.line(&ui.paint(
-                Style::Dim,
-                "behind: unchanged here, newer in the store; `ctx apply` updates them",
-            ));
-        }
-        if report.files.iter().any(|f| f.state == FileState::Missing) {
-            ui.line(&ui.paint(
-                Style::Dim,
-                "missing: in the store, not on this machine; `ctx apply` writes them",
-            ));
-        }
-    }
+    print_files(&report.files, ui);
     if let Some(r) = &report.remote {
         let state = match (r.ahead, r.behind) {
             (0, 0) => "up to date with the last fetch".to_string(),
@@ -96,4 +66,39 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         }
     }
     Ok(0)
+}
+
+/// The files that differ, one line each with the fields that changed.
+fn print_files(files: &[crate::capture::FileStatus], ui: &Ui) {
+    if files.is_empty() {
+        ui.line("Live files match the store.");
+    } else {
+        for f in files {
+            let (mark, style) = match f.state {
+                FileState::Added => ("added   ", Style::Green),
+                FileState::Modified => ("modified", Style::Yellow),
+                FileState::Deleted => ("deleted ", Style::Red),
+                FileState::Missing => ("missing ", Style::Cyan),
+                FileState::Behind => ("behind  ", Style::Cyan),
+            };
+            let fields = if f.fields.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", f.fields.join(", "))
+            };
+            ui.line(&format!("{} {}{}", ui.paint(style, mark), f.path, fields));
+        }
+        if files.iter().any(|f| f.state == FileState::Behind) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "behind: unchanged here, newer in the store; `ctx apply` updates them",
+            ));
+        }
+        if files.iter().any(|f| f.state == FileState::Missing) {
+            ui.line(&ui.paint(
+                Style::Dim,
+                "missing: in the store, not on this machine; `ctx apply` writes them",
+            ));
+        }
+    }
 }

@@ -54,30 +54,7 @@ pub fn print(r: &SyncReport, ui: &Ui) {
         ui.warn(n);
     }
     if !r.conflicts.is_empty() {
-        ui.line(&ui.paint(
-            Style::Red,
-            &format!(
-                "conflict: {} file(s) changed on both sides; nothing was pushed or applied",
-                r.conflicts.len()
-            ),
-        ));
-        for c in &r.conflicts {
-            for f in &c.fields {
-                let field = if f.field.is_empty() {
-                    c.kind.as_str().to_string()
-                } else {
-                    f.field.clone()
-                };
-                ui.line(&format!(
-                    "  {}  {}: ours {} · theirs {}",
-                    c.path,
-                    field,
-                    short(&f.ours),
-                    short(&f.theirs)
-                ));
-            }
-        }
-        ui.line("Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.");
+        print_conflicts(r, ui);
         return;
     }
     let what = match r.outcome {
@@ -144,4 +121,34 @@ fn short(v: &Option<serde_json::Value>) -> String {
             }
         }
     }
+}
+
+/// A sync stopped on conflicts: each file and field, with both sides (secrets redacted).
+fn print_conflicts(r: &SyncReport, ui: &Ui) {
+    ui.line(&ui.paint(
+        Style::Red,
+        &format!(
+            "conflict: {} file(s) changed on both sides; nothing was pushed or applied",
+            r.conflicts.len()
+        ),
+    ));
+    for c in &r.conflicts {
+        for f in &c.fields {
+            let field = if f.field.is_empty() {
+                c.kind.as_str().to_string()
+            } else {
+                f.field.clone()
+            };
+            ui.line(&format!(
+                "  {}  {}: ours {} · theirs {}",
+                c.path,
+                field,
+                short(&f.ours),
+                short(&f.theirs)
+            ));
+        }
+    }
+    ui.line(
+        "Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.",
+    );
 }
