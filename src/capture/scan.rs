@@ -1,4 +1,4 @@
-//! The allow-list walk: which live files ctx captures (SPEC §2 plus `include:`/`exclude:`),
+//! The allow-list walk: which live files ctx captures (the built-in lists plus `include:`/`exclude:`),
 //! and the entries of the Claude home it leaves untracked.
 
 use std::collections::BTreeSet;

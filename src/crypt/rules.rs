@@ -1,4 +1,4 @@
-//! Which fields are secret: the built-in rules of SPEC §5, the rules from `ctx.yaml`, and the
+//! Which fields are secret: the built-in rules, the rules from `ctx.yaml`, and the
 //! recognisers for well-known token shapes.
 
 use crate::model::SecretRule;
