@@ -2,15 +2,15 @@
 //! record the live files, then bring the files merged on the way up to the new `main`.
 
 use crate::apply::{self, OnDirty, Scope};
-use crate::capture::{self, CommitOutcome};
+use crate::capture::{self, CommitOutcome, RecordOptions};
 use crate::error::Result;
 use crate::workspace::Workspace;
 
 /// Captures and commits the live files; live files merged with a newer store version are
 /// rewritten to the merge (those holding new edits since are left alone).
-pub fn commit(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome> {
+pub fn commit(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> {
     ws.keys.identity()?;
-    let outcome = capture::record(ws, message)?;
+    let outcome = capture::record(ws, opts)?;
     if !outcome.merged.is_empty() {
         apply::to_head(ws, Scope::Paths(outcome.merged.clone()), OnDirty::Skip)?;
     }

@@ -69,6 +69,24 @@ pub enum Error {
     /// A path given on the command line that names nothing ctx knows.
     #[error("`{0}` is not a path ctx tracks")]
     UnknownPath(String),
+    /// A place ctx captures from is missing or unreadable: its files are not taken as deleted.
+    #[error("{} is missing or unreadable, so its {count} tracked file(s) were not taken as deleted; nothing was committed", path.display())]
+    LiveRootMissing {
+        /// The Claude home, `~/.claude.json` or the Desktop config.
+        path: PathBuf,
+        /// How many tracked files it held.
+        count: usize,
+    },
+    /// A capture would delete most of what is tracked at once.
+    #[error("this would delete {count} of {total} tracked files at once; nothing was committed")]
+    MassDelete {
+        /// Files it would delete.
+        count: usize,
+        /// Live files tracked.
+        total: usize,
+        /// A few of them, for the message.
+        examples: Vec<String>,
+    },
     /// A machine name that is empty once unsafe characters are dropped.
     #[error("`{0}` cannot be a machine name")]
     BadMachineName(String),

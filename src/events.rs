@@ -89,7 +89,7 @@ pub fn kept_notes(p: &GitProject, outcomes: &[(String, PersonalOutcome)]) -> Vec
 fn session_end(env: &Env) -> Result<Vec<String>, EventError> {
     let _lock = lock(env, "hook session-end")?;
     let mut ws = Workspace::open(env.clone())?;
-    let outcome = crate::commit::commit(&mut ws, None)?;
+    let outcome = crate::commit::commit(&mut ws, Default::default())?;
     Ok(outcome
         .held_back
         .iter()

@@ -275,7 +275,7 @@ fn push_setup(env: &Env, repo: &Repo, created: &mut Vec<String>) -> Result<bool,
                 push: true,
                 commit: false,
                 apply: false,
-                progress: None,
+                ..Default::default()
             };
             crate::sync::sync(env, opts)?.pushed
         }

@@ -131,7 +131,7 @@ pub fn relevant(env: &Env, path: &Path) -> bool {
 pub fn commit_now(env: &Env) -> Result<CommitOutcome, RoundError> {
     let _lock = Lock::acquire(&env.state_dir(), "watch", LOCK_WAIT)?;
     let mut ws = Workspace::open(env.clone())?;
-    Ok(crate::commit::commit(&mut ws, None)?)
+    Ok(crate::commit::commit(&mut ws, Default::default())?)
 }
 
 /// The periodic action of `ctx watch --sync-every`: a full `ctx sync` under the store's lock.

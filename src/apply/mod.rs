@@ -183,7 +183,7 @@ mod tests {
         ok(std::fs::write(&live, "# memory\n"));
         ok(crate::setup::init(&env, Some("m"), None));
         let mut ws = ok(Workspace::open(env.clone()));
-        ok(crate::commit::commit(&mut ws, None));
+        ok(crate::commit::commit(&mut ws, Default::default()));
         ok(std::fs::remove_file(&live));
         let head = ws.repo.files.clone();
         let done = ok(to_target(&ws, &head, Scope::All, OnDirty::Refuse, true));
@@ -206,10 +206,10 @@ mod tests {
         ok(std::fs::write(&live, "one\n"));
         ok(crate::setup::init(&env, Some("m"), None));
         let mut ws = ok(Workspace::open(env.clone()));
-        ok(crate::commit::commit(&mut ws, None));
+        ok(crate::commit::commit(&mut ws, Default::default()));
         let first = ws.repo.files.clone();
         ok(std::fs::write(&live, "two\n"));
-        ok(crate::commit::commit(&mut ws, None));
+        ok(crate::commit::commit(&mut ws, Default::default()));
         ok(std::fs::write(&live, "three, not committed\n"));
         let refused = to_target(&ws, &first, Scope::All, OnDirty::Refuse, false);
         assert!(matches!(refused, Err(Error::Dirty { .. })), "{refused:?}");

@@ -118,6 +118,11 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
                 plan.unreadable.extend(form.unreadable);
                 (Op::Write, Some(form.bytes), e.exec)
             }
+            // A file the store stopped tracking (`exclude:`) stays where it is, on every machine.
+            None if have.is_some() && untracked(ws, path) => {
+                plan.in_sync.insert(path.clone(), None);
+                continue;
+            }
             None if have.is_some() => (Op::Delete, None, false),
             None => {
                 plan.in_sync.insert(path.clone(), None);
@@ -135,4 +140,11 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
         });
     }
     Ok(plan)
+}
+
+/// Whether ctx.yaml now keeps `path` out of the store: its deletion there is not a deletion of
+/// the live file.
+fn untracked(ws: &Workspace, path: &str) -> bool {
+    path.strip_prefix("claude/")
+        .is_some_and(|rel| crate::capture::scan::excluded(rel, &ws.repo.manifest.exclude))
 }

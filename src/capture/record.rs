@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::snapshot::{captured_bytes, snapshot, Snapshot};
 use super::status::{status, FileState, FileStatus};
-use crate::error::{io, Result};
+use crate::error::{io, Error, Result};
 use crate::merge::Policy;
 use crate::repo::Transaction;
 use crate::state::Applied;
@@ -68,10 +68,27 @@ pub struct CommitOutcome {
     pub pending_apply: bool,
 }
 
+/// How a commit may proceed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordOptions<'a> {
+    /// The commit's first line (default: the machine and a field-level summary).
+    pub message: Option<&'a str>,
+    /// Commit the deletion of more files at once than the guard lets through.
+    pub allow_mass_delete: bool,
+}
+
+/// More deletions than this at once, or more than half of the tracked files (from
+/// [`MASS_MIN`] on), look like a lost home rather than a person's work.
+pub const MASS_DELETE: usize = 20;
+/// The fewest deletions the half-of-everything rule applies to.
+pub const MASS_MIN: usize = 4;
+
 /// Captures the live files and commits what changed.
-pub fn record(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome> {
+pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> {
+    let message = opts.message;
     let snap = snapshot(ws, true)?;
     let mut statuses = status(ws, &snap)?;
+    guard_deletions(ws, &statuses, opts.allow_mass_delete)?;
     let mut out = CommitOutcome {
         pending_apply: statuses
             .iter()
@@ -130,6 +147,54 @@ pub fn record(ws: &mut Workspace, message: Option<&str>) -> Result<CommitOutcome
         files: items.len(),
     });
     Ok(out)
+}
+
+/// Refuses to take files as deleted when the place they live in is gone (a Claude home moved
+/// away, a dangling link, an unreadable folder), and a deletion of most of what is tracked
+/// unless a person asked for it: one machine losing its files must never delete them everywhere.
+fn guard_deletions(ws: &Workspace, statuses: &[FileStatus], allow_mass: bool) -> Result<()> {
+    let deleted: Vec<&str> = statuses
+        .iter()
+        .filter(|s| s.state == FileState::Deleted)
+        .map(|s| s.path.as_str())
+        .collect();
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    let env = &ws.env;
+    let roots = [
+        (env.claude_dir.as_path(), true),
+        (env.claude_json.as_path(), false),
+        (env.desktop_config.as_path(), false),
+    ];
+    for (root, is_dir) in roots {
+        let here = if is_dir { root.is_dir() } else { root.is_file() };
+        let lost = deleted
+            .iter()
+            .filter(|p| crate::layout::live_location(env, p).is_some_and(|(l, _)| l.starts_with(root)))
+            .count();
+        if !here && lost > 0 {
+            return Err(Error::LiveRootMissing {
+                path: root.to_path_buf(),
+                count: lost,
+            });
+        }
+    }
+    let total = ws
+        .repo
+        .files
+        .keys()
+        .filter(|p| crate::layout::is_live_path(p))
+        .count();
+    let n = deleted.len();
+    if !allow_mass && (n > MASS_DELETE || (n >= MASS_MIN && n * 2 > total)) {
+        return Err(Error::MassDelete {
+            count: n,
+            total,
+            examples: deleted.iter().take(5).map(|p| p.to_string()).collect(),
+        });
+    }
+    Ok(())
 }
 
 /// Stages a live file that was added or modified; returns its summary item, or `None` when it

@@ -93,6 +93,13 @@ pub struct Locations<'a> {
     pub desktop_config: &'a Path,
 }
 
+/// Whether a path relative to the Claude home is never captured, or excluded by ctx.yaml.
+pub fn excluded(rel: &str, exclude: &[String]) -> bool {
+    // NEVER names top-level entries only, so the first segment decides.
+    NEVER.contains(&rel.split('/').next().unwrap_or(rel))
+        || exclude.iter().any(|e| crate::layout::under(rel, e))
+}
+
 /// Lists every live file on the allow-list. `include` and `exclude` come from ctx.yaml.
 pub fn scan(
     loc: &Locations,
@@ -104,11 +111,7 @@ pub fn scan(
     let mut scan = Scan::default();
     let root = loc.claude_dir;
     let under = crate::layout::under;
-    // NEVER names top-level entries only, so the first segment decides.
-    let excluded = |rel: &str| {
-        NEVER.contains(&rel.split('/').next().unwrap_or(rel))
-            || exclude.iter().any(|e| under(rel, e))
-    };
+    let excluded = |rel: &str| excluded(rel, exclude);
     let mut wanted: BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();
     wanted.extend(DIRS.iter().map(|s| s.to_string()));
     wanted.extend(statusline_scripts(root));

@@ -161,6 +161,13 @@ impl From<Error> for CliError {
             Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed",
             Error::KeyCannotOpen { .. } => "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed",
             Error::UnknownPath(_) => "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x",
+            Error::LiveRootMissing { .. } => "bring it back (or point CLAUDE_CONFIG_DIR at it) and run the command again; to stop tracking files, remove them while it is there",
+            Error::MassDelete { examples, .. } => {
+                return CliError {
+                    details: examples.clone(),
+                    ..CliError::from_error(&e, "if you meant to delete them, run it again with --allow-mass-delete")
+                }
+            }
             Error::BadMachineName(_) => "use letters, digits, `-` or `_`, e.g. --machine laptop",
         };
         CliError::from_error(&e, hint)

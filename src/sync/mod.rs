@@ -129,6 +129,8 @@ pub struct SyncReport {
     pub attempts: u32,
     /// Live files written or deleted.
     pub applied: Vec<String>,
+    /// Live files this sync deleted on this machine (their content stays in the store's history).
+    pub deleted: Vec<String>,
     /// Live files with uncommitted changes that were left alone.
     pub skipped: Vec<String>,
     /// Secrets this machine cannot open (kept as they are live).
@@ -152,6 +154,8 @@ pub struct SyncOptions {
     pub apply: bool,
     /// Told what network step starts (fetch, push), for a progress line on a terminal.
     pub progress: Option<fn(&str)>,
+    /// Let the commit delete more files at once than the guard allows.
+    pub allow_mass_delete: bool,
 }
 
 impl Default for SyncOptions {
@@ -161,6 +165,7 @@ impl Default for SyncOptions {
             commit: true,
             apply: true,
             progress: None,
+            allow_mass_delete: false,
         }
     }
 }
@@ -188,7 +193,11 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         pending: true,
     };
     if opts.commit {
-        let c = crate::commit::commit(&mut ws, None)?;
+        let record = crate::capture::RecordOptions {
+            message: None,
+            allow_mass_delete: opts.allow_mass_delete,
+        };
+        let c = crate::commit::commit(&mut ws, record)?;
         report.committed = c.committed;
         report
             .notes
@@ -396,6 +405,9 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
         }
         for a in &done.plan.actions {
             let shown = ws.env.display(&a.live);
+            if a.op == crate::apply::Op::Delete && !report.deleted.contains(&shown) {
+                report.deleted.push(shown.clone());
+            }
             if !report.applied.contains(&shown) {
                 report.applied.push(shown);
             }

@@ -9,6 +9,9 @@ pub struct CommitArgs {
     /// The commit's first line (default: the machine and a field-level summary).
     #[arg(short, long, value_name = "MSG")]
     pub message: Option<String>,
+    /// Commit even when it deletes more than 20 tracked files, or over half of them, at once.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -17,7 +20,13 @@ pub struct CommitArgs {
 /// Runs `ctx commit`.
 pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let mut o = crate::cli::open(env, Some("commit"))?;
-    let outcome = crate::commit::commit(&mut o.ws, args.message.as_deref())?;
+    let outcome = crate::commit::commit(
+        &mut o.ws,
+        crate::capture::RecordOptions {
+            message: args.message.as_deref(),
+            allow_mass_delete: args.allow_mass_delete,
+        },
+    )?;
     for h in &outcome.held_back {
         ui.warn(&h.to_string());
     }

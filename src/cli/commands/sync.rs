@@ -11,6 +11,9 @@ pub struct SyncArgs {
     /// Commit, fetch, merge and apply, but do not push.
     #[arg(long)]
     pub no_push: bool,
+    /// Let the commit delete more than 20 tracked files, or over half of them, at once.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -22,6 +25,7 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let live = !args.json && ui.progress_allowed();
     let opts = SyncOptions {
         push: !args.no_push,
+        allow_mass_delete: args.allow_mass_delete,
         progress: live.then_some(progress as fn(&str)),
         ..Default::default()
     };
@@ -94,6 +98,13 @@ pub fn print(r: &SyncReport, ui: &Ui) {
     }
     if !r.applied.is_empty() {
         ui.line(&format!("Applied {} live file(s).", r.applied.len()));
+    }
+    if !r.deleted.is_empty() {
+        ui.line(&format!(
+            "Deleted here as on the other machines ({}): {}. `ctx log` shows the commit; `ctx rollback` brings them back.",
+            r.deleted.len(),
+            r.deleted.join(", ")
+        ));
     }
     for s in &r.skipped {
         ui.warn(&format!(

@@ -1,0 +1,170 @@
+//! Nothing lost: a missing home, a mass deletion, a stopped tracking or one bad file never
+//! deletes or blocks anyone's context.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::Machine;
+
+struct Remote {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Remote {
+    fn new() -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.git");
+        common::bare_repo(&path);
+        Remote { _dir: dir, path }
+    }
+
+    fn url(&self) -> String {
+        self.path.to_string_lossy().to_string()
+    }
+
+    fn head(&self) -> String {
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.path)
+            .args(["rev-parse", "refs/heads/main"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+/// m1 with the fixture home and m2 (empty home) share a store; both have every file.
+fn two_machines() -> (Remote, Machine, Machine) {
+    let remote = Remote::new();
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
+    m1.ok(&["commit"]);
+    m1.ok(&["sync"]);
+    let m2 = Machine::empty("m2");
+    m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
+    m2.ok(&["sync"]);
+    (remote, m1, m2)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+fn live_files(m: &Machine) -> Vec<PathBuf> {
+    common::walk(&m.claude_dir())
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+#[test]
+fn a_claude_home_moved_away_deletes_nothing_anywhere() {
+    let (remote, m1, m2) = two_machines();
+    let before = live_files(&m2);
+    assert!(before.len() > 5, "m2 got the context: {before:?}");
+    let pushed = remote.head();
+    std::fs::rename(m1.claude_dir(), m1.home.join(".claude.away")).unwrap();
+    let out = m1.ctx(&["sync"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is missing or unreadable"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
+    assert_eq!(remote.head(), pushed, "nothing may be pushed");
+    m2.ok(&["sync"]);
+    assert_eq!(live_files(&m2), before, "m2 lost files");
+}
+
+#[test]
+fn a_dangling_claude_home_link_is_not_taken_for_deletions() {
+    let (_remote, m1, _m2) = two_machines();
+    let away = m1.home.join(".claude.real");
+    std::fs::rename(m1.claude_dir(), &away).unwrap();
+    std::os::unix::fs::symlink(m1.home.join("nowhere"), m1.claude_dir()).unwrap();
+    let head = m1.head();
+    let out = m1.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(m1.head(), head, "nothing committed");
+}
+
+#[test]
+fn the_session_end_hook_never_commits_a_missing_home() {
+    let (_remote, m1, _m2) = two_machines();
+    let head = m1.head();
+    std::fs::rename(m1.claude_dir(), m1.home.join(".claude.away")).unwrap();
+    let out = m1.ctx(&["hook", "session-end"]);
+    assert_eq!(out.status.code(), Some(0), "hooks fail open");
+    assert_eq!(m1.head(), head, "nothing committed");
+    assert!(m1.hook_log().contains("missing or unreadable"), "{}", m1.hook_log());
+}
+
+#[test]
+fn deleting_most_files_at_once_needs_a_flag() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let head = m.head();
+    for dir in ["agents", "commands", "skills"] {
+        let _ = std::fs::remove_dir_all(m.claude_dir().join(dir));
+    }
+    let out = m.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--allow-mass-delete"), "{}", stderr(&out));
+    assert_eq!(m.head(), head, "nothing committed");
+    m.ok(&["commit", "--allow-mass-delete"]);
+    assert_ne!(m.head(), head, "the flag lets a person delete them");
+}
+
+/// Commits a new ctx.yaml on `m`'s main (as a person editing the store would), then syncs.
+fn edit_manifest(m: &Machine, f: impl FnOnce(&str) -> String) {
+    let text = f(&m.git(&["show", "main:ctx.yaml"]));
+    let index = m.root.join("manifest-index");
+    let git = |args: &[&str], input: Option<&str>| -> String {
+        use std::io::Write;
+        let mut child = m
+            .cmd("git")
+            .arg("--git-dir")
+            .arg(m.store())
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(i) = input {
+            child.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["read-tree", "main"], None);
+    let blob = git(&["hash-object", "-w", "--stdin"], Some(&text));
+    let info = format!("100644,{blob},ctx.yaml");
+    git(&["update-index", "--cacheinfo", &info], None);
+    let tree = git(&["write-tree"], None);
+    let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "edit ctx.yaml"], None);
+    git(&["update-ref", "refs/heads/main", &commit], None);
+    m.ok(&["sync"]);
+}
+
+#[test]
+fn excluding_a_folder_deletes_it_on_no_machine() {
+    let (_remote, m1, m2) = two_machines();
+    let sub = m1.claude_dir().join("commands/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("hello2.md"), "---\ndescription: hi\n---\nSay hi.\n").unwrap();
+    m1.ok(&["sync"]);
+    m2.ok(&["sync"]);
+    let theirs = m2.claude_dir().join("commands/sub/hello2.md");
+    assert!(theirs.exists(), "m2 got the command");
+    edit_manifest(&m1, |t| format!("{t}exclude:\n- commands/sub\n"));
+    m1.ok(&["sync"]);
+    assert!(sub.join("hello2.md").exists(), "m1 keeps its file");
+    m2.ok(&["sync"]);
+    assert!(theirs.exists(), "m2 keeps its file once it is excluded");
+    let store = m2.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!store.contains("commands/sub/"), "no longer tracked: {store}");
+    let status = m2.ok(&["status"]);
+    assert!(!status.contains("commands/sub"), "{status}");
+}
