@@ -102,3 +102,18 @@ pub fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
         source,
     }
 }
+
+/// An error and its causes on one line, for a log or a list of problems.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -93,7 +93,7 @@ fn session_end(env: &Env) -> Result<Vec<String>, EventError> {
     Ok(outcome
         .held_back
         .iter()
-        .map(|h| format!("session-end: {h}"))
+        .map(|h| format!("session-end: {h} ({})", h.hint()))
         .collect())
 }
 

@@ -18,6 +18,8 @@ pub struct Overview {
     pub head: Option<String>,
     /// Files that differ.
     pub files: Vec<FileStatus>,
+    /// Live files that cannot be read or understood, with why.
+    pub problems: Vec<String>,
     /// Entries of the Claude home on no list.
     pub untracked: Vec<String>,
     /// Conflicts a sync left open.
@@ -37,20 +39,23 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
     let files = status(ws, &snap)?;
     let home = env.display(&env.claude_dir);
     let unapproved = crate::machines::unapproved(ws)?;
+    let conflicts: Vec<FileConflict> = open_merge(ws)
+        .map(|m| m.open().cloned().collect())
+        .unwrap_or_default();
+    let conflicted = !conflicts.is_empty();
     Ok(Overview {
         machine: ws.machine().to_string(),
         store: env.display(&env.store_dir),
         head: ws.repo.head.map(|h| h.to_string()),
-        clean: files.is_empty(),
+        clean: files.is_empty() && snap.problems.is_empty() && !conflicted,
         files,
+        problems: snap.problems.values().cloned().collect(),
         untracked: snap
             .untracked
             .iter()
             .map(|u| format!("{home}/{u}"))
             .collect(),
-        conflicts: open_merge(ws)
-            .map(|m| m.open().cloned().collect())
-            .unwrap_or_default(),
+        conflicts,
         remote: remote_status(ws)?,
         cannot_read_secrets: unapproved,
     })

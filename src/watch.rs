@@ -304,7 +304,7 @@ pub fn run(
                     report(Report::Committed(info));
                 }
                 for h in outcome.held_back {
-                    report(Report::HeldBack(h.to_string()));
+                    report(Report::HeldBack(format!("{h} ({})", h.hint())));
                 }
                 pending = false;
             }

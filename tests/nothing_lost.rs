@@ -68,7 +68,11 @@ fn a_claude_home_moved_away_deletes_nothing_anywhere() {
     std::fs::rename(m1.claude_dir(), m1.home.join(".claude.away")).unwrap();
     let out = m1.ctx(&["sync"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is missing or unreadable"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is missing or unreadable"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
     assert_eq!(remote.head(), pushed, "nothing may be pushed");
     m2.ok(&["sync"]);
@@ -95,7 +99,11 @@ fn the_session_end_hook_never_commits_a_missing_home() {
     let out = m1.ctx(&["hook", "session-end"]);
     assert_eq!(out.status.code(), Some(0), "hooks fail open");
     assert_eq!(m1.head(), head, "nothing committed");
-    assert!(m1.hook_log().contains("missing or unreadable"), "{}", m1.hook_log());
+    assert!(
+        m1.hook_log().contains("missing or unreadable"),
+        "{}",
+        m1.hook_log()
+    );
 }
 
 #[test]
@@ -109,7 +117,11 @@ fn deleting_most_files_at_once_needs_a_flag() {
     }
     let out = m.ctx(&["commit"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--allow-mass-delete"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-mass-delete"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(m.head(), head, "nothing committed");
     m.ok(&["commit", "--allow-mass-delete"]);
     assert_ne!(m.head(), head, "the flag lets a person delete them");
@@ -143,7 +155,10 @@ fn edit_manifest(m: &Machine, f: impl FnOnce(&str) -> String) {
     let info = format!("100644,{blob},ctx.yaml");
     git(&["update-index", "--cacheinfo", &info], None);
     let tree = git(&["write-tree"], None);
-    let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "edit ctx.yaml"], None);
+    let commit = git(
+        &["commit-tree", &tree, "-p", "main", "-m", "edit ctx.yaml"],
+        None,
+    );
     git(&["update-ref", "refs/heads/main", &commit], None);
     m.ok(&["sync"]);
 }
@@ -153,7 +168,11 @@ fn excluding_a_folder_deletes_it_on_no_machine() {
     let (_remote, m1, m2) = two_machines();
     let sub = m1.claude_dir().join("commands/sub");
     std::fs::create_dir_all(&sub).unwrap();
-    std::fs::write(sub.join("hello2.md"), "---\ndescription: hi\n---\nSay hi.\n").unwrap();
+    std::fs::write(
+        sub.join("hello2.md"),
+        "---\ndescription: hi\n---\nSay hi.\n",
+    )
+    .unwrap();
     m1.ok(&["sync"]);
     m2.ok(&["sync"]);
     let theirs = m2.claude_dir().join("commands/sub/hello2.md");
@@ -164,7 +183,97 @@ fn excluding_a_folder_deletes_it_on_no_machine() {
     m2.ok(&["sync"]);
     assert!(theirs.exists(), "m2 keeps its file once it is excluded");
     let store = m2.git(&["ls-tree", "-r", "--name-only", "main"]);
-    assert!(!store.contains("commands/sub/"), "no longer tracked: {store}");
+    assert!(
+        !store.contains("commands/sub/"),
+        "no longer tracked: {store}"
+    );
     let status = m2.ok(&["status"]);
     assert!(!status.contains("commands/sub"), "{status}");
+}
+
+#[test]
+fn an_agent_from_the_agents_wizard_is_committed() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    let agent = m.claude_dir().join("agents/reviewer.md");
+    let text = "---\nname: reviewer\ndescription: Use this agent when code was written. Examples:\n\n<example>\nContext: the user wrote a function\nuser: \"review it\"\nassistant: \"I'll use the reviewer agent\"\n</example>\nmodel: sonnet\n---\n\nYou review code.\n";
+    std::fs::write(&agent, text).unwrap();
+    m.ok(&["commit"]);
+    let stored = m.git(&["show", "main:claude/agents/reviewer.md"]);
+    assert_eq!(stored, text);
+}
+
+#[test]
+fn one_bad_file_is_held_back_and_the_rest_is_committed() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let broken = "{\n  \"model\": \"opus\",\n";
+    std::fs::write(m.claude_dir().join("settings.json"), broken).unwrap();
+    std::fs::write(m.claude_dir().join("CLAUDE.md"), "# memory, edited\n").unwrap();
+    let out = m.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(2), "not everything went in");
+    let err = stderr(&out);
+    assert!(err.contains("~/.claude/settings.json:3:"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    assert_eq!(
+        m.git(&["show", "main:claude/CLAUDE.md"]),
+        "# memory, edited\n",
+        "the rest was committed"
+    );
+    let kept = std::fs::read_to_string(m.claude_dir().join("settings.json")).unwrap();
+    assert_eq!(kept, broken, "the held-back file is never changed");
+    assert!(
+        m.git(&["ls-tree", "-r", "--name-only", "main"])
+            .contains("claude/settings.json"),
+        "a file that cannot be read is not taken as deleted"
+    );
+    let status = m.ctx(&["status"]);
+    assert_eq!(status.status.code(), Some(2));
+}
+
+#[test]
+fn force_restores_an_unparsable_live_file_and_keeps_its_bytes() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let settings = m.claude_dir().join("settings.json");
+    let good = std::fs::read_to_string(&settings).unwrap();
+    let typo = good.replacen('{', "{{", 1);
+    std::fs::write(&settings, &typo).unwrap();
+    let refused = m.ctx(&["apply", "claude/settings.json"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), typo);
+    let out = m.ctx(&["apply", "--force", "claude/settings.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), good);
+    let backups = m.git(&["for-each-ref", "--format=%(refname)", "refs/ctx/backups/"]);
+    let backup = backups.lines().next().unwrap_or_default().to_string();
+    assert!(!backup.is_empty(), "a backup ref");
+    assert_eq!(
+        m.git(&["show", &format!("{backup}:claude/settings.json")]),
+        typo
+    );
+}
+
+#[test]
+fn a_quiet_sync_still_names_its_conflict() {
+    let (_remote, m1, m2) = two_machines();
+    let set_model = |m: &Machine, model: &str| {
+        let p = m.claude_dir().join("settings.json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["model"] = serde_json::Value::String(model.into());
+        std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    };
+    set_model(&m1, "opus");
+    m1.ok(&["sync"]);
+    set_model(&m2, "haiku");
+    let out = m2.ctx(&["-q", "sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("claude/settings.json") && said.contains("model"),
+        "{said}"
+    );
 }

@@ -279,7 +279,11 @@ fn a_true_conflict_stops_and_resolve_settles_it() {
         std::fs::read(m2.claude_dir().join("settings.json")).unwrap(),
         live_before
     );
-    let status: Value = serde_json::from_str(&m2.ok(&["status", "--json"])).unwrap();
+    // An open conflict is not a clean state: status says so in its exit code and its JSON.
+    let out = m2.ctx(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["clean"], false);
     let conflicts = status["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 1, "{status}");
     assert_eq!(conflicts[0]["path"], "claude/settings.json");

@@ -126,11 +126,15 @@ fn splice_mcp(sys: &dyn System, path: &Path, servers: Option<&Value>) -> Result<
         }
         Err(e) => return Err(io(e)),
     };
-    let out = crate::format::splice_key(&text, "mcpServers", servers).ok_or_else(|| {
-        Error::NotAnObject {
+    // Only a file that parses is spliced: in a damaged one, ctx could not tell its key's bytes
+    // from the rest, which belongs to other tools.
+    let parsed = serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object());
+    let out = parsed
+        .then(|| crate::format::splice_key(&text, "mcpServers", servers))
+        .flatten()
+        .ok_or_else(|| Error::NotAnObject {
             path: path.to_path_buf(),
-        }
-    })?;
+        })?;
     if out != text {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             sys.create_dir_all(dir).map_err(crate::error::io(dir))?;

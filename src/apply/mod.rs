@@ -115,6 +115,12 @@ pub fn to_target(
     Ok(out)
 }
 
+/// A live file's bytes as they are, if it can be read at all.
+fn raw_bytes(ws: &Workspace, path: &str) -> Option<Vec<u8>> {
+    let (live, _) = crate::layout::live_location(&ws.env, path)?;
+    std::fs::read(live).ok()
+}
+
 /// Saves the live contents that `plan` would overwrite to a backup ref. Returns the ref.
 fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String, String)>> {
     if plan.dirty_paths().is_empty() {
@@ -122,7 +128,12 @@ fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String
     }
     let mut changes = BTreeMap::new();
     for path in plan.dirty_paths() {
-        if let Some(bytes) = captured_bytes(ws, path, snap)? {
+        // A live file that cannot be captured is saved as its bytes are.
+        let bytes = match snap.problems.contains_key(path) {
+            true => raw_bytes(ws, path),
+            false => captured_bytes(ws, path, snap)?,
+        };
+        if let Some(bytes) = bytes {
             let exec = snap
                 .files
                 .get(path)

@@ -104,7 +104,11 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
             continue;
         }
         let seen = applied.files.get(path).copied();
-        if let Some(h) = have {
+        if snap.problems.contains_key(path) {
+            // A live file that cannot be read is nobody's to overwrite without --force.
+            plan.dirty.push(ws.env.display(&live));
+            plan.dirty_paths.push(path.clone());
+        } else if let Some(h) = have {
             if !still_matches(ws, path, h, seen, snap)? {
                 plan.dirty.push(ws.env.display(&live));
                 plan.dirty_paths.push(path.clone());

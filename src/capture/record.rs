@@ -33,6 +33,8 @@ pub enum HeldReason {
     Conflict,
     /// Deleted here, but changed in the store since this machine last had it.
     DeletedButChanged,
+    /// The live file cannot be read or understood (a parse error, a token in plain text).
+    Invalid,
 }
 
 /// A live file a commit left out; the file itself is not touched.
@@ -42,14 +44,40 @@ pub struct HeldBack {
     pub path: String,
     /// Why.
     pub reason: HeldReason,
+    /// What is wrong with it, for [`HeldReason::Invalid`] (file:line:col and the cause).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl HeldBack {
+    fn new(path: &str, reason: HeldReason) -> HeldBack {
+        HeldBack {
+            path: path.to_string(),
+            reason,
+            detail: String::new(),
+        }
+    }
+}
+
+impl HeldBack {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        let p = &self.path;
+        match self.reason {
+            HeldReason::Conflict => format!("see `ctx diff {p}`, then `ctx apply --force {p}` to take the store's, yours saved to a backup ref"),
+            HeldReason::DeletedButChanged => format!("`ctx apply {p}` brings it back"),
+            HeldReason::Invalid => format!("fix the file and commit again; `ctx apply --force {p}` takes the store's copy, yours saved to a backup ref first"),
+        }
+    }
 }
 
 impl std::fmt::Display for HeldBack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = &self.path;
         match self.reason {
-            HeldReason::Conflict => write!(f, "{p}: your live file and the store's version both changed and conflict; not committed (see `ctx diff {p}`, then `ctx apply --force {p}` to take the store's, yours saved to a backup ref)"),
-            HeldReason::DeletedButChanged => write!(f, "{p}: deleted here, but changed in the store since this machine last had it; not deleted (`ctx apply {p}` brings it back)"),
+            HeldReason::Conflict => write!(f, "{p}: your live file and the store's version both changed and conflict; not committed"),
+            HeldReason::DeletedButChanged => write!(f, "{p}: deleted here, but changed in the store since this machine last had it; not deleted"),
+            HeldReason::Invalid => write!(f, "{}; not committed, the rest was", self.detail),
         }
     }
 }
@@ -95,6 +123,12 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
             .any(|s| matches!(s.state, FileState::Missing | FileState::Behind)),
         ..Default::default()
     };
+    for (path, problem) in &snap.problems {
+        out.held_back.push(HeldBack {
+            detail: problem.clone(),
+            ..HeldBack::new(path, HeldReason::Invalid)
+        });
+    }
     let applied = ws.state.applied();
     let mut tx = Transaction::new();
     let mut items = Vec::new();
@@ -109,10 +143,9 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
                     items.push(item);
                 }
             }
-            FileState::Deleted if stored != seen => out.held_back.push(HeldBack {
-                path: st.path.clone(),
-                reason: HeldReason::DeletedButChanged,
-            }),
+            FileState::Deleted if stored != seen => out
+                .held_back
+                .push(HeldBack::new(&st.path, HeldReason::DeletedButChanged)),
             FileState::Deleted => {
                 items.push(crate::summary::describe(&st.path, Some(b""), None));
                 tx.set(&st.path, crate::store::Change::Delete);
@@ -168,10 +201,16 @@ fn guard_deletions(ws: &Workspace, statuses: &[FileStatus], allow_mass: bool) ->
         (env.desktop_config.as_path(), false),
     ];
     for (root, is_dir) in roots {
-        let here = if is_dir { root.is_dir() } else { root.is_file() };
+        let here = if is_dir {
+            root.is_dir()
+        } else {
+            root.is_file()
+        };
         let lost = deleted
             .iter()
-            .filter(|p| crate::layout::live_location(env, p).is_some_and(|(l, _)| l.starts_with(root)))
+            .filter(|p| {
+                crate::layout::live_location(env, p).is_some_and(|(l, _)| l.starts_with(root))
+            })
             .count();
         if !here && lost > 0 {
             return Err(Error::LiveRootMissing {
@@ -215,10 +254,8 @@ fn stage_write(
         // ctx never wrote here, as on a machine that just joined): merge them into the store's
         // version rather than replace it.
         let Some(m) = merge_live(ws, path, seen, &bytes, stored)? else {
-            out.held_back.push(HeldBack {
-                path: path.to_string(),
-                reason: HeldReason::Conflict,
-            });
+            out.held_back
+                .push(HeldBack::new(path, HeldReason::Conflict));
             return Ok(None);
         };
         bytes = m;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::scan::{self, LiveFile, Locations};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::Source;
 use crate::state::{CacheEntry, DirCache, Stat, StatCache};
 use crate::store::{Entry, Store};
@@ -31,6 +31,33 @@ pub struct Snapshot {
     pub files: BTreeMap<String, Captured>,
     /// Untracked entries under the Claude home.
     pub untracked: Vec<String>,
+    /// Live files that cannot be read or understood, with why (file:line:col): left out of
+    /// this snapshot, so they count as neither changed nor deleted, and never overwritten
+    /// without `--force`.
+    pub problems: BTreeMap<String, String>,
+}
+
+/// Captures one file, setting aside a file-level problem (a parse error, a plaintext token, a
+/// file that cannot be read) so that one bad file never blocks the others.
+fn capture_or_note(
+    ws: &Workspace,
+    path: &str,
+    live: PathBuf,
+    source: Source,
+    problems: &mut BTreeMap<String, String>,
+) -> Result<Option<Captured>> {
+    use crate::codec::CaptureError as C;
+    match capture_one(ws, path, live, source) {
+        Err(Error::Capture(e @ (C::Format(_) | C::PlainSecret { .. } | C::Unreadable { .. }))) => {
+            let text = match &e {
+                C::PlainSecret { .. } => format!("refusing to commit {e}; remove the value (use an env variable, or settings.json `env`, which ctx encrypts)"),
+                _ => crate::error::chain(&e),
+            };
+            problems.insert(path.to_string(), text);
+            Ok(None)
+        }
+        other => other,
+    }
 }
 
 /// A file changed within the timestamp granularity of now could change again unseen: the
@@ -75,14 +102,16 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
         .unwrap_or(0);
     let mut dirty_cache = false;
     let mut files = BTreeMap::new();
+    let mut problems = BTreeMap::new();
     for lf in found.files {
         let stored = ws.repo.files.get(&lf.store_path).map(|e| e.oid);
         if let Some(c) = cached(&stat_cache, &lf, stored) {
             files.insert(lf.store_path, c);
             continue;
         }
-        let Some(c) = capture_one(ws, &lf.store_path, lf.live_path.clone(), lf.source.clone())?
-        else {
+        let live = lf.live_path.clone();
+        let found = capture_or_note(ws, &lf.store_path, live, lf.source.clone(), &mut problems)?;
+        let Some(c) = found else {
             continue;
         };
         if let Some(st) = lf
@@ -107,6 +136,7 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
     Ok(Snapshot {
         files,
         untracked: found.untracked,
+        problems,
     })
 }
 
@@ -195,17 +225,19 @@ pub fn capture_one(
 /// files, without walking the whole Claude home.
 pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
     let mut files = BTreeMap::new();
+    let mut problems = BTreeMap::new();
     for path in paths {
         let Some((live_path, source)) = crate::layout::live_location(&ws.env, path) else {
             continue;
         };
-        if let Some(c) = capture_one(ws, path, live_path, source)? {
+        if let Some(c) = capture_or_note(ws, path, live_path, source, &mut problems)? {
             files.insert(path.clone(), c);
         }
     }
     Ok(Snapshot {
         files,
         untracked: Vec::new(),
+        problems,
     })
 }
 

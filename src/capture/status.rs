@@ -52,6 +52,9 @@ pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
         .chain(head.keys().filter(|p| is_live_path(p)))
         .collect();
     for path in paths {
+        if snap.problems.contains_key(path) {
+            continue;
+        }
         let live = snap.files.get(path).and_then(|c| c.entry);
         let stored = head.get(path).copied();
         if live.is_some() && live == stored {

@@ -72,6 +72,11 @@ impl Ui {
         }
     }
 
+    /// A line on stdout that `--quiet` does not silence: what needs a person (a conflict).
+    pub fn important(&self, text: &str) {
+        self.raw(&format!("{text}\n"));
+    }
+
     /// Text on stdout as is, even in quiet mode (the data a command was asked for).
     pub fn raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();
@@ -104,6 +109,14 @@ impl Ui {
                 "{} {text}",
                 paint(self.color_err, Style::Yellow, "warning:")
             );
+        }
+    }
+
+    /// A warning and what to do about it, on stderr.
+    pub fn warn_hint(&self, text: &str, hint: &str) {
+        if !self.quiet {
+            self.warn(text);
+            eprintln!("{} {hint}", paint(self.color_err, Style::Yellow, "hint:"));
         }
     }
 

@@ -141,6 +141,8 @@ pub struct SyncReport {
     pub overruled: Vec<(String, Overruled)>,
     /// Things the user should know.
     pub notes: Vec<String>,
+    /// Whether the commit left live files out (they are named in `notes`).
+    pub held_back: bool,
 }
 
 /// Options of a sync.
@@ -201,7 +203,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         report.committed = c.committed;
         report
             .notes
-            .extend(c.held_back.iter().map(|h| h.to_string()));
+            .extend(c.held_back.iter().map(|h| format!("{h} ({})", h.hint())));
         // The commit left the live files equal to `main`: an apply only has the merged-in
         // changes to write (unless the commit saw store files missing here).
         live = Applied {

@@ -28,15 +28,21 @@ pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         },
     )?;
     for h in &outcome.held_back {
-        ui.warn(&h.to_string());
+        ui.warn_hint(&h.to_string(), &h.hint());
     }
+    // Something was left out: a script or hook must see that not everything went in.
+    let code = if outcome.held_back.is_empty() { 0 } else { 2 };
     if args.json {
-        ui.json(&serde_json::json!({ "committed": outcome.committed }));
-        return Ok(0);
+        ui.json(&serde_json::json!({
+            "committed": outcome.committed,
+            "held_back": outcome.held_back,
+        }));
+        return Ok(code);
     }
     match &outcome.committed {
         Some(i) => ui.line(&format!("[{}] {}", &i.id[..10], i.summary)),
-        None => ui.line("Nothing to commit: live files match the store."),
+        None if code == 0 => ui.line("Nothing to commit: live files match the store."),
+        None => ui.line("Nothing else to commit."),
     }
-    Ok(0)
+    Ok(code)
 }

@@ -17,11 +17,22 @@ pub struct StatusArgs {
 pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let o = crate::cli::open(env, None)?;
     let report = crate::overview::overview(&o.ws)?;
+    // Open conflicts need a person (1); a file ctx cannot read needs fixing (2).
+    let code = match (report.conflicts.is_empty(), report.problems.is_empty()) {
+        (false, _) => 1,
+        (true, false) => 2,
+        (true, true) => 0,
+    };
     if args.json {
         ui.json(&report);
-        return Ok(0);
+        return Ok(code);
     }
-    print_files(&report.files, ui);
+    for p in &report.problems {
+        ui.warn(p);
+    }
+    if report.problems.is_empty() || !report.files.is_empty() {
+        print_files(&report.files, ui);
+    }
     if let Some(r) = &report.remote {
         let state = match (r.ahead, r.behind) {
             (0, 0) => "up to date with the last fetch".to_string(),
@@ -65,7 +76,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             ui.line(&format!("  {u}"));
         }
     }
-    Ok(0)
+    Ok(code)
 }
 
 /// The files that differ, one line each with the fields that changed.

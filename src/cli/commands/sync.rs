@@ -35,7 +35,11 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         eprint!("\r\x1b[K");
     }
     let report = result?;
-    let code = if report.conflicts.is_empty() { 0 } else { 1 };
+    let code = match (report.conflicts.is_empty(), report.held_back) {
+        (false, _) => 1,
+        (true, true) => 2,
+        (true, false) => 0,
+    };
     if args.json {
         ui.json(&report);
         return Ok(code);
@@ -136,7 +140,7 @@ fn short(v: &Option<serde_json::Value>) -> String {
 
 /// A sync stopped on conflicts: each file and field, with both sides (secrets redacted).
 fn print_conflicts(r: &SyncReport, ui: &Ui) {
-    ui.line(&ui.paint(
+    ui.important(&ui.paint(
         Style::Red,
         &format!(
             "conflict: {} file(s) changed on both sides; nothing was pushed or applied",
@@ -150,7 +154,7 @@ fn print_conflicts(r: &SyncReport, ui: &Ui) {
             } else {
                 f.field.clone()
             };
-            ui.line(&format!(
+            ui.important(&format!(
                 "  {}  {}: ours {} · theirs {}",
                 c.path,
                 field,
@@ -159,7 +163,7 @@ fn print_conflicts(r: &SyncReport, ui: &Ui) {
             ));
         }
     }
-    ui.line(
+    ui.important(
         "Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.",
     );
 }
