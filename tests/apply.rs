@@ -198,29 +198,52 @@ fn rollback_of_one_path_leaves_the_rest() {
 }
 
 #[test]
-fn rollback_before_a_time() {
+fn rollback_before_the_first_commit_is_refused() {
     let m = ready();
-    let out = m.ctx(&["rollback", "--before", "2001-01-01 10:00"]);
-    assert_eq!(out.status.code(), Some(2));
+    let head = m.head();
+    let out = m.fails(&["rollback", "--before", "2001-01-01 10:00"], 2);
+    assert!(out.stderr.contains("no commit made before"), "{out}");
+    assert_eq!(m.head(), head);
+}
+
+#[test]
+fn rollback_before_an_unreadable_time_is_refused() {
+    let m = ready();
+    let out = m.fails(&["rollback", "--before", "not a time"], 2);
     assert!(
-        text(&out).contains("no commit made before"),
-        "{}",
-        text(&out)
+        out.stderr.contains("cannot read `not a time` as a time"),
+        "{out}"
     );
-    let out = m.ctx(&["rollback", "--before", "not a time"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("cannot read"), "{}", text(&out));
+}
+
+/// ready()'s commit is made in the first seconds of the sandbox's clock (2026-01-01 00:00 UTC);
+/// an hour later CLAUDE.md changes and is committed again.
+fn two_commits_an_hour_apart(m: &Machine) -> (std::path::PathBuf, String) {
     let md = m.claude_dir().join("CLAUDE.md");
     let first = std::fs::read_to_string(&md).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3100));
+    m.advance(3600);
     std::fs::write(&md, "# later\n").unwrap();
     m.ok(&["commit"]);
-    // Commit 1 is over 3 s old, commit 2 is fresh: "2 seconds ago" names commit 1.
-    m.ok(&["rollback", "--before", "2 seconds ago", "CLAUDE.md"]);
+    (md, first)
+}
+
+#[test]
+fn rollback_before_a_time_restores_the_last_commit_made_before_it() {
+    let m = ready();
+    let (md, first) = two_commits_an_hour_apart(&m);
+    m.ok(&["rollback", "--before", "2026-01-01 00:30", "CLAUDE.md"]);
     assert_eq!(std::fs::read_to_string(&md).unwrap(), first);
     assert!(m
         .git(&["log", "-1", "--format=%s", "main"])
         .contains("rollback CLAUDE.md"));
+}
+
+#[test]
+fn rollback_before_a_relative_time_counts_back_from_now() {
+    let m = ready();
+    let (md, first) = two_commits_an_hour_apart(&m);
+    m.ok(&["rollback", "--before", "30 minutes ago", "CLAUDE.md"]);
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), first);
 }
 
 #[test]

@@ -74,3 +74,31 @@ fn completions_are_printed() {
         &out[..200.min(out.len())]
     );
 }
+
+#[test]
+fn ctx_timestamp_sets_commit_times_and_recorded_times() {
+    let m = Machine::seeded("m1");
+    let out = m
+        .cmd(env!("CARGO_BIN_EXE_ctx"))
+        .args(["init", "--machine", "m1"])
+        .env("CTX_TIMESTAMP", "1767225600 +0130")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let dates = m.git(&["log", "-1", "--format=%ad|%cd", "--date=raw", "main"]);
+    assert_eq!(dates.trim(), "1767225600 +0130|1767225600 +0130");
+    let record = m.git(&["show", "main:machines/m1.yaml"]);
+    assert!(record.contains("joined: 2026-01-01T00:00:00Z"), "{record}");
+}
+
+#[test]
+fn the_sandbox_clock_moves_one_second_per_command() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    let init = m.now();
+    m.ok(&["commit"]);
+    let commit = m.now();
+    let times = m.git(&["log", "--format=%ct", "main"]);
+    assert_eq!(times, format!("{commit}\n{init}\n"));
+    assert_eq!(commit, init + 1);
+}
