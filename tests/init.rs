@@ -53,13 +53,17 @@ fn second_init_changes_nothing_and_says_so() {
 }
 
 #[test]
-fn doctor_passes_after_init_and_fails_before() {
+fn doctor_fails_before_init_with_a_fix() {
     let m = Machine::seeded("m1");
-    let before = m.ctx(&["doctor"]);
-    assert_eq!(before.status.code(), Some(2));
-    assert!(text(&before).contains("fix:"));
+    let out = m.fails(&["doctor"], 2);
+    assert!(out.stdout.contains("fix:"), "{out}");
+}
+
+#[test]
+fn doctor_passes_after_init() {
+    let m = Machine::seeded("m1");
     m.ok(&["init", "--machine", "m1"]);
-    let out = m.ok(&["doctor"]);
+    let out = m.quiet_ok(&["doctor"]);
     assert!(out.contains("identity"), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
 }
