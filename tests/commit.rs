@@ -275,3 +275,123 @@ fn folders_cached_as_unchanged_still_show_new_renamed_and_deleted_files() {
         );
     }
 }
+
+// What the user reads, pinned. Commit ids are redacted; times come from the sandbox's clock.
+
+#[test]
+fn status_output_when_clean() {
+    let m = ready();
+    m.ok(&["commit"]);
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        Live files match the store.
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_names_the_modified_fields() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["model"] = "opus".into();
+    v["permissions"]["allow"]
+        .as_array_mut()
+        .unwrap()
+        .push("Bash(make *)".into());
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        modified claude/settings.json  (model, permissions.allow +1)
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_lists_an_added_file() {
+    let m = ready();
+    m.ok(&["commit"]);
+    std::fs::write(
+        m.claude_dir().join("commands/release.md"),
+        "---\ndescription: Cut a release\n---\nTag and push.\n",
+    )
+    .unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        added    claude/commands/release.md
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_lists_a_deleted_file() {
+    let m = ready();
+    m.ok(&["commit"]);
+    std::fs::remove_file(m.claude_dir().join("agents/doc-writer.md")).unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        deleted  claude/agents/doc-writer.md
+        --- stderr
+        ");
+}
+
+#[test]
+fn diff_output_shows_secrets_as_placeholders() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] =
+        "ghp_FAKENEWNEWNEWNEWNEWNEWNEWNEWNEW1111".into();
+    c["mcpServers"]["linear"]["command"] = "linear-mcp".into();
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["diff"])), @r#"
+        exit 0
+        --- stdout
+        --- a/claude/mcp.json
+        +++ b/claude/mcp.json
+        @@ -7,7 +7,7 @@
+               "@modelcontextprotocol/server-github"
+             ],
+             "env": {
+        -      "GITHUB_PERSONAL_ACCESS_TOKEN": "<secret>"
+        +      "GITHUB_PERSONAL_ACCESS_TOKEN": "<secret changed>"
+             }
+           },
+           "linear": {
+        @@ -15,6 +15,7 @@
+             "url": "https://mcp.linear.app/mcp",
+             "headers": {
+               "Authorization": "<secret>"
+        -    }
+        +    },
+        +    "command": "linear-mcp"
+           }
+         }
+        --- stderr
+        "#);
+}
+
+#[test]
+fn log_output_lists_commits_newest_first() {
+    let m = ready();
+    m.ok(&["commit"]);
+    m.advance(3600);
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["model"] = "opus".into();
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    m.ok(&["commit"]);
+    insta::assert_snapshot!(m.show(&m.run(&["log"])), @r"
+        exit 0
+        --- stdout
+        [ID] 2026-01-01 01:00 m1         m1: settings.json model
+        [ID] 2026-01-01 00:00 m1         m1: +CLAUDE.md · +agents/doc-writer.md · and 10 more
+        [ID] 2026-01-01 00:00 m1         m1: set up machine m1
+        --- stderr
+        ");
+}

@@ -842,3 +842,58 @@ fn criss_cross_history_keeps_a_deletion() {
         "the deletion came back: {tree}"
     );
 }
+
+// What the user reads, pinned. Commit ids and folders are redacted; times come from the clock.
+
+fn show(m: &Machine, remote: &Remote, run: &common::Run) -> String {
+    m.show(run).replace(&remote.url(), "[REMOTE]")
+}
+
+#[test]
+fn sync_report_when_it_pushes() {
+    let remote = Remote::new();
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
+    m1.ok(&["commit"]);
+    add_allow(&m1, "Bash(make *)");
+    insta::assert_snapshot!(show(&m1, &remote, &m1.run(&["sync"])), @r"
+        exit 0
+        --- stdout
+        [[ID]] m1: settings.json permissions.allow +1
+        Synced with [REMOTE]: pushed local commits.
+        --- stderr
+        ");
+}
+
+#[test]
+fn sync_report_when_it_merges() {
+    let (remote, m1, m2) = two_machines();
+    add_allow(&m1, "Bash(make *)");
+    m1.ok(&["sync"]);
+    edit_settings(&m2, |v| v["env"]["RUST_LOG"] = "debug".into());
+    insta::assert_snapshot!(show(&m2, &remote, &m2.run(&["sync"])), @r"
+        exit 0
+        --- stdout
+        [[ID]] m2: settings.json +env.RUST_LOG
+        Synced with [REMOTE]: merged with the remote ([ID]), pushed.
+        Applied 1 live file(s).
+        --- stderr
+        ");
+}
+
+#[test]
+fn sync_report_on_a_conflict_names_the_file_and_field() {
+    let (remote, m1, m2) = two_machines();
+    edit_settings(&m1, |v| v["model"] = "opus".into());
+    edit_settings(&m2, |v| v["model"] = "haiku".into());
+    m1.ok(&["sync"]);
+    insta::assert_snapshot!(show(&m2, &remote, &m2.run(&["sync"])), @r#"
+        exit 1
+        --- stdout
+        [[ID]] m2: settings.json model
+        conflict: 1 file(s) changed on both sides; nothing was pushed or applied
+          claude/settings.json  model: ours "haiku" · theirs "opus"
+        Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.
+        --- stderr
+        "#);
+}

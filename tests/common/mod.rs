@@ -66,11 +66,11 @@ impl From<Output> for Run {
 impl std::fmt::Display for Run {
     /// Both streams, labelled, for assertion messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        match self.code {
+            Some(code) => writeln!(f, "exit {code}")?,
+            None => writeln!(f, "killed by a signal")?,
+        }
+        write!(f, "--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
 }
 
@@ -332,6 +332,11 @@ impl Machine {
         copy_dir(&self.data.join("ctx"), &other.data.join("ctx"));
         let _ = std::fs::remove_dir_all(other.store().join("ctx"));
         copy_dir(&self.ctx_config(), &other.ctx_config());
+    }
+
+    /// A run as the user saw it (exit code, stdout, stderr), redacted, for a snapshot.
+    pub fn show(&self, run: &Run) -> String {
+        self.redact(&run.to_string())
     }
 
     /// `text` with what differs from run to run replaced, for snapshots: this machine's folders
