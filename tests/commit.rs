@@ -143,9 +143,8 @@ fn ciphertext_is_stable_while_the_plaintext_is() {
     );
 }
 
-#[test]
-fn default_message_names_machine_and_fields() {
-    let m = ready();
+/// A second commit adding a permission to settings.json and an MCP server to ~/.claude.json.
+fn commit_a_permission_and_a_server(m: &Machine) {
     m.ok(&["commit"]);
     let settings = m.claude_dir().join("settings.json");
     let mut v = json(&settings);
@@ -157,9 +156,13 @@ fn default_message_names_machine_and_fields() {
     let mut c = json(&m.claude_json());
     c["mcpServers"]["notes"] = serde_json::json!({"command": "notes-mcp"});
     std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
-    let status = m.ok(&["status"]);
-    assert!(status.contains("permissions.allow +1"), "{status}");
     m.ok(&["commit"]);
+}
+
+#[test]
+fn default_message_names_machine_and_fields() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
     let msg = m.git(&["log", "-1", "--format=%B", "main"]);
     let first = msg.lines().next().unwrap();
     assert_eq!(
@@ -167,11 +170,28 @@ fn default_message_names_machine_and_fields() {
         "m1: mcp.json +server notes · settings.json permissions.allow +1"
     );
     assert!(msg.contains("\nCtx-Machine: m1"), "{msg}");
+}
+
+#[test]
+fn log_json_names_the_machine_of_each_commit() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
     let log: serde_json::Value =
         serde_json::from_str(&m.ok(&["log", "--json", "-n", "1"])).unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
     assert_eq!(log[0]["machine"], "m1");
+}
+
+#[test]
+fn log_of_a_path_lists_only_the_commits_that_changed_it() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
+    let all = m.ok(&["log"]);
+    assert_eq!(all.lines().count(), 3, "{all}");
+    // settings.json: the first capture and the permission; not the set-up commit.
     let per_path = m.ok(&["log", "settings.json"]);
     assert_eq!(per_path.lines().count(), 2, "{per_path}");
+    assert!(!per_path.contains("set up machine"), "{per_path}");
 }
 
 #[test]
@@ -186,7 +206,20 @@ fn diff_hides_secret_values() {
     assert!(out.contains("<secret changed>"), "{out}");
     assert!(!out.contains("ghp_"), "{out}");
     assert!(!out.contains("ENC[age:"), "{out}");
-    let status: serde_json::Value = serde_json::from_str(&m.ok(&["status", "--json"])).unwrap();
+}
+
+#[test]
+fn status_json_names_a_server_whose_secret_changed() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] =
+        "ghp_FAKENEWNEWNEWNEWNEWNEWNEWNEWNEW1111".into();
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    let out = m.ok(&["status", "--json"]);
+    assert!(!out.contains("ghp_"), "{out}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["files"].as_array().unwrap().len(), 1, "{status}");
     assert_eq!(status["files"][0]["path"], "claude/mcp.json");
     assert_eq!(status["files"][0]["fields"][0], "server github");
 }

@@ -42,42 +42,23 @@ fn record(m: &Machine) -> (String, String) {
     (path, body)
 }
 
+const TEAM_HOOK: &str = "#!/bin/sh\n# the team's hook\necho \"ran $#\" >> \"$(git rev-parse --show-toplevel)/marker\"\nexit 3\n";
+
+/// A project whose post-commit hook is the team's own (mode 0750); returns (project, hook).
+fn project_with_a_team_hook(m: &Machine) -> (std::path::PathBuf, std::path::PathBuf) {
+    let p = m.project("proj");
+    let hook = p.join(".git/hooks/post-commit");
+    std::fs::write(&hook, TEAM_HOOK).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).unwrap();
+    (p, hook)
+}
+
 #[test]
 fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
     let m = ready();
-    let p = m.project("proj");
-    let hook = p.join(".git/hooks/post-commit");
-    let original = "#!/bin/sh\n# the team's hook\necho \"ran $#\" >> \"$(git rev-parse --show-toplevel)/marker\"\nexit 3\n";
-    std::fs::write(&hook, original).unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).unwrap();
-
+    let (p, hook) = project_with_a_team_hook(&m);
     let out = install(&m, &p);
     assert!(out.contains("chained"), "{out}");
-    let hooks_dir = p.join(".git/hooks");
-    let snapshot = |names: &[&str]| -> Vec<(Vec<u8>, u32)> {
-        names
-            .iter()
-            .map(|n| {
-                let f = hooks_dir.join(n);
-                (std::fs::read(&f).unwrap(), mode(&f))
-            })
-            .collect()
-    };
-    let names = [
-        "post-commit",
-        "post-commit.ctx-chained",
-        "post-checkout",
-        "post-merge",
-    ];
-    let first = snapshot(&names);
-    // Installing twice changes nothing.
-    let again = install(&m, &p);
-    assert!(again.contains("unchanged"), "{again}");
-    assert_eq!(snapshot(&names), first);
-    assert!(!hooks_dir
-        .join("post-commit.ctx-chained.ctx-chained")
-        .exists());
-
     std::fs::write(p.join("a.txt"), "a").unwrap();
     m.git_in(&p, &["add", "a.txt"]);
     m.git_in(&p, &["commit", "-qm", "second"]);
@@ -86,6 +67,52 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
         std::fs::read_to_string(p.join("marker")).unwrap(),
         "ran 0\n"
     );
+
+    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), TEAM_HOOK);
+    assert_eq!(mode(&hook), 0o750);
+    let hooks_dir = p.join(".git/hooks");
+    for gone in ["post-commit.ctx-chained", "post-checkout", "post-merge"] {
+        assert!(!hooks_dir.join(gone).exists(), "{gone} left behind");
+    }
+}
+
+#[test]
+fn installing_hooks_twice_changes_nothing() {
+    let m = ready();
+    let (p, _) = project_with_a_team_hook(&m);
+    install(&m, &p);
+    let hooks_dir = p.join(".git/hooks");
+    let snapshot = || -> Vec<(Vec<u8>, u32)> {
+        [
+            "post-commit",
+            "post-commit.ctx-chained",
+            "post-checkout",
+            "post-merge",
+        ]
+        .iter()
+        .map(|n| {
+            let f = hooks_dir.join(n);
+            (std::fs::read(&f).unwrap(), mode(&f))
+        })
+        .collect()
+    };
+    let first = snapshot();
+    let again = install(&m, &p);
+    assert!(again.contains("unchanged"), "{again}");
+    assert_eq!(snapshot(), first);
+    assert!(!hooks_dir
+        .join("post-commit.ctx-chained.ctx-chained")
+        .exists());
+}
+
+#[test]
+fn a_commit_in_a_project_records_it_and_doctor_is_content() {
+    let m = ready();
+    let p = m.project("proj");
+    install(&m, &p);
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "second"]);
     let (path, body) = record(&m);
     assert!(path.starts_with("projects/root-"), "{path}");
     assert!(body.contains("name: proj"), "{body}");
@@ -101,26 +128,30 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
         .find(|f| f["check"] == "git hooks")
         .unwrap_or_else(|| panic!("{doctor}"));
     assert_eq!(finding["ok"], true, "{finding}");
+}
 
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
-    assert_eq!(mode(&hook), 0o750);
-    for gone in ["post-commit.ctx-chained", "post-checkout", "post-merge"] {
-        assert!(!hooks_dir.join(gone).exists(), "{gone} left behind");
-    }
-    // doctor notices a hook replaced behind ctx's back.
+#[test]
+fn doctor_notices_a_hook_replaced_behind_ctxs_back() {
+    let m = ready();
+    let p = m.project("proj");
     install(&m, &p);
-    std::fs::write(hooks_dir.join("post-merge"), "#!/bin/sh\n").unwrap();
+    std::fs::write(p.join(".git/hooks/post-merge"), "#!/bin/sh\n").unwrap();
     let out = m.fails(&["doctor"], 2);
     assert!(out.stdout.contains("missing or replaced"), "{out}");
-    std::fs::remove_file(hooks_dir.join("post-merge")).unwrap();
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    // Uninstalling twice is harmless too.
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+}
+
+#[test]
+fn uninstalling_hooks_twice_is_harmless() {
+    let m = ready();
+    let (p, hook) = project_with_a_team_hook(&m);
+    install(&m, &p);
+    // One of ctx's hooks is already gone, too.
+    std::fs::remove_file(p.join(".git/hooks/post-merge")).unwrap();
+    for _ in 0..2 {
+        let out = m.run_in(&p, &["hooks", "uninstall"]);
+        assert_eq!(out.code, Some(0), "{out}");
+    }
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), TEAM_HOOK);
 }
 
 #[test]

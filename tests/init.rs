@@ -3,7 +3,7 @@ mod common;
 use common::*;
 
 #[test]
-fn init_creates_store_identity_record_and_driver() {
+fn init_creates_an_identity_only_its_owner_reads() {
     let m = Machine::seeded("m1");
     let out = m.ok(&["init", "--machine", "m1"]);
     assert!(out.contains("created identity"), "{out}");
@@ -18,6 +18,12 @@ fn init_creates_store_identity_record_and_driver() {
     }
     let identity = std::fs::read_to_string(m.identity()).unwrap();
     assert!(identity.contains("AGE-SECRET-KEY-1"));
+}
+
+#[test]
+fn init_records_the_machine_and_its_public_key() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
     let manifest = m.git(&["show", "main:ctx.yaml"]);
     let record = m.git(&["show", "main:machines/m1.yaml"]);
     let key = record
@@ -28,12 +34,24 @@ fn init_creates_store_identity_record_and_driver() {
         .to_string();
     assert!(key.starts_with("age1"));
     assert!(manifest.contains(&format!("m1: {key}")), "{manifest}");
-    // The secret key is nowhere in the store.
+}
+
+#[test]
+fn init_keeps_the_secret_key_out_of_the_store() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    let identity = std::fs::read_to_string(m.identity()).unwrap();
     let secret = identity
         .lines()
         .find(|l| l.starts_with("AGE-SECRET-KEY"))
         .unwrap();
     assert!(!String::from_utf8_lossy(&m.all_objects()).contains(secret));
+}
+
+#[test]
+fn init_wires_the_merge_driver_into_a_valid_store() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
     let attrs = m.git(&["show", "main:.gitattributes"]);
     assert!(attrs.contains("*.json merge=ctx"));
     let driver = m.git(&["config", "merge.ctx.driver"]);
