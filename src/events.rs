@@ -62,7 +62,7 @@ fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, Event
     let p = GitProject::inspect(cwd)?;
     let _lock = lock(env, "hook")?;
     let mut ws = Workspace::open(env.clone())?;
-    let outcomes = project::record(&mut ws, &p, dir, jiff::Timestamp::now())?;
+    let outcomes = project::record(&mut ws, &p, dir, crate::clock::now())?;
     Ok(kept_notes(&p, &outcomes))
 }
 

@@ -11,6 +11,8 @@ pub mod apply;
 pub mod capture;
 /// The command line: parse, call the library, print.
 pub mod cli;
+/// The current time: the system's, or the one `CTX_TIMESTAMP` pins.
+pub mod clock;
 /// Live form <-> store form: validate, map paths, seal and open secrets.
 pub mod codec;
 /// `ctx commit` as every caller runs it: record, then apply what was merged.

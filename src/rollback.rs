@@ -170,7 +170,7 @@ pub fn rollback(ws: &mut Workspace, t: &Target, force: bool) -> Result<Rolledbac
 /// Seconds since the epoch for a user-written time: "2026-11-20 14:00", "2 hours ago", RFC 3339.
 pub fn parse_time(text: &str) -> Result<i64> {
     let bad = || RollbackError::BadTime(text.to_string());
-    let now = gix::date::Zoned::now();
+    let now = crate::clock::now().to_zoned(jiff::tz::TimeZone::system());
     if let Ok(t) = gix::date::parse(text, Some(now.clone())) {
         return Ok(t.seconds);
     }

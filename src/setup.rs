@@ -297,7 +297,7 @@ pub fn render_manifest(m: &Manifest) -> String {
 
 /// The current time as RFC 3339, UTC.
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
+    crate::clock::now()
         .round(jiff::Unit::Second)
         .map(|t| t.to_string())
         .unwrap_or_default()

@@ -98,34 +98,49 @@ fn apply_changes_only_the_mcp_servers_key_of_claude_json() {
     );
 }
 
-#[test]
-fn apply_refuses_to_overwrite_uncommitted_changes() {
-    let m = ready();
+/// The store moves ahead of the live settings.json (a committed change), then the live file is
+/// edited differently and not committed. Returns the file.
+fn store_ahead_and_live_edited(m: &Machine) -> std::path::PathBuf {
     let settings = m.claude_dir().join("settings.json");
-    // Move the store ahead of the live file: commit a change, then edit live differently.
     let original = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(&settings, original.replace("\"sonnet\"", "\"opus\"")).unwrap();
     m.ok(&["commit"]);
     std::fs::write(&settings, original.replace("\"sonnet\"", "\"haiku\"")).unwrap();
-    let out = m.ctx(&["rollback", "HEAD~1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("~/.claude/settings.json"),
-        "{}",
-        text(&out)
-    );
-    assert!(text(&out).contains("--force"));
+    settings
+}
+
+#[test]
+fn rollback_refuses_to_overwrite_uncommitted_changes() {
+    let m = ready();
+    let settings = store_ahead_and_live_edited(&m);
+    let head = m.head();
+    let out = m.fails(&["rollback", "HEAD~1"], 2);
+    assert!(out.stderr.contains("~/.claude/settings.json"), "{out}");
+    assert!(out.stderr.contains("--force"), "{out}");
     assert!(
         std::fs::read_to_string(&settings)
             .unwrap()
             .contains("haiku"),
         "live file was touched"
     );
-    let head = m.head();
-    // Apply too.
-    let out = m.ctx(&["apply"]);
-    assert_eq!(out.status.code(), Some(2));
     assert_eq!(m.head(), head, "a refused rollback made a commit");
+}
+
+#[test]
+fn apply_refuses_to_overwrite_uncommitted_changes() {
+    let m = ready();
+    let settings = store_ahead_and_live_edited(&m);
+    let head = m.head();
+    let out = m.fails(&["apply"], 2);
+    assert!(out.stderr.contains("~/.claude/settings.json"), "{out}");
+    assert!(out.stderr.contains("--force"), "{out}");
+    assert!(
+        std::fs::read_to_string(&settings)
+            .unwrap()
+            .contains("haiku"),
+        "live file was touched"
+    );
+    assert_eq!(m.head(), head);
 }
 
 #[test]
@@ -134,9 +149,13 @@ fn apply_force_saves_live_contents_to_a_backup_ref_first() {
     let settings = m.claude_dir().join("settings.json");
     let original = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(&settings, original.replace("\"sonnet\"", "\"haiku\"")).unwrap();
-    let out = m.ctx(&["apply", "--force"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("refs/ctx/backups/"), "{}", text(&out));
+    let out = m.run(&["apply", "--force"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("refs/ctx/backups/"), "{out}");
+    assert!(
+        out.stdout.contains("wrote ~/.claude/settings.json"),
+        "{out}"
+    );
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), original);
     let refs = m.git(&["for-each-ref", "--format=%(refname)", "refs/ctx/backups/"]);
     let backup = refs.lines().next().unwrap();
@@ -198,29 +217,52 @@ fn rollback_of_one_path_leaves_the_rest() {
 }
 
 #[test]
-fn rollback_before_a_time() {
+fn rollback_before_the_first_commit_is_refused() {
     let m = ready();
-    let out = m.ctx(&["rollback", "--before", "2001-01-01 10:00"]);
-    assert_eq!(out.status.code(), Some(2));
+    let head = m.head();
+    let out = m.fails(&["rollback", "--before", "2001-01-01 10:00"], 2);
+    assert!(out.stderr.contains("no commit made before"), "{out}");
+    assert_eq!(m.head(), head);
+}
+
+#[test]
+fn rollback_before_an_unreadable_time_is_refused() {
+    let m = ready();
+    let out = m.fails(&["rollback", "--before", "not a time"], 2);
     assert!(
-        text(&out).contains("no commit made before"),
-        "{}",
-        text(&out)
+        out.stderr.contains("cannot read `not a time` as a time"),
+        "{out}"
     );
-    let out = m.ctx(&["rollback", "--before", "not a time"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("cannot read"), "{}", text(&out));
+}
+
+/// ready()'s commit is made in the first seconds of the sandbox's clock (2026-01-01 00:00 UTC);
+/// an hour later CLAUDE.md changes and is committed again.
+fn two_commits_an_hour_apart(m: &Machine) -> (std::path::PathBuf, String) {
     let md = m.claude_dir().join("CLAUDE.md");
     let first = std::fs::read_to_string(&md).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3100));
+    m.advance(3600);
     std::fs::write(&md, "# later\n").unwrap();
     m.ok(&["commit"]);
-    // Commit 1 is over 3 s old, commit 2 is fresh: "2 seconds ago" names commit 1.
-    m.ok(&["rollback", "--before", "2 seconds ago", "CLAUDE.md"]);
+    (md, first)
+}
+
+#[test]
+fn rollback_before_a_time_restores_the_last_commit_made_before_it() {
+    let m = ready();
+    let (md, first) = two_commits_an_hour_apart(&m);
+    m.ok(&["rollback", "--before", "2026-01-01 00:30", "CLAUDE.md"]);
     assert_eq!(std::fs::read_to_string(&md).unwrap(), first);
     assert!(m
         .git(&["log", "-1", "--format=%s", "main"])
         .contains("rollback CLAUDE.md"));
+}
+
+#[test]
+fn rollback_before_a_relative_time_counts_back_from_now() {
+    let m = ready();
+    let (md, first) = two_commits_an_hour_apart(&m);
+    m.ok(&["rollback", "--before", "30 minutes ago", "CLAUDE.md"]);
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), first);
 }
 
 #[test]
@@ -235,7 +277,8 @@ fn secret_set_reads_stdin_and_applies() {
         "ghp_FAKESETSETSETSETSETSETSETSETSET2222\n",
     );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(!text(&out).contains("ghp_"));
+    // Neither stream echoes the value.
+    assert!(!text(&out).contains("ghp_"), "{}", text(&out));
     let live = json(&m.claude_json());
     assert_eq!(
         live["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
@@ -243,8 +286,18 @@ fn secret_set_reads_stdin_and_applies() {
     );
     assert!(!String::from_utf8_lossy(&m.all_objects()).contains("ghp_FAKESET"));
     assert!(m.ok(&["status"]).contains("Live files match"));
+}
+
+#[test]
+fn secret_rotate_commits_new_ciphertext_and_keeps_live_values() {
+    let m = ready();
+    let mcp = || m.git(&["show", "main:claude/mcp.json"]);
+    let before = mcp();
+    let live = std::fs::read(m.claude_json()).unwrap();
     let head = m.head();
     m.ok(&["secret", "rotate"]);
     assert_ne!(m.head(), head);
+    assert_ne!(mcp(), before, "the ciphertext did not change");
+    assert_eq!(std::fs::read(m.claude_json()).unwrap(), live);
     assert!(m.ok(&["status"]).contains("Live files match"));
 }

@@ -143,9 +143,8 @@ fn ciphertext_is_stable_while_the_plaintext_is() {
     );
 }
 
-#[test]
-fn default_message_names_machine_and_fields() {
-    let m = ready();
+/// A second commit adding a permission to settings.json and an MCP server to ~/.claude.json.
+fn commit_a_permission_and_a_server(m: &Machine) {
     m.ok(&["commit"]);
     let settings = m.claude_dir().join("settings.json");
     let mut v = json(&settings);
@@ -157,9 +156,13 @@ fn default_message_names_machine_and_fields() {
     let mut c = json(&m.claude_json());
     c["mcpServers"]["notes"] = serde_json::json!({"command": "notes-mcp"});
     std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
-    let status = m.ok(&["status"]);
-    assert!(status.contains("permissions.allow +1"), "{status}");
     m.ok(&["commit"]);
+}
+
+#[test]
+fn default_message_names_machine_and_fields() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
     let msg = m.git(&["log", "-1", "--format=%B", "main"]);
     let first = msg.lines().next().unwrap();
     assert_eq!(
@@ -167,11 +170,28 @@ fn default_message_names_machine_and_fields() {
         "m1: mcp.json +server notes · settings.json permissions.allow +1"
     );
     assert!(msg.contains("\nCtx-Machine: m1"), "{msg}");
+}
+
+#[test]
+fn log_json_names_the_machine_of_each_commit() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
     let log: serde_json::Value =
         serde_json::from_str(&m.ok(&["log", "--json", "-n", "1"])).unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
     assert_eq!(log[0]["machine"], "m1");
+}
+
+#[test]
+fn log_of_a_path_lists_only_the_commits_that_changed_it() {
+    let m = ready();
+    commit_a_permission_and_a_server(&m);
+    let all = m.ok(&["log"]);
+    assert_eq!(all.lines().count(), 3, "{all}");
+    // settings.json: the first capture and the permission; not the set-up commit.
     let per_path = m.ok(&["log", "settings.json"]);
     assert_eq!(per_path.lines().count(), 2, "{per_path}");
+    assert!(!per_path.contains("set up machine"), "{per_path}");
 }
 
 #[test]
@@ -186,7 +206,20 @@ fn diff_hides_secret_values() {
     assert!(out.contains("<secret changed>"), "{out}");
     assert!(!out.contains("ghp_"), "{out}");
     assert!(!out.contains("ENC[age:"), "{out}");
-    let status: serde_json::Value = serde_json::from_str(&m.ok(&["status", "--json"])).unwrap();
+}
+
+#[test]
+fn status_json_names_a_server_whose_secret_changed() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] =
+        "ghp_FAKENEWNEWNEWNEWNEWNEWNEWNEWNEW1111".into();
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    let out = m.ok(&["status", "--json"]);
+    assert!(!out.contains("ghp_"), "{out}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["files"].as_array().unwrap().len(), 1, "{status}");
     assert_eq!(status["files"][0]["path"], "claude/mcp.json");
     assert_eq!(status["files"][0]["fields"][0], "server github");
 }
@@ -274,4 +307,124 @@ fn folders_cached_as_unchanged_still_show_new_renamed_and_deleted_files() {
             "{want:?} not in {files:?}"
         );
     }
+}
+
+// What the user reads, pinned. Commit ids are redacted; times come from the sandbox's clock.
+
+#[test]
+fn status_output_when_clean() {
+    let m = ready();
+    m.ok(&["commit"]);
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        Live files match the store.
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_names_the_modified_fields() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["model"] = "opus".into();
+    v["permissions"]["allow"]
+        .as_array_mut()
+        .unwrap()
+        .push("Bash(make *)".into());
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        modified claude/settings.json  (model, permissions.allow +1)
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_lists_an_added_file() {
+    let m = ready();
+    m.ok(&["commit"]);
+    std::fs::write(
+        m.claude_dir().join("commands/release.md"),
+        "---\ndescription: Cut a release\n---\nTag and push.\n",
+    )
+    .unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        added    claude/commands/release.md
+        --- stderr
+        ");
+}
+
+#[test]
+fn status_output_lists_a_deleted_file() {
+    let m = ready();
+    m.ok(&["commit"]);
+    std::fs::remove_file(m.claude_dir().join("agents/doc-writer.md")).unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["status"])), @r"
+        exit 0
+        --- stdout
+        deleted  claude/agents/doc-writer.md
+        --- stderr
+        ");
+}
+
+#[test]
+fn diff_output_shows_secrets_as_placeholders() {
+    let m = ready();
+    m.ok(&["commit"]);
+    let mut c = json(&m.claude_json());
+    c["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"] =
+        "ghp_FAKENEWNEWNEWNEWNEWNEWNEWNEWNEW1111".into();
+    c["mcpServers"]["linear"]["command"] = "linear-mcp".into();
+    std::fs::write(m.claude_json(), serde_json::to_string_pretty(&c).unwrap()).unwrap();
+    insta::assert_snapshot!(m.show(&m.run(&["diff"])), @r#"
+        exit 0
+        --- stdout
+        --- a/claude/mcp.json
+        +++ b/claude/mcp.json
+        @@ -7,7 +7,7 @@
+               "@modelcontextprotocol/server-github"
+             ],
+             "env": {
+        -      "GITHUB_PERSONAL_ACCESS_TOKEN": "<secret>"
+        +      "GITHUB_PERSONAL_ACCESS_TOKEN": "<secret changed>"
+             }
+           },
+           "linear": {
+        @@ -15,6 +15,7 @@
+             "url": "https://mcp.linear.app/mcp",
+             "headers": {
+               "Authorization": "<secret>"
+        -    }
+        +    },
+        +    "command": "linear-mcp"
+           }
+         }
+        --- stderr
+        "#);
+}
+
+#[test]
+fn log_output_lists_commits_newest_first() {
+    let m = ready();
+    m.ok(&["commit"]);
+    m.advance(3600);
+    let settings = m.claude_dir().join("settings.json");
+    let mut v = json(&settings);
+    v["model"] = "opus".into();
+    std::fs::write(&settings, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    m.ok(&["commit"]);
+    insta::assert_snapshot!(m.show(&m.run(&["log"])), @r"
+        exit 0
+        --- stdout
+        [ID] 2026-01-01 01:00 m1         m1: settings.json model
+        [ID] 2026-01-01 00:00 m1         m1: +CLAUDE.md · +agents/doc-writer.md · and 10 more
+        [ID] 2026-01-01 00:00 m1         m1: set up machine m1
+        --- stderr
+        ");
 }

@@ -22,10 +22,12 @@ fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
+/// Runs `ctx hooks install` in `dir`; returns its report (stdout), asserting it warned of nothing.
 fn install(m: &Machine, dir: &Path) -> String {
-    let out = m.ctx_in(dir, &["hooks", "install"]);
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out)
+    let out = m.run_in(dir, &["hooks", "install"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.stderr, "", "{out}");
+    out.stdout
 }
 
 /// The one project record in the store: (path, text).
@@ -40,42 +42,23 @@ fn record(m: &Machine) -> (String, String) {
     (path, body)
 }
 
+const TEAM_HOOK: &str = "#!/bin/sh\n# the team's hook\necho \"ran $#\" >> \"$(git rev-parse --show-toplevel)/marker\"\nexit 3\n";
+
+/// A project whose post-commit hook is the team's own (mode 0750); returns (project, hook).
+fn project_with_a_team_hook(m: &Machine) -> (std::path::PathBuf, std::path::PathBuf) {
+    let p = m.project("proj");
+    let hook = p.join(".git/hooks/post-commit");
+    std::fs::write(&hook, TEAM_HOOK).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).unwrap();
+    (p, hook)
+}
+
 #[test]
 fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
     let m = ready();
-    let p = m.project("proj");
-    let hook = p.join(".git/hooks/post-commit");
-    let original = "#!/bin/sh\n# the team's hook\necho \"ran $#\" >> \"$(git rev-parse --show-toplevel)/marker\"\nexit 3\n";
-    std::fs::write(&hook, original).unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).unwrap();
-
+    let (p, hook) = project_with_a_team_hook(&m);
     let out = install(&m, &p);
     assert!(out.contains("chained"), "{out}");
-    let hooks_dir = p.join(".git/hooks");
-    let snapshot = |names: &[&str]| -> Vec<(Vec<u8>, u32)> {
-        names
-            .iter()
-            .map(|n| {
-                let f = hooks_dir.join(n);
-                (std::fs::read(&f).unwrap(), mode(&f))
-            })
-            .collect()
-    };
-    let names = [
-        "post-commit",
-        "post-commit.ctx-chained",
-        "post-checkout",
-        "post-merge",
-    ];
-    let first = snapshot(&names);
-    // Installing twice changes nothing.
-    let again = install(&m, &p);
-    assert!(again.contains("unchanged"), "{again}");
-    assert_eq!(snapshot(&names), first);
-    assert!(!hooks_dir
-        .join("post-commit.ctx-chained.ctx-chained")
-        .exists());
-
     std::fs::write(p.join("a.txt"), "a").unwrap();
     m.git_in(&p, &["add", "a.txt"]);
     m.git_in(&p, &["commit", "-qm", "second"]);
@@ -84,6 +67,52 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
         std::fs::read_to_string(p.join("marker")).unwrap(),
         "ran 0\n"
     );
+
+    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), TEAM_HOOK);
+    assert_eq!(mode(&hook), 0o750);
+    let hooks_dir = p.join(".git/hooks");
+    for gone in ["post-commit.ctx-chained", "post-checkout", "post-merge"] {
+        assert!(!hooks_dir.join(gone).exists(), "{gone} left behind");
+    }
+}
+
+#[test]
+fn installing_hooks_twice_changes_nothing() {
+    let m = ready();
+    let (p, _) = project_with_a_team_hook(&m);
+    install(&m, &p);
+    let hooks_dir = p.join(".git/hooks");
+    let snapshot = || -> Vec<(Vec<u8>, u32)> {
+        [
+            "post-commit",
+            "post-commit.ctx-chained",
+            "post-checkout",
+            "post-merge",
+        ]
+        .iter()
+        .map(|n| {
+            let f = hooks_dir.join(n);
+            (std::fs::read(&f).unwrap(), mode(&f))
+        })
+        .collect()
+    };
+    let first = snapshot();
+    let again = install(&m, &p);
+    assert!(again.contains("unchanged"), "{again}");
+    assert_eq!(snapshot(), first);
+    assert!(!hooks_dir
+        .join("post-commit.ctx-chained.ctx-chained")
+        .exists());
+}
+
+#[test]
+fn a_commit_in_a_project_records_it_and_doctor_is_content() {
+    let m = ready();
+    let p = m.project("proj");
+    install(&m, &p);
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "second"]);
     let (path, body) = record(&m);
     assert!(path.starts_with("projects/root-"), "{path}");
     assert!(body.contains("name: proj"), "{body}");
@@ -99,26 +128,30 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it_byte_for_byte() {
         .find(|f| f["check"] == "git hooks")
         .unwrap_or_else(|| panic!("{doctor}"));
     assert_eq!(finding["ok"], true, "{finding}");
+}
 
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
-    assert_eq!(mode(&hook), 0o750);
-    for gone in ["post-commit.ctx-chained", "post-checkout", "post-merge"] {
-        assert!(!hooks_dir.join(gone).exists(), "{gone} left behind");
-    }
-    // doctor notices a hook replaced behind ctx's back.
+#[test]
+fn doctor_notices_a_hook_replaced_behind_ctxs_back() {
+    let m = ready();
+    let p = m.project("proj");
     install(&m, &p);
-    std::fs::write(hooks_dir.join("post-merge"), "#!/bin/sh\n").unwrap();
-    let t = text(&m.ctx(&["doctor"]));
-    assert!(t.contains("missing or replaced"), "{t}");
-    std::fs::remove_file(hooks_dir.join("post-merge")).unwrap();
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    // Uninstalling twice is harmless too.
-    let out = m.ctx_in(&p, &["hooks", "uninstall"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+    std::fs::write(p.join(".git/hooks/post-merge"), "#!/bin/sh\n").unwrap();
+    let out = m.fails(&["doctor"], 2);
+    assert!(out.stdout.contains("missing or replaced"), "{out}");
+}
+
+#[test]
+fn uninstalling_hooks_twice_is_harmless() {
+    let m = ready();
+    let (p, hook) = project_with_a_team_hook(&m);
+    install(&m, &p);
+    // One of ctx's hooks is already gone, too.
+    std::fs::remove_file(p.join(".git/hooks/post-merge")).unwrap();
+    for _ in 0..2 {
+        let out = m.run_in(&p, &["hooks", "uninstall"]);
+        assert_eq!(out.code, Some(0), "{out}");
+    }
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), TEAM_HOOK);
 }
 
 #[test]
@@ -141,29 +174,76 @@ fn a_broken_store_never_blocks_git_and_the_hook_log_says_why() {
     assert!(log.contains("post-commit"), "{log}");
     assert!(log.contains(&p.display().to_string()), "{log}");
     // doctor shows it, with a hint.
-    let out = m.ctx(&["doctor"]);
-    let t = text(&out);
-    assert!(t.contains("post-commit"), "{t}");
-    assert!(t.contains("fix:"), "{t}");
+    let out = m.fails(&["doctor"], 2);
+    assert!(out.stdout.contains("post-commit"), "{out}");
+    assert!(out.stdout.contains("fix:"), "{out}");
 }
 
 #[test]
 fn a_missing_ctx_binary_never_blocks_git() {
     let m = ready();
     let p = m.project("proj");
-    install(&m, &p);
-    // Point the hook at a ctx that does not exist and hide ctx from PATH.
+    // The team's own hook, which ctx's script chains: its marker proves ctx's script ran.
     let hook = p.join(".git/hooks/post-commit");
-    let text_ = std::fs::read_to_string(&hook).unwrap();
-    let start = text_.find("ctx='").unwrap();
-    let end = text_[start + 5..].find('\'').unwrap() + start + 5;
-    let patched = format!(
-        "{}ctx='/nonexistent/ctx'{}",
-        &text_[..start],
-        &text_[end + 1..]
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n: > \"$(git rev-parse --git-dir)/team-hook-ran\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install(&m, &p);
+    // Point the hook at a ctx that does not exist, and leave only git on PATH, so the script's
+    // fallback to `ctx` on PATH finds nothing either.
+    for event in ["post-commit", "post-checkout", "post-merge"] {
+        let hook = p.join(".git/hooks").join(event);
+        let text_ = std::fs::read_to_string(&hook).unwrap();
+        let start = text_.find("ctx='").unwrap();
+        let end = text_[start + 5..].find('\'').unwrap() + start + 5;
+        let patched = format!(
+            "{}ctx='/nonexistent/ctx'{}",
+            &text_[..start],
+            &text_[end + 1..]
+        );
+        std::fs::write(&hook, patched).unwrap();
+    }
+    let bin = m.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = String::from_utf8(
+        m.cmd("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(git.trim(), bin.join("git")).unwrap();
+    let store_head = m.head();
+
+    let out = m
+        .cmd("git")
+        .args(["commit", "-q", "--allow-empty", "-m", "no ctx"])
+        .env("PATH", &bin)
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "the hook spoke");
+    assert_eq!(m.git_in(&p, &["log", "-1", "--format=%s"]), "no ctx\n");
+    assert!(
+        p.join(".git/team-hook-ran").exists(),
+        "ctx's post-commit script did not run"
     );
-    std::fs::write(&hook, patched).unwrap();
-    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "no ctx"]);
+    // post-checkout's status is git checkout's: it must be 0 too.
+    let out = m
+        .cmd("git")
+        .args(["checkout", "-q", "-b", "other"])
+        .env("PATH", &bin)
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "the hook spoke");
+    assert_eq!(m.head(), store_head, "something ran a ctx");
 }
 
 #[test]
@@ -258,10 +338,40 @@ fn the_origin_url_is_the_identity() {
     assert!(body.contains("identity: github.com/foo/bar"), "{body}");
     // Paths under the home are stored machine-neutral.
     assert!(body.contains("${CTX_HOME}/Bar"), "{body}");
-    // An ordinary commit within the hour changes nothing: no store commit.
+}
+
+#[test]
+fn a_commit_within_the_hour_changes_no_record() {
+    let m = ready();
+    let p = m.project("proj");
+    install(&m, &p);
     let head = m.head();
+    m.advance(3000);
     m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "again"]);
     assert_eq!(m.head(), head, "{}", m.hook_log());
+}
+
+#[test]
+fn a_commit_an_hour_later_records_when_the_project_was_last_seen() {
+    let m = ready();
+    let p = m.project("proj");
+    install(&m, &p);
+    let (_, first) = record(&m);
+    let head = m.head();
+    m.advance(3600);
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "an hour on"]);
+    assert_ne!(m.head(), head, "{}", m.hook_log());
+    let (_, now) = record(&m);
+    let seen = |body: &str| -> String {
+        body.lines()
+            .find_map(|l| l.trim().strip_prefix("last_seen: "))
+            .unwrap_or_else(|| panic!("no last_seen in {body}"))
+            .trim_matches(['\'', '"'])
+            .to_string()
+    };
+    let (a, b) = (seen(&first), seen(&now));
+    let secs = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_second();
+    assert!(secs(&b) - secs(&a) >= 3600, "{a} then {b}");
 }
 
 #[test]
@@ -290,14 +400,15 @@ fn a_clone_on_another_machine_gets_the_files_from_install_and_local_edits_stay()
     );
     // Someone already wrote a different CLAUDE.local.md here: it must stay.
     std::fs::write(clone.join("CLAUDE.local.md"), "m2's own notes\n").unwrap();
-    let out = m2.ctx(&["hooks", "install", "--worktree", clone.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    let said = text(&out);
+    let out = m2.run(&["hooks", "install", "--worktree", clone.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{out}");
     assert!(
-        said.contains("restored  .claude/settings.local.json"),
-        "{said}"
+        out.stdout.contains("restored  .claude/settings.local.json"),
+        "{out}"
     );
-    assert!(said.contains("CLAUDE.local.md"), "{said}");
+    // The file left alone is a warning.
+    assert!(out.stderr.contains("warning:"), "{out}");
+    assert!(out.stderr.contains("CLAUDE.local.md as it is"), "{out}");
     assert_eq!(
         std::fs::read_to_string(clone.join("CLAUDE.local.md")).unwrap(),
         "m2's own notes\n"

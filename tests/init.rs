@@ -3,7 +3,7 @@ mod common;
 use common::*;
 
 #[test]
-fn init_creates_store_identity_record_and_driver() {
+fn init_creates_an_identity_only_its_owner_reads() {
     let m = Machine::seeded("m1");
     let out = m.ok(&["init", "--machine", "m1"]);
     assert!(out.contains("created identity"), "{out}");
@@ -18,6 +18,12 @@ fn init_creates_store_identity_record_and_driver() {
     }
     let identity = std::fs::read_to_string(m.identity()).unwrap();
     assert!(identity.contains("AGE-SECRET-KEY-1"));
+}
+
+#[test]
+fn init_records_the_machine_and_its_public_key() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
     let manifest = m.git(&["show", "main:ctx.yaml"]);
     let record = m.git(&["show", "main:machines/m1.yaml"]);
     let key = record
@@ -28,12 +34,24 @@ fn init_creates_store_identity_record_and_driver() {
         .to_string();
     assert!(key.starts_with("age1"));
     assert!(manifest.contains(&format!("m1: {key}")), "{manifest}");
-    // The secret key is nowhere in the store.
+}
+
+#[test]
+fn init_keeps_the_secret_key_out_of_the_store() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    let identity = std::fs::read_to_string(m.identity()).unwrap();
     let secret = identity
         .lines()
         .find(|l| l.starts_with("AGE-SECRET-KEY"))
         .unwrap();
     assert!(!String::from_utf8_lossy(&m.all_objects()).contains(secret));
+}
+
+#[test]
+fn init_wires_the_merge_driver_into_a_valid_store() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
     let attrs = m.git(&["show", "main:.gitattributes"]);
     assert!(attrs.contains("*.json merge=ctx"));
     let driver = m.git(&["config", "merge.ctx.driver"]);
@@ -53,13 +71,17 @@ fn second_init_changes_nothing_and_says_so() {
 }
 
 #[test]
-fn doctor_passes_after_init_and_fails_before() {
+fn doctor_fails_before_init_with_a_fix() {
     let m = Machine::seeded("m1");
-    let before = m.ctx(&["doctor"]);
-    assert_eq!(before.status.code(), Some(2));
-    assert!(text(&before).contains("fix:"));
+    let out = m.fails(&["doctor"], 2);
+    assert!(out.stdout.contains("fix:"), "{out}");
+}
+
+#[test]
+fn doctor_passes_after_init() {
+    let m = Machine::seeded("m1");
     m.ok(&["init", "--machine", "m1"]);
-    let out = m.ok(&["doctor"]);
+    let out = m.quiet_ok(&["doctor"]);
     assert!(out.contains("identity"), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
 }
@@ -73,4 +95,32 @@ fn completions_are_printed() {
         "{}",
         &out[..200.min(out.len())]
     );
+}
+
+#[test]
+fn ctx_timestamp_sets_commit_times_and_recorded_times() {
+    let m = Machine::seeded("m1");
+    let out = m
+        .cmd(env!("CARGO_BIN_EXE_ctx"))
+        .args(["init", "--machine", "m1"])
+        .env("CTX_TIMESTAMP", "1767225600 +0130")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let dates = m.git(&["log", "-1", "--format=%ad|%cd", "--date=raw", "main"]);
+    assert_eq!(dates.trim(), "1767225600 +0130|1767225600 +0130");
+    let record = m.git(&["show", "main:machines/m1.yaml"]);
+    assert!(record.contains("joined: 2026-01-01T00:00:00Z"), "{record}");
+}
+
+#[test]
+fn the_sandbox_clock_moves_one_second_per_command() {
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1"]);
+    let init = m.now();
+    m.ok(&["commit"]);
+    let commit = m.now();
+    let times = m.git(&["log", "--format=%ct", "main"]);
+    assert_eq!(times, format!("{commit}\n{init}\n"));
+    assert_eq!(commit, init + 1);
 }

@@ -729,17 +729,18 @@ fn policy_theirs_resolves_and_the_merge_commit_names_the_loser() {
     assert_eq!(settings(&m1)["model"], "opus");
 }
 
-#[cfg(unix)]
+/// Needs util-linux's `script` for a terminal (Debian's bsdutils, always installed there); a
+/// machine without it fails here rather than passing untested.
+#[cfg(target_os = "linux")]
 #[test]
 fn resolve_opens_the_marked_file_in_the_editor_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: util-linux `script` (a terminal for the editor) is not installed");
-        return;
-    }
+    assert!(
+        std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "util-linux `script` (a terminal for the editor) is not installed"
+    );
     let (_remote, m1, m2) = two_machines();
     edit_settings(&m1, |v| v["model"] = "opus".into());
     edit_settings(&m2, |v| v["model"] = "haiku".into());
@@ -845,4 +846,59 @@ fn criss_cross_history_keeps_a_deletion() {
         !tree.contains("claude/commands/b.md"),
         "the deletion came back: {tree}"
     );
+}
+
+// What the user reads, pinned. Commit ids and folders are redacted; times come from the clock.
+
+fn show(m: &Machine, remote: &Remote, run: &common::Run) -> String {
+    m.show(run).replace(&remote.url(), "[REMOTE]")
+}
+
+#[test]
+fn sync_report_when_it_pushes() {
+    let remote = Remote::new();
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
+    m1.ok(&["commit"]);
+    add_allow(&m1, "Bash(make *)");
+    insta::assert_snapshot!(show(&m1, &remote, &m1.run(&["sync"])), @r"
+        exit 0
+        --- stdout
+        [[ID]] m1: settings.json permissions.allow +1
+        Synced with [REMOTE]: pushed local commits.
+        --- stderr
+        ");
+}
+
+#[test]
+fn sync_report_when_it_merges() {
+    let (remote, m1, m2) = two_machines();
+    add_allow(&m1, "Bash(make *)");
+    m1.ok(&["sync"]);
+    edit_settings(&m2, |v| v["env"]["RUST_LOG"] = "debug".into());
+    insta::assert_snapshot!(show(&m2, &remote, &m2.run(&["sync"])), @r"
+        exit 0
+        --- stdout
+        [[ID]] m2: settings.json +env.RUST_LOG
+        Synced with [REMOTE]: merged with the remote ([ID]), pushed.
+        Applied 1 live file(s).
+        --- stderr
+        ");
+}
+
+#[test]
+fn sync_report_on_a_conflict_names_the_file_and_field() {
+    let (remote, m1, m2) = two_machines();
+    edit_settings(&m1, |v| v["model"] = "opus".into());
+    edit_settings(&m2, |v| v["model"] = "haiku".into());
+    m1.ok(&["sync"]);
+    insta::assert_snapshot!(show(&m2, &remote, &m2.run(&["sync"])), @r#"
+        exit 1
+        --- stdout
+        [[ID]] m2: settings.json model
+        conflict: 1 file(s) changed on both sides; nothing was pushed or applied
+          claude/settings.json  model: ours "haiku" · theirs "opus"
+        Settle each with `ctx resolve PATH --ours|--theirs`, or `ctx resolve PATH` to edit it.
+        --- stderr
+        "#);
 }

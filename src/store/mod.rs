@@ -155,6 +155,7 @@ impl Store {
             &gix::config::tree::User::EMAIL,
             format!("{committer}@ctx.invalid").as_str(),
         )?;
+        crate::clock::pin_commit_dates(&mut cfg)?;
         cfg.commit()?;
         // Objects are small and numerous; avoid a pack cache per lookup.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);

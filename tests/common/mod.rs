@@ -1,9 +1,22 @@
-//! A sandboxed machine for integration tests: its own HOME, XDG dirs, git config and Claude
-//! home, seeded from the shared fixtures. Nothing here reads or writes the real user's files.
+//! A sandboxed machine for integration tests: its own HOME, XDG dirs, ctx store and config
+//! dirs, git config, Claude home seeded from the shared fixtures, and a clock. Nothing here
+//! reads or writes the real user's files.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// Where the sandbox's clock starts: 2026-01-01T00:00:00Z.
+pub const CLOCK_START: i64 = 1_767_225_600;
+
+thread_local! {
+    /// The clock of the test running on this thread (libtest gives each test its own thread):
+    /// every machine a test makes shares it, so times on different machines are ordered as the
+    /// commands ran, and a test sees the same times on every run.
+    static CLOCK: Arc<AtomicI64> = Arc::new(AtomicI64::new(CLOCK_START));
+}
 
 /// The fixtures shipped with the project (a copy lives in tests/fixtures).
 pub fn fixtures() -> PathBuf {
@@ -28,6 +41,37 @@ pub struct Machine {
     pub home: PathBuf,
     pub config: PathBuf,
     pub data: PathBuf,
+    clock: Arc<AtomicI64>,
+}
+
+/// What one run printed, each stream on its own, and how it exited.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Run {
+    /// Both streams, labelled, for assertion messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code {
+            Some(code) => writeln!(f, "exit {code}")?,
+            None => writeln!(f, "killed by a signal")?,
+        }
+        write!(f, "--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -76,6 +120,7 @@ impl Machine {
             home,
             config,
             data,
+            clock: CLOCK.with(Arc::clone),
         }
     }
 
@@ -121,15 +166,35 @@ impl Machine {
     pub fn desktop_config(&self) -> PathBuf {
         self.config.join("Claude/claude_desktop_config.json")
     }
+    /// The store (`CTX_STORE`).
     pub fn store(&self) -> PathBuf {
         self.data.join("ctx/store")
     }
+    /// ctx's config dir (`CTX_CONFIG_DIR`): identity, machine name, hook log.
+    pub fn ctx_config(&self) -> PathBuf {
+        self.config.join("ctx")
+    }
     pub fn identity(&self) -> PathBuf {
-        self.config.join("ctx/identity.txt")
+        self.ctx_config().join("identity.txt")
     }
 
-    /// A command with this machine's environment and nothing else.
+    /// The time (seconds since the epoch) the last command of this test ran at.
+    pub fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    /// Moves the clock `seconds` ahead, as if that long passed before the next command.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// A command with this machine's environment and nothing else. Every command runs one
+    /// second after the one before it: ctx gets the time as `CTX_TIMESTAMP`, git as
+    /// `GIT_AUTHOR_DATE`/`GIT_COMMITTER_DATE`, so commits and recorded times are the same on
+    /// every run.
     pub fn cmd(&self, program: &str) -> Command {
+        let now = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        let date = format!("{now} +0000");
         let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -139,8 +204,14 @@ impl Machine {
             .env("XDG_CACHE_HOME", self.root.join("cache"))
             .env("XDG_STATE_HOME", self.root.join("cache"))
             .env("TMPDIR", self.root.join("tmp"))
+            // ctx's own locations, pinned rather than derived from the XDG dirs.
+            .env("CTX_STORE", self.store())
+            .env("CTX_CONFIG_DIR", self.ctx_config())
+            .env("CTX_TIMESTAMP", &date)
             .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
             .env("TZ", "UTC")
             .env("NO_COLOR", "1")
             .current_dir(&self.home);
@@ -174,6 +245,36 @@ impl Machine {
             .write_all(input.as_bytes())
             .unwrap();
         child.wait_with_output().unwrap()
+    }
+
+    /// Runs ctx with `args`; both streams apart.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.ctx(args).into()
+    }
+
+    /// Runs ctx with `args` and `input` on stdin; both streams apart.
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        self.ctx_stdin(args, input).into()
+    }
+
+    /// Runs ctx with `args` in `dir`; both streams apart.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.ctx_in(dir, args).into()
+    }
+
+    /// Runs ctx and asserts it exits with `code`; returns both streams.
+    pub fn fails(&self, args: &[&str], code: i32) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, Some(code), "ctx {args:?}:\n{run}");
+        run
+    }
+
+    /// Runs ctx, asserts success and that nothing went to stderr; returns stdout.
+    pub fn quiet_ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, Some(0), "ctx {args:?}:\n{run}");
+        assert_eq!(run.stderr, "", "ctx {args:?} wrote to stderr:\n{run}");
+        run.stdout
     }
 
     /// Runs ctx and asserts success; returns stdout.
@@ -230,7 +331,29 @@ impl Machine {
     pub fn clone_store_to(&self, other: &Machine) {
         copy_dir(&self.data.join("ctx"), &other.data.join("ctx"));
         let _ = std::fs::remove_dir_all(other.store().join("ctx"));
-        copy_dir(&self.config.join("ctx"), &other.config.join("ctx"));
+        copy_dir(&self.ctx_config(), &other.ctx_config());
+    }
+
+    /// A run as the user saw it (exit code, stdout, stderr), redacted, for a snapshot.
+    pub fn show(&self, run: &Run) -> String {
+        self.redact(&run.to_string())
+    }
+
+    /// `text` with what differs from run to run replaced, for snapshots: this machine's folders
+    /// (`[HOME]`, `[ROOT]` for the sandbox around it) and the ids of the store's commits
+    /// (`[ID]`, full or abbreviated).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text
+            .replace(&*self.home.to_string_lossy(), "[HOME]")
+            .replace(&*self.root.to_string_lossy(), "[ROOT]");
+        if self.store().join("HEAD").exists() {
+            let ids = self.git(&["rev-list", "--all", "--reflog"]);
+            for id in ids.lines().filter(|l| !l.is_empty()) {
+                out = out.replace(id, "[ID]");
+                out = out.replace(&id[..10], "[ID]");
+            }
+        }
+        out
     }
 }
 
@@ -318,6 +441,6 @@ impl Machine {
 
     /// The hook log's text ("" when there is none).
     pub fn hook_log(&self) -> String {
-        std::fs::read_to_string(self.config.join("ctx/hooks.log")).unwrap_or_default()
+        std::fs::read_to_string(self.ctx_config().join("hooks.log")).unwrap_or_default()
     }
 }

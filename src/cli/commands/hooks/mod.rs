@@ -147,6 +147,6 @@ fn restore(
     let p = GitProject::inspect(toplevel)?;
     let _lock = crate::cli::lock(env, "hooks install")?;
     let mut ws = crate::workspace::Workspace::open(env.clone())?;
-    let outcomes = project::record(&mut ws, &p, Direction::Restore, jiff::Timestamp::now())?;
+    let outcomes = project::record(&mut ws, &p, Direction::Restore, crate::clock::now())?;
     Ok((p, outcomes))
 }
