@@ -36,9 +36,9 @@ pub enum CaptureError {
         path: PathBuf,
     },
     /// A credential in a file where it cannot be encrypted.
-    #[error("{file} line {line}: looks like a {kind}, in plain text")]
+    #[error("{file}:{line}: looks like a {kind}, in plain text")]
     PlainSecret {
-        /// The store path.
+        /// The file, as the user knows it.
         file: String,
         /// 1-based line.
         line: usize,
@@ -158,22 +158,22 @@ impl<'a> Codec<'a> {
             }
             Kind::Jsonl => {
                 format::check_jsonl(display, text)?;
-                self.plain(store_path, text).map(Some)
+                self.plain(store_path, display, text).map(Some)
             }
             Kind::Markdown => {
                 if needs_front_matter_check(store_path) {
                     format::check_markdown(display, text)?;
                 }
-                self.plain(store_path, text).map(Some)
+                self.plain(store_path, display, text).map(Some)
             }
-            Kind::Other => self.plain(store_path, text).map(Some),
+            Kind::Other => self.plain(store_path, display, text).map(Some),
         }
     }
 
-    fn plain(&self, store_path: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
+    fn plain(&self, store_path: &str, display: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
         if let Some((line, kind)) = find_token_line(text) {
             return Err(CaptureError::PlainSecret {
-                file: store_path.to_string(),
+                file: display.to_string(),
                 line,
                 kind,
             });

@@ -44,6 +44,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A damaged shared file (`~/.claude.json`): ctx owns only its key and writes nothing into it.
+    #[error("{problem}; ctx writes nothing into a damaged shared file")]
+    SharedFileDamaged {
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A shared JSON file (`~/.claude.json`) ctx cannot splice into.
     #[error("{}: not a JSON object, so ctx cannot set its mcpServers key", path.display())]
     NotAnObject {

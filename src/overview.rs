@@ -49,7 +49,7 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         head: ws.repo.head.map(|h| h.to_string()),
         clean: files.is_empty() && snap.problems.is_empty() && !conflicted,
         files,
-        problems: snap.problems.values().cloned().collect(),
+        problems: snap.problems.values().map(|p| p.message.clone()).collect(),
         untracked: snap
             .untracked
             .iter()

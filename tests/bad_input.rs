@@ -20,9 +20,10 @@ fn malformed_json_names_file_line_and_column() {
     insta::assert_snapshot!(m.show(&m.run(&["commit"])), @r"
         exit 2
         --- stdout
+        Nothing else to commit: the other live files match the store.
         --- stderr
-        error: ~/.claude/settings.json:5:0: EOF while parsing an object
-        hint: fix the file (nothing was committed and it was not changed), then run the command again
+        warning: ~/.claude/settings.json:5:0: EOF while parsing an object; not committed, the rest was
+        hint: fix the file and commit again; `ctx apply --force claude/settings.json` takes the store's copy, yours saved to a backup ref first
         ");
     assert_eq!(m.head(), head);
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), broken);
@@ -84,9 +85,10 @@ fn token_in_plain_text_is_refused_naming_file_and_line() {
     insta::assert_snapshot!(m.show(&m.run(&["commit"])), @r"
         exit 2
         --- stdout
+        Nothing else to commit: the other live files match the store.
         --- stderr
-        error: refusing to commit: claude/CLAUDE.md line 27: looks like a GitHub token, in plain text
-        hint: remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)
+        warning: ~/.claude/CLAUDE.md:27: looks like a GitHub token, in plain text; not committed, the rest was
+        hint: remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again
         ");
     assert_eq!(m.head(), head);
     assert!(!String::from_utf8_lossy(&m.all_objects()).contains("FAKE9999"));

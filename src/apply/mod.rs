@@ -107,12 +107,30 @@ pub fn to_target(
                 })
             }
             OnDirty::Skip => out.skipped = plan.skip_dirty(),
-            OnDirty::Backup => out.backup = backup(ws, &plan, &snap)?,
+            OnDirty::Backup => {
+                shared_intact(ws, &plan, &snap)?;
+                out.backup = backup(ws, &plan, &snap)?;
+            }
         }
     }
     execute(ws, &plan, &RealSystem, true)?;
     out.plan = plan;
     Ok(out)
+}
+
+/// Even `--force` writes nothing into a damaged shared file: ctx owns only its `mcpServers`
+/// key and could not tell that key's bytes from the rest, which other tools own.
+fn shared_intact(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<()> {
+    for path in plan.dirty_paths() {
+        let shared = crate::layout::live_location(&ws.env, path)
+            .is_some_and(|(_, s)| s == crate::layout::Source::McpServers);
+        if let Some(problem) = snap.problems.get(path).filter(|_| shared) {
+            return Err(Error::SharedFileDamaged {
+                problem: problem.message.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A live file's bytes as they are, if it can be read at all.

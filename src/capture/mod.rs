@@ -9,5 +9,7 @@ mod status;
 pub use crate::codec::CaptureError;
 pub use record::{record, CommitInfo, CommitOutcome, HeldBack, HeldReason, RecordOptions};
 pub use scan::{DIRS, FILES, NEVER};
-pub use snapshot::{capture_one, captured_bytes, snapshot, snapshot_of, Captured, Snapshot};
+pub use snapshot::{
+    capture_one, captured_bytes, snapshot, snapshot_of, Captured, Problem, Snapshot,
+};
 pub use status::{status, still_matches, FileState, FileStatus};

@@ -33,8 +33,10 @@ pub enum HeldReason {
     Conflict,
     /// Deleted here, but changed in the store since this machine last had it.
     DeletedButChanged,
-    /// The live file cannot be read or understood (a parse error, a token in plain text).
+    /// The live file cannot be read or understood (a parse error, a file that cannot be read).
     Invalid,
+    /// The live file holds what looks like a credential, in plain text where it cannot be sealed.
+    PlainSecret,
 }
 
 /// A live file a commit left out; the file itself is not touched.
@@ -67,6 +69,7 @@ impl HeldBack {
             HeldReason::Conflict => format!("see `ctx diff {p}`, then `ctx apply --force {p}` to take the store's, yours saved to a backup ref"),
             HeldReason::DeletedButChanged => format!("`ctx apply {p}` brings it back"),
             HeldReason::Invalid => format!("fix the file and commit again; `ctx apply --force {p}` takes the store's copy, yours saved to a backup ref first"),
+            HeldReason::PlainSecret => "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again".into(),
         }
     }
 }
@@ -78,6 +81,7 @@ impl std::fmt::Display for HeldBack {
             HeldReason::Conflict => write!(f, "{p}: your live file and the store's version both changed and conflict; not committed"),
             HeldReason::DeletedButChanged => write!(f, "{p}: deleted here, but changed in the store since this machine last had it; not deleted"),
             HeldReason::Invalid => write!(f, "{}; not committed, the rest was", self.detail),
+            HeldReason::PlainSecret => write!(f, "{}; not committed, the rest was", self.detail),
         }
     }
 }
@@ -124,9 +128,13 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
         ..Default::default()
     };
     for (path, problem) in &snap.problems {
+        let reason = match problem.plain_secret {
+            true => HeldReason::PlainSecret,
+            false => HeldReason::Invalid,
+        };
         out.held_back.push(HeldBack {
-            detail: problem.clone(),
-            ..HeldBack::new(path, HeldReason::Invalid)
+            detail: problem.message.clone(),
+            ..HeldBack::new(path, reason)
         });
     }
     let applied = ws.state.applied();

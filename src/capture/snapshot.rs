@@ -34,7 +34,18 @@ pub struct Snapshot {
     /// Live files that cannot be read or understood, with why (file:line:col): left out of
     /// this snapshot, so they count as neither changed nor deleted, and never overwritten
     /// without `--force`.
-    pub problems: BTreeMap<String, String>,
+    pub problems: BTreeMap<String, Problem>,
+}
+
+/// Why a live file was left out of a snapshot.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// What is wrong, naming the file (and line and column where there is one).
+    pub message: String,
+    /// Whether it is a credential in plain text (the fix is removing it, not the syntax).
+    pub plain_secret: bool,
+    /// The live file.
+    pub live: PathBuf,
 }
 
 /// Captures one file, setting aside a file-level problem (a parse error, a plaintext token, a
@@ -44,16 +55,17 @@ fn capture_or_note(
     path: &str,
     live: PathBuf,
     source: Source,
-    problems: &mut BTreeMap<String, String>,
+    problems: &mut BTreeMap<String, Problem>,
 ) -> Result<Option<Captured>> {
     use crate::codec::CaptureError as C;
-    match capture_one(ws, path, live, source) {
+    match capture_one(ws, path, live.clone(), source) {
         Err(Error::Capture(e @ (C::Format(_) | C::PlainSecret { .. } | C::Unreadable { .. }))) => {
-            let text = match &e {
-                C::PlainSecret { .. } => format!("refusing to commit {e}; remove the value (use an env variable, or settings.json `env`, which ctx encrypts)"),
-                _ => crate::error::chain(&e),
+            let problem = Problem {
+                message: crate::error::chain(&e),
+                plain_secret: matches!(e, C::PlainSecret { .. }),
+                live,
             };
-            problems.insert(path.to_string(), text);
+            problems.insert(path.to_string(), problem);
             Ok(None)
         }
         other => other,

@@ -158,6 +158,7 @@ impl From<Error> for CliError {
             }
             Error::Io { .. } => "check the file's permissions and free space",
             Error::NotAnObject { .. } => "fix the file so it holds one JSON object",
+            Error::SharedFileDamaged { .. } => "fix the file (other tools own the rest of it; ctx only sets its mcpServers key), then run the command again",
             Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed",
             Error::KeyCannotOpen { .. } => "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed",
             Error::UnknownPath(_) => "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x",

@@ -42,7 +42,7 @@ pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     match &outcome.committed {
         Some(i) => ui.line(&format!("[{}] {}", &i.id[..10], i.summary)),
         None if code == 0 => ui.line("Nothing to commit: live files match the store."),
-        None => ui.line("Nothing else to commit."),
+        None => ui.line("Nothing else to commit: the other live files match the store."),
     }
     Ok(code)
 }
