@@ -277,3 +277,29 @@ fn a_quiet_sync_still_names_its_conflict() {
         "{said}"
     );
 }
+
+#[test]
+fn a_new_secret_value_seen_by_status_commits_and_later_edits_still_commit() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let p = m.claude_dir().join("settings.json");
+    let edit = |value: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["env"]["API_KEY"] = serde_json::Value::String(value.into());
+        std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    };
+    edit("a8f5f167f44f4964e6c998dee827110c");
+    // Past the stat cache's window, so status caches its capture of the new value.
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    m.ok(&["status"]);
+    let out = m.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    edit("b8f5f167f44f4964e6c998dee827110d");
+    let head = m.head();
+    let out = m.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("conflict"), "{}", stderr(&out));
+    assert_ne!(m.head(), head, "the rotated value was committed");
+}

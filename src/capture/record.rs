@@ -1,7 +1,7 @@
 //! Recording the live files in a commit: what changed becomes one transaction on `main`, with a
 //! journal so a kill at any point leaves the applied record consistent with `main`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -115,6 +115,16 @@ pub const MASS_DELETE: usize = 20;
 /// The fewest deletions the half-of-everything rule applies to.
 pub const MASS_MIN: usize = 4;
 
+/// What a commit is being assembled from.
+#[derive(Default)]
+struct Staged {
+    tx: Transaction,
+    /// Summary items for the message.
+    items: Vec<String>,
+    /// The blob each written live file is committed as.
+    written: BTreeMap<String, ObjectId>,
+}
+
 /// Captures the live files and commits what changed.
 pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> {
     let message = opts.message;
@@ -138,32 +148,32 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
         });
     }
     let applied = ws.state.applied();
-    let mut tx = Transaction::new();
-    let mut items = Vec::new();
+    let mut staged = Staged::default();
     for st in &statuses {
         let seen = applied.files.get(&st.path).copied();
         let stored = ws.repo.files.get(&st.path).map(|e| e.oid);
         match st.state {
             FileState::Added | FileState::Modified => {
                 if let Some(item) =
-                    stage_write(ws, &st.path, seen, stored, &snap, &mut tx, &mut out)?
+                    stage_write(ws, &st.path, seen, stored, &snap, &mut staged, &mut out)?
                 {
-                    items.push(item);
+                    staged.items.push(item);
                 }
             }
             FileState::Deleted if stored != seen => out
                 .held_back
                 .push(HeldBack::new(&st.path, HeldReason::DeletedButChanged)),
             FileState::Deleted => {
-                items.push(crate::summary::describe(&st.path, Some(b""), None));
-                tx.set(&st.path, crate::store::Change::Delete);
+                let item = crate::summary::describe(&st.path, Some(b""), None);
+                staged.items.push(item);
+                staged.tx.set(&st.path, crate::store::Change::Delete);
             }
             FileState::Missing | FileState::Behind => {}
         }
     }
     let held: BTreeSet<&String> = out.held_back.iter().map(|h| &h.path).collect();
     statuses.retain(|s| !held.contains(&s.path));
-    if tx.is_empty() {
+    if staged.tx.is_empty() {
         let after = applied_after(
             applied.clone(),
             &ws.repo.files,
@@ -180,12 +190,13 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     }
     // Before anything is written; a no-op commit writes nothing, so it need not check.
     ws.repo.validate_docs()?;
-    let msg = crate::summary::message(ws.machine(), &items, message);
-    let id = commit_journaled(ws, tx, &msg, &snap, &statuses, &out.merged, applied)?;
+    let msg = crate::summary::message(ws.machine(), &staged.items, message);
+    let files = staged.items.len();
+    let id = commit_journaled(ws, staged, &msg, &snap, &statuses, &out.merged, applied)?;
     out.committed = Some(CommitInfo {
         id: id.to_string(),
         summary: msg.lines().next().unwrap_or("").to_string(),
-        files: items.len(),
+        files,
     });
     Ok(out)
 }
@@ -252,7 +263,7 @@ fn stage_write(
     seen: Option<ObjectId>,
     stored: Option<ObjectId>,
     snap: &Snapshot,
-    tx: &mut Transaction,
+    staged: &mut Staged,
     out: &mut CommitOutcome,
 ) -> Result<Option<String>> {
     let mut bytes = captured_bytes(ws, path, snap)?.unwrap_or_default();
@@ -274,7 +285,13 @@ fn stage_write(
     }
     let old = ws.repo.read(path)?;
     let item = crate::summary::describe(path, old.as_deref(), Some(&bytes));
-    tx.write(path, bytes, exec);
+    if !out.merged.iter().any(|m| m == path) {
+        // What the live file corresponds to is what is committed: a new secret is sealed
+        // afresh at each capture, so the snapshot's (cached) blob may be another ciphertext
+        // of the same file.
+        staged.written.insert(path.to_string(), Store::hash(&bytes));
+    }
+    staged.tx.write(path, bytes, exec);
     Ok(Some(item))
 }
 
@@ -283,16 +300,19 @@ fn stage_write(
 /// then the record takes effect; opening a workspace finishes or drops a journal left behind.
 fn commit_journaled(
     ws: &mut Workspace,
-    tx: Transaction,
+    staged: Staged,
     msg: &str,
     snap: &Snapshot,
     statuses: &[FileStatus],
     merged: &[String],
     applied: Applied,
 ) -> Result<ObjectId> {
-    let prepared = tx.prepare(&ws.repo, msg)?;
+    let prepared = staged.tx.prepare(&ws.repo, msg)?;
     let id = prepared.id;
-    let applied = applied_after(applied, &prepared.files, snap, statuses, merged);
+    let mut applied = applied_after(applied, &prepared.files, snap, statuses, merged);
+    applied
+        .files
+        .extend(staged.written.iter().map(|(p, oid)| (p.clone(), *oid)));
     let journal = ws.state.journal.clone();
     crate::state::write_journal(&journal, id, &applied).map_err(io(&journal))?;
     if let Err(e) = prepared.publish(&mut ws.repo) {
