@@ -48,6 +48,16 @@ pub enum CaptureError {
     /// Encryption failed.
     #[error(transparent)]
     Crypt(#[from] crate::crypt::CryptError),
+    /// A file over the size limit.
+    #[error("{file} is {size} bytes, over the {limit}-byte limit (max_file_size in ctx.yaml)")]
+    TooLarge {
+        /// The file, as the user knows it.
+        file: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 /// Reads a live file's bytes and whether it is executable. `Ok(None)` if it vanished.

@@ -27,6 +27,20 @@ pub struct Manifest {
     /// Paths under the Claude home never to capture, on top of the built-in exclusions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// The largest live file ctx captures, in bytes; a larger one is held back with a warning
+    /// (git history cannot be cleaned of it later, and GitHub refuses files over 100 MB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<u64>,
+}
+
+/// The default of `max_file_size`: 10 MiB.
+pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+impl Manifest {
+    /// The size limit in force.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size.unwrap_or(MAX_FILE_SIZE)
+    }
 }
 
 impl Default for Manifest {
@@ -38,6 +52,7 @@ impl Default for Manifest {
             conflicts: ConflictPolicy::Stop,
             include: Vec::new(),
             exclude: Vec::new(),
+            max_file_size: None,
         }
     }
 }

@@ -303,3 +303,20 @@ fn a_new_secret_value_seen_by_status_commits_and_later_edits_still_commit() {
     assert!(!stderr(&out).contains("conflict"), "{}", stderr(&out));
     assert_ne!(m.head(), head, "the rotated value was committed");
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_held_back() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    let big = m.claude_dir().join("skills/huge.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(11 * 1024 * 1024)
+        .unwrap();
+    let out = m.ctx(&["commit"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("max_file_size"), "{}", stderr(&out));
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!tree.contains("huge.bin"), "{tree}");
+    assert!(tree.contains("claude/CLAUDE.md"), "the rest went in: {tree}");
+}

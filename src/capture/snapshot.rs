@@ -59,7 +59,9 @@ fn capture_or_note(
 ) -> Result<Option<Captured>> {
     use crate::codec::CaptureError as C;
     match capture_one(ws, path, live.clone(), source) {
-        Err(Error::Capture(e @ (C::Format(_) | C::PlainSecret { .. } | C::Unreadable { .. }))) => {
+        Err(Error::Capture(
+            e @ (C::Format(_) | C::PlainSecret { .. } | C::Unreadable { .. } | C::TooLarge { .. }),
+        )) => {
             let problem = Problem {
                 message: crate::error::chain(&e),
                 plain_secret: matches!(e, C::PlainSecret { .. }),
@@ -212,11 +214,20 @@ pub fn capture_one(
     live_path: PathBuf,
     source: Source,
 ) -> Result<Option<Captured>> {
+    let display = ws.env.display(&live_path);
+    let limit = ws.repo.manifest.max_file_size();
+    if let Some(size) = std::fs::metadata(&live_path).ok().map(|m| m.len()).filter(|s| *s > limit) {
+        return Err(crate::codec::CaptureError::TooLarge {
+            file: display,
+            size,
+            limit,
+        }
+        .into());
+    }
     let Some((raw, exec)) = crate::codec::read_live(&live_path)? else {
         return Ok(None);
     };
     let old = ws.repo.read(store_path)?;
-    let display = ws.env.display(&live_path);
     let bytes = ws
         .codec()
         .to_store(store_path, &source, &display, &raw, old.as_deref())?;

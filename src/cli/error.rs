@@ -125,6 +125,10 @@ impl From<CaptureError> for CliError {
                 ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)")
             },
             CaptureError::Crypt(c) => c.into(),
+            CaptureError::TooLarge { .. } => CliError::from_error(
+                &e,
+                "add it to `exclude:` in ctx.yaml, or raise `max_file_size` there",
+            ),
         }
     }
 }
