@@ -260,6 +260,15 @@ pub fn splice_key(text: &str, key: &str, value: Option<&Value>) -> Option<String
                         start = prev;
                     }
                 }
+                // A key on a line of its own takes its line along, not leaving it blank.
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let rest = &text[end..];
+                if text[line_start..start].trim().is_empty() {
+                    if let Some(nl) = rest.find('\n').filter(|nl| rest[..*nl].trim().is_empty()) {
+                        start = line_start;
+                        end += nl + 1;
+                    }
+                }
                 out.push_str(&text[..start]);
                 out.push_str(&text[end..]);
             }
@@ -436,6 +445,25 @@ mod tests {
 #[cfg(test)]
 mod lenient_tests {
     use super::*;
+
+    #[test]
+    fn removing_a_key_leaves_no_blank_line() {
+        let first = "{\n  \"mcpServers\": {\n    \"a\": {}\n  },\n  \"b\": 1\n}\n";
+        assert_eq!(
+            splice_key(first, "mcpServers", None).as_deref(),
+            Some("{\n  \"b\": 1\n}\n")
+        );
+        let last = "{\n  \"b\": 1,\n  \"mcpServers\": {}\n}\n";
+        assert_eq!(
+            splice_key(last, "mcpServers", None).as_deref(),
+            Some("{\n  \"b\": 1\n}\n")
+        );
+        let only = "{\n  \"mcpServers\": {}\n}\n";
+        assert_eq!(
+            splice_key(only, "mcpServers", None).as_deref(),
+            Some("{\n}\n")
+        );
+    }
 
     #[test]
     fn the_agents_wizards_front_matter_is_accepted() {

@@ -318,5 +318,30 @@ fn a_file_over_the_size_limit_is_held_back() {
     assert!(stderr(&out).contains("max_file_size"), "{}", stderr(&out));
     let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
     assert!(!tree.contains("huge.bin"), "{tree}");
-    assert!(tree.contains("claude/CLAUDE.md"), "the rest went in: {tree}");
+    assert!(
+        tree.contains("claude/CLAUDE.md"),
+        "the rest went in: {tree}"
+    );
+}
+
+#[test]
+fn a_skill_deleted_elsewhere_leaves_no_empty_folder() {
+    let (_remote, m1, m2) = two_machines();
+    let skill = m1.claude_dir().join("skills/gone");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: gone\ndescription: x\n---\nBody\n",
+    )
+    .unwrap();
+    m1.ok(&["sync"]);
+    m2.ok(&["sync"]);
+    let theirs = m2.claude_dir().join("skills/gone");
+    assert!(theirs.join("SKILL.md").exists());
+    std::fs::remove_dir_all(&skill).unwrap();
+    m1.ok(&["sync"]);
+    let out = m2.ok(&["sync"]);
+    assert!(out.contains("Deleted here"), "{out}");
+    assert!(!theirs.exists(), "the emptied folder is gone too");
+    assert!(m2.claude_dir().join("skills").exists());
 }

@@ -33,7 +33,18 @@ pub fn execute(ws: &Workspace, plan: &Plan, sys: &dyn System, record: bool) -> R
         let io = crate::error::io(&action.live);
         match (&action.source, action.op) {
             (Source::Whole, Op::Write) => continue,
-            (Source::Whole, Op::Delete) => sys.remove(&action.live).map_err(io)?,
+            (Source::Whole, Op::Delete) => {
+                sys.remove(&action.live).map_err(io)?;
+                // Folders emptied by the deletion go too (a skill removed everywhere), up to
+                // the Claude home; a folder holding anything else stays.
+                let mut dir = action.live.parent();
+                while let Some(d) =
+                    dir.filter(|d| d.starts_with(&ws.env.claude_dir) && *d != ws.env.claude_dir)
+                {
+                    sys.remove_empty_dir(d);
+                    dir = d.parent();
+                }
+            }
             (Source::McpServers, op) => {
                 let servers: Option<Value> = match op {
                     Op::Write => Some(

@@ -42,6 +42,11 @@ pub struct Action {
 }
 
 impl Action {
+    /// Whether it changes one key of a file shared with other tools (`~/.claude.json`).
+    pub fn shared(&self) -> bool {
+        self.source == Source::McpServers
+    }
+
     /// The bytes the live file would hold after the action (`None` for a deletion).
     pub fn bytes(&self) -> Option<&[u8]> {
         self.bytes.as_deref()

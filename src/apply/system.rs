@@ -12,6 +12,10 @@ pub trait System: Sync {
     fn replace(&self, path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()>;
     /// Removes a file; a missing one is not an error.
     fn remove(&self, path: &Path) -> std::io::Result<()>;
+    /// Removes a folder if it is empty (after its last file was deleted); anything else is kept.
+    fn remove_empty_dir(&self, path: &Path) {
+        let _ = std::fs::remove_dir(path);
+    }
     /// Reads a file (a shared file is spliced into, so its current text is needed).
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         std::fs::read(path)
@@ -78,6 +82,8 @@ impl System for DryRun {
     fn create_dir_all(&self, _: &Path) -> std::io::Result<()> {
         Ok(())
     }
+
+    fn remove_empty_dir(&self, _: &Path) {}
 
     fn replace(&self, path: &Path, bytes: &[u8], _: Option<u32>) -> std::io::Result<()> {
         self.push(Recorded::Write(path.to_path_buf(), bytes.to_vec()));

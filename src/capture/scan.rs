@@ -171,6 +171,19 @@ pub fn scan(
     Ok(scan)
 }
 
+/// A temp file of ctx's left by a write that was killed: removed once no write could still be
+/// using it (ten minutes on).
+fn remove_if_stale(path: &Path) {
+    let old = std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(600));
+    if old {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Entries of the Claude home on no list, sorted.
 fn untracked(
     root: &Path,
@@ -295,6 +308,9 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
     for (name, kind) in listing {
         // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
         let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
+        if ctx_temp {
+            remove_if_stale(&dir.join(&name));
+        }
         if SKIP_NAMES.contains(&name.as_str())
             || name.ends_with('~')
             || name.ends_with(".swp")

@@ -216,7 +216,11 @@ pub fn capture_one(
 ) -> Result<Option<Captured>> {
     let display = ws.env.display(&live_path);
     let limit = ws.repo.manifest.max_file_size();
-    if let Some(size) = std::fs::metadata(&live_path).ok().map(|m| m.len()).filter(|s| *s > limit) {
+    if let Some(size) = std::fs::metadata(&live_path)
+        .ok()
+        .map(|m| m.len())
+        .filter(|s| *s > limit)
+    {
         return Err(crate::codec::CaptureError::TooLarge {
             file: display,
             size,

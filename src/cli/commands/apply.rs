@@ -55,11 +55,13 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
         ui.line("Nothing to apply: live files match the store.");
     }
     for a in &plan.actions {
-        let verb = match (dry_run, a.op) {
-            (true, Op::Write) => "would write",
-            (true, Op::Delete) => "would delete",
-            (false, Op::Write) => "wrote",
-            (false, Op::Delete) => "deleted",
+        let verb = match (dry_run, a.op, a.shared()) {
+            (true, Op::Write, _) => "would write",
+            (true, Op::Delete, false) => "would delete",
+            (true, Op::Delete, true) => "would remove the MCP servers from",
+            (false, Op::Write, _) => "wrote",
+            (false, Op::Delete, false) => "deleted",
+            (false, Op::Delete, true) => "removed the MCP servers from",
         };
         ui.line(&format!("{verb} {}", ws.env.display(&a.live)));
     }
