@@ -17,6 +17,8 @@ pub mod clock;
 pub mod codec;
 /// `ctx commit` as every caller runs it: record, then apply what was merged.
 pub mod commit;
+/// A file in conflict, and the open live conflicts.
+pub mod conflict;
 /// age encryption of single values, the secret rules and the token detector.
 pub mod crypt;
 /// `ctx diff`'s redacted file pairs.

@@ -39,9 +39,10 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
     let files = status(ws, &snap)?;
     let home = env.display(&env.claude_dir);
     let unapproved = crate::machines::unapproved(ws)?;
-    let conflicts: Vec<FileConflict> = open_merge(ws)
+    let mut conflicts: Vec<FileConflict> = open_merge(ws)
         .map(|m| m.open().cloned().collect())
         .unwrap_or_default();
+    conflicts.extend(crate::conflict::live_conflicts(&ws.state));
     let conflicted = !conflicts.is_empty();
     Ok(Overview {
         machine: ws.machine().to_string(),

@@ -345,3 +345,43 @@ fn a_skill_deleted_elsewhere_leaves_no_empty_folder() {
     assert!(!theirs.exists(), "the emptied folder is gone too");
     assert!(m2.claude_dir().join("skills").exists());
 }
+
+#[test]
+fn a_joining_machines_own_memory_is_an_open_conflict_resolve_settles() {
+    let remote = Remote::new();
+    let m1 = Machine::seeded("m1");
+    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
+    m1.ok(&["sync"]);
+    let m2 = Machine::empty("m2");
+    std::fs::create_dir_all(m2.claude_dir()).unwrap();
+    let mine = "# m2's own memory\n\n- prefers tabs\n";
+    std::fs::write(m2.claude_dir().join("CLAUDE.md"), mine).unwrap();
+    m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
+    let out = m2.ctx(&["sync"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a conflict is reported: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("ctx resolve"), "{}", stderr(&out));
+    let status = m2.ctx(&["status", "--json"]);
+    assert_eq!(status.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        report["conflicts"][0]["path"], "claude/CLAUDE.md",
+        "{report}"
+    );
+    m2.ok(&["resolve", "CLAUDE.md", "--ours"]);
+    assert_eq!(
+        std::fs::read_to_string(m2.claude_dir().join("CLAUDE.md")).unwrap(),
+        mine
+    );
+    assert_eq!(m2.ctx(&["status"]).status.code(), Some(0));
+    m2.ok(&["sync"]);
+    m1.ok(&["sync"]);
+    assert_eq!(
+        std::fs::read_to_string(m1.claude_dir().join("CLAUDE.md")).unwrap(),
+        mine
+    );
+}

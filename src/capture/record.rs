@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use super::snapshot::{captured_bytes, snapshot, Snapshot};
 use super::status::{status, FileState, FileStatus};
+use crate::conflict::{ConflictKind, FileConflict};
 use crate::error::{io, Error, Result};
 use crate::merge::Policy;
 use crate::repo::Transaction;
 use crate::state::Applied;
-use crate::store::{Files, ObjectId, Store};
+use crate::store::{Entry, Files, ObjectId, Store};
 use crate::workspace::Workspace;
 
 /// What a commit made.
@@ -66,7 +67,7 @@ impl HeldBack {
     pub fn hint(&self) -> String {
         let p = &self.path;
         match self.reason {
-            HeldReason::Conflict => format!("see `ctx diff {p}`, then `ctx apply --force {p}` to take the store's, yours saved to a backup ref"),
+            HeldReason::Conflict => format!("`ctx resolve {p} --ours` keeps your values, `--theirs` the store's (yours saved to a backup ref), `ctx resolve {p}` edits the merge"),
             HeldReason::DeletedButChanged => format!("`ctx apply {p}` brings it back"),
             HeldReason::Invalid => format!("fix the file and commit again; `ctx apply --force {p}` takes the store's copy, yours saved to a backup ref first"),
             HeldReason::PlainSecret => "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again".into(),
@@ -98,6 +99,8 @@ pub struct CommitOutcome {
     pub held_back: Vec<HeldBack>,
     /// Whether the store holds files the live side lacks or trails (an apply has work).
     pub pending_apply: bool,
+    /// Live files whose edits conflict with the store's version: kept open for `ctx resolve`.
+    pub conflicts: Vec<FileConflict>,
 }
 
 /// How a commit may proceed.
@@ -171,6 +174,8 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
             FileState::Missing | FileState::Behind => {}
         }
     }
+    crate::conflict::save_live_conflicts(&ws.state, &out.conflicts)
+        .map_err(io(&ws.state.live_conflicts))?;
     let held: BTreeSet<&String> = out.held_back.iter().map(|h| &h.path).collect();
     statuses.retain(|s| !held.contains(&s.path));
     if staged.tx.is_empty() {
@@ -272,9 +277,16 @@ fn stage_write(
         // The live edits were made on top of another version than the store's (or on a file
         // ctx never wrote here, as on a machine that just joined): merge them into the store's
         // version rather than replace it.
-        let Some(m) = merge_live(ws, path, seen, &bytes, stored)? else {
+        let merged = merge_live(ws, path, seen, &bytes, stored)?;
+        let Some(m) = merged
+            .conflicts
+            .is_empty()
+            .then_some(merged.content.clone())
+        else {
             out.held_back
                 .push(HeldBack::new(path, HeldReason::Conflict));
+            out.conflicts
+                .push(live_conflict(ws, path, seen, &bytes, exec, stored, merged)?);
             return Ok(None);
         };
         bytes = m;
@@ -357,16 +369,52 @@ fn applied_after(
 }
 
 /// Merges live bytes (edited on top of `seen`, if any) into the store's version `stored`.
-/// `None` on a conflict.
 fn merge_live(
     ws: &Workspace,
     path: &str,
     seen: Option<ObjectId>,
     live: &[u8],
     stored: ObjectId,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<crate::merge::MergeOutcome> {
     let base = seen.and_then(|s| ws.repo.store.blob(s).ok());
     let theirs = ws.repo.store.blob(stored)?;
-    let out = ws.merge_file(path, base.as_deref(), live, &theirs, Policy::Stop);
-    Ok(out.conflicts.is_empty().then_some(out.content))
+    Ok(ws.merge_file(path, base.as_deref(), live, &theirs, Policy::Stop))
+}
+
+/// The open conflict of a live file with the store's version: the live side is kept as a blob
+/// (ours), the store's is theirs, and the marked merge is what `ctx resolve` opens.
+fn live_conflict(
+    ws: &Workspace,
+    path: &str,
+    seen: Option<ObjectId>,
+    live: &[u8],
+    exec: bool,
+    stored: ObjectId,
+    m: crate::merge::MergeOutcome,
+) -> Result<FileConflict> {
+    let store = &ws.repo.store;
+    let rules = &ws.keys.rules;
+    let shown = |field: &str, v| crate::redact::value(rules, path, field, v);
+    let fields = m
+        .conflicts
+        .into_iter()
+        .map(|c| crate::merge::Conflict {
+            base: shown(&c.field, c.base),
+            ours: shown(&c.field, c.ours),
+            theirs: shown(&c.field, c.theirs),
+            file: c.file,
+            field: c.field,
+        })
+        .collect();
+    let entry = |oid| Entry { oid, exec };
+    Ok(FileConflict {
+        path: path.to_string(),
+        kind: ConflictKind::Content,
+        fields,
+        base: seen.map(entry),
+        ours: Some(entry(store.write_blob(live)?)),
+        theirs: ws.repo.files.get(path).copied().or(Some(entry(stored))),
+        marked: Some(store.write_blob(&m.content)?),
+        resolution: None,
+    })
 }

@@ -24,6 +24,8 @@ pub struct StatePaths {
     pub dirs: PathBuf,
     /// `merge-state.json`: a sync stopped on conflicts.
     pub merge_state: PathBuf,
+    /// `live-conflicts.json`: live edits a commit found in conflict with the store.
+    pub live_conflicts: PathBuf,
 }
 
 impl StatePaths {
@@ -36,6 +38,7 @@ impl StatePaths {
             cache: dir.join("stat-cache.json"),
             dirs: dir.join("dir-cache"),
             merge_state: dir.join("merge-state.json"),
+            live_conflicts: dir.join("live-conflicts.json"),
         }
     }
 

@@ -7,62 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::SyncError;
+pub use crate::conflict::{ConflictKind, FileConflict};
 use crate::error::io;
-use crate::merge::{Conflict, Overruled, Policy};
+use crate::merge::{Overruled, Policy};
 use crate::repo::{entry_change, Transaction};
 use crate::state::StatePaths;
 use crate::store::{oid_hex, Entry, ObjectId};
 use crate::workspace::Workspace;
 
 type Result<T, E = SyncError> = std::result::Result<T, E>;
-
-/// What kind of disagreement a file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ConflictKind {
-    /// Both changed the same fields or lines differently.
-    #[serde(rename = "content")]
-    Content,
-    /// One side deleted what the other changed.
-    #[serde(rename = "delete/modify")]
-    DeleteModify,
-    /// Both changed a binary file.
-    #[serde(rename = "binary")]
-    Binary,
-}
-
-impl ConflictKind {
-    /// The name reports use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConflictKind::Content => "content",
-            ConflictKind::DeleteModify => "delete/modify",
-            ConflictKind::Binary => "binary",
-        }
-    }
-}
-
-/// One file both sides changed in ways that conflict.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileConflict {
-    /// Store path.
-    pub path: String,
-    /// What kind.
-    pub kind: ConflictKind,
-    /// The conflicting fields (values shown as `<secret>` where secret).
-    pub fields: Vec<Conflict>,
-    /// The three versions.
-    pub base: Option<Entry>,
-    /// Ours.
-    pub ours: Option<Entry>,
-    /// Theirs.
-    pub theirs: Option<Entry>,
-    /// The file with conflict markers, as a blob in the store.
-    #[serde(with = "oid_hex::opt")]
-    pub marked: Option<ObjectId>,
-    /// How it was settled: `Some(None)` deleted, `Some(Some(e))` that content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<Option<Entry>>,
-}
 
 /// An interrupted merge, kept in the state dir until every conflict is resolved.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -16,7 +16,9 @@ use serde::Serialize;
 pub use conflicts::{open_merge, ConflictKind, FileConflict, MergeState};
 pub use decide::{decide, Ancestry, Decision};
 pub use join::{connect, remote_status, RemoteStatus};
-pub use resolve::{find_conflict, marked_content, resolve, Resolution, ResolveReport};
+pub use resolve::{
+    find_conflict, find_live_conflict, marked_content, resolve, Resolution, ResolveReport,
+};
 
 use crate::apply::{self, OnDirty, Scope};
 use crate::capture::CommitInfo;
@@ -143,6 +145,8 @@ pub struct SyncReport {
     pub notes: Vec<String>,
     /// Whether the commit left live files out (they are named in `notes`).
     pub held_back: bool,
+    /// Live files whose edits conflict with the store's version (`ctx resolve` settles them).
+    pub live_conflicts: Vec<FileConflict>,
 }
 
 /// Options of a sync.
@@ -204,6 +208,8 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         report
             .notes
             .extend(c.held_back.iter().map(|h| format!("{h} ({})", h.hint())));
+        report.held_back = !c.held_back.is_empty();
+        report.live_conflicts = c.conflicts;
         // The commit left the live files equal to `main`: an apply only has the merged-in
         // changes to write (unless the commit saw store files missing here).
         live = Applied {
@@ -399,7 +405,15 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
             _ => Scope::All,
         };
         let done = apply::to_head(ws, scope, OnDirty::Skip)?;
-        report.skipped.extend(done.skipped);
+        // A file in conflict is named as such, not as merely uncommitted.
+        let conflicted: Vec<String> = report
+            .live_conflicts
+            .iter()
+            .filter_map(|c| crate::layout::live_location(&ws.env, &c.path))
+            .map(|(p, _)| ws.env.display(&p))
+            .collect();
+        let skipped = done.skipped.into_iter().filter(|s| !conflicted.contains(s));
+        report.skipped.extend(skipped);
         for u in done.plan.unreadable {
             if !report.unreadable.contains(&u) {
                 report.unreadable.push(u);

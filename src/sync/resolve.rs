@@ -73,9 +73,28 @@ pub fn marked_content(ws: &Workspace, conflict: &FileConflict) -> Result<Vec<u8>
     })
 }
 
-/// Settles one open conflict; when none is left, commits the merge and applies it.
+/// The open conflict of a live file with the store (found by a commit) on `path`, if any.
+pub fn find_live_conflict(ws: &Workspace, path: &str) -> Option<FileConflict> {
+    let store_path = ws
+        .store_paths_for(&[path.to_string()])
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_default();
+    crate::conflict::live_conflicts(&ws.state)
+        .into_iter()
+        .find(|c| c.path == store_path || c.path == path)
+}
+
+/// Settles one open conflict. A sync's: when none is left, commits the merge and applies it. A
+/// live file's: commits the resolution and writes it to the live file (its own content saved to
+/// a backup ref first).
 pub fn resolve(ws: &mut Workspace, path: &str, how: Resolution) -> Result<ResolveReport> {
-    let (mut state, i) = find_conflict(ws, path)?;
+    let found = find_conflict(ws, path);
+    if let (Err(SyncError::NoConflict { .. }), Some(live)) = (&found, find_live_conflict(ws, path))
+    {
+        return resolve_live(ws, live, how);
+    }
+    let (mut state, i) = found?;
     let resolved = resolution(ws, &state.conflicts[i], how)?;
     state.conflicts[i].resolution = Some(resolved);
     let mut report = ResolveReport {
@@ -98,6 +117,46 @@ pub fn resolve(ws: &mut Workspace, path: &str, how: Resolution) -> Result<Resolv
         .iter()
         .map(|a| ws.env.display(&a.live))
         .collect();
+    Ok(report)
+}
+
+fn resolve_live(ws: &mut Workspace, c: FileConflict, how: Resolution) -> Result<ResolveReport> {
+    let resolved = resolution(ws, &c, how)?;
+    let mut tx = crate::repo::Transaction::new();
+    if resolved != ws.repo.files.get(&c.path).copied() {
+        tx.set(&c.path, crate::repo::entry_change(resolved));
+    }
+    let mut report = ResolveReport {
+        path: c.path.clone(),
+        remaining: Vec::new(),
+        merge_commit: None,
+        applied: Vec::new(),
+    };
+    if !tx.is_empty() {
+        let machine = ws.machine().to_string();
+        let short = crate::summary::short(&c.path);
+        let subject = format!("{machine}: resolve {short}");
+        let msg = crate::summary::message(
+            &machine,
+            &[format!("resolved by hand: {short}")],
+            Some(&subject),
+        );
+        report.merge_commit = Some(tx.commit(&mut ws.repo, &msg)?.to_string());
+    }
+    let done = apply::to_head(ws, Scope::Paths(vec![c.path.clone()]), OnDirty::Backup)?;
+    report.applied = done
+        .plan
+        .actions
+        .iter()
+        .map(|a| ws.env.display(&a.live))
+        .collect();
+    let open: Vec<FileConflict> = crate::conflict::live_conflicts(&ws.state)
+        .into_iter()
+        .filter(|o| o.path != c.path)
+        .collect();
+    crate::conflict::save_live_conflicts(&ws.state, &open)
+        .map_err(crate::error::io(&ws.state.live_conflicts))?;
+    report.remaining = open.into_iter().map(|o| o.path).collect();
     Ok(report)
 }
 

@@ -31,7 +31,11 @@ pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ui.warn_hint(&h.to_string(), &h.hint());
     }
     // Something was left out: a script or hook must see that not everything went in.
-    let code = if outcome.held_back.is_empty() { 0 } else { 2 };
+    let code = match (outcome.conflicts.is_empty(), outcome.held_back.is_empty()) {
+        (false, _) => 1,
+        (true, false) => 2,
+        (true, true) => 0,
+    };
     if args.json {
         ui.json(&serde_json::json!({
             "committed": outcome.committed,

@@ -70,8 +70,11 @@ fn edited(env: &Env, path: &str) -> Result<Vec<u8>, CliError> {
         return Ok(buf);
     }
     let ws = crate::workspace::Workspace::open(env.clone())?;
-    let (state, i) = crate::sync::find_conflict(&ws, path)?;
-    let conflict = &state.conflicts[i];
+    let conflict = match crate::sync::find_conflict(&ws, path) {
+        Ok((state, i)) => state.conflicts[i].clone(),
+        Err(e) => crate::sync::find_live_conflict(&ws, path).ok_or(e)?,
+    };
+    let conflict = &conflict;
     let content = crate::sync::marked_content(&ws, conflict)?;
     let name = conflict.path.rsplit('/').next().unwrap_or("conflict");
     let tmp = ws.state.resolve_scratch(name);

@@ -43,7 +43,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ui.line(&format!("Remote {}: {state}.", r.url));
     }
     if !report.conflicts.is_empty() {
-        ui.line(&ui.paint(Style::Red, "Open conflicts (from `ctx sync`):"));
+        ui.line(&ui.paint(Style::Red, "Open conflicts:"));
         for c in &report.conflicts {
             let fields: Vec<&str> = c
                 .fields

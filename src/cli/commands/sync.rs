@@ -35,7 +35,8 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         eprint!("\r\x1b[K");
     }
     let report = result?;
-    let code = match (report.conflicts.is_empty(), report.held_back) {
+    let conflicted = !report.conflicts.is_empty() || !report.live_conflicts.is_empty();
+    let code = match (!conflicted, report.held_back) {
         (false, _) => 1,
         (true, true) => 2,
         (true, false) => 0,
