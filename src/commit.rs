@@ -10,7 +10,9 @@ use crate::workspace::Workspace;
 /// rewritten to the merge (those holding new edits since are left alone).
 pub fn commit(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> {
     ws.keys.identity()?;
-    let outcome = capture::record(ws, opts)?;
+    let deferred = crate::project::catch_up(ws, crate::clock::now());
+    let mut outcome = capture::record(ws, opts)?;
+    outcome.notes = deferred;
     if !outcome.merged.is_empty() {
         apply::to_head(ws, Scope::Paths(outcome.merged.clone()), OnDirty::Skip)?;
     }

@@ -60,7 +60,18 @@ fn lock(env: &Env, what: &str) -> Result<Lock, LockError> {
 
 fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, EventError> {
     let p = GitProject::inspect(cwd)?;
-    let _lock = lock(env, "hook")?;
+    let _lock = match lock(env, "hook") {
+        Err(LockError::Busy { holder }) => {
+            // Not lost: the next command that commits records this worktree.
+            let state = crate::state::StatePaths::new(&env.state_dir());
+            project::defer(&state, &p.worktree, dir);
+            return Ok(vec![format!(
+                "the store was busy ({holder}); {} is recorded by the next ctx commit or sync",
+                p.worktree.display()
+            )]);
+        }
+        other => other?,
+    };
     let mut ws = Workspace::open(env.clone())?;
     let outcomes = project::record(&mut ws, &p, dir, crate::clock::now())?;
     Ok(kept_notes(&p, &outcomes))
@@ -90,11 +101,9 @@ fn session_end(env: &Env) -> Result<Vec<String>, EventError> {
     let _lock = lock(env, "hook session-end")?;
     let mut ws = Workspace::open(env.clone())?;
     let outcome = crate::commit::commit(&mut ws, Default::default())?;
-    Ok(outcome
-        .held_back
-        .iter()
-        .map(|h| format!("session-end: {h} ({})", h.hint()))
-        .collect())
+    let held = outcome.held_back.iter();
+    let held = held.map(|h| format!("session-end: {h} ({})", h.hint()));
+    Ok(outcome.notes.into_iter().chain(held).collect())
 }
 
 /// Claude Code starts a session: bring the live files up to date with the store, leaving alone

@@ -352,6 +352,51 @@ pub fn record(
     Ok(outcomes)
 }
 
+/// Remembers a worktree a hook could not record because the store was busy; the next commit
+/// records it (see [`catch_up`]). Appending a line is atomic enough for a list of folders.
+pub fn defer(state: &crate::state::StatePaths, worktree: &Path, dir: Direction) {
+    use std::io::Write;
+    let mark = if dir == Direction::Capture { 'c' } else { 'r' };
+    let line = format!("{mark} {}\n", worktree.display());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&state.deferred)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Records the worktrees hooks deferred; returns a note for each one that could not be.
+pub fn catch_up(ws: &mut Workspace, now: jiff::Timestamp) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(&ws.state.deferred) else {
+        return Vec::new();
+    };
+    let _ = std::fs::remove_file(&ws.state.deferred);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut notes = Vec::new();
+    for line in text.lines() {
+        let Some((mark, dir)) = line.split_once(' ') else {
+            continue;
+        };
+        if !seen.insert(line) {
+            continue;
+        }
+        let direction = match mark {
+            "c" => Direction::Capture,
+            _ => Direction::Restore,
+        };
+        let result = GitProject::inspect(Path::new(dir))
+            .and_then(|p| record(ws, &p, direction, now).map(|_| ()));
+        if let Err(e) = result {
+            notes.push(format!(
+                "{dir}: the project a hook deferred could not be recorded: {e}"
+            ));
+        }
+    }
+    notes
+}
+
 fn personal(
     ws: &Workspace,
     store_path: &str,

@@ -303,6 +303,9 @@ pub fn run(
                 if let Some(info) = outcome.committed {
                     report(Report::Committed(info));
                 }
+                for n in outcome.notes {
+                    report(Report::HeldBack(n));
+                }
                 for h in outcome.held_back {
                     report(Report::HeldBack(format!("{h} ({})", h.hint())));
                 }

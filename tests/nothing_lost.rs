@@ -385,3 +385,33 @@ fn a_joining_machines_own_memory_is_an_open_conflict_resolve_settles() {
         mine
     );
 }
+
+#[test]
+fn a_project_commit_while_the_store_is_busy_is_recorded_by_the_next_command() {
+    let m = Machine::seeded("m");
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let dir = m.project("webapp");
+    m.ok(&["hooks", "install", "--worktree", &dir.to_string_lossy()]);
+    std::fs::write(dir.join("CLAUDE.local.md"), "# my notes for webapp\n").unwrap();
+    let lock = m.store().join("ctx/lock");
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "5"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.git_in(&dir, &["commit", "-q", "--allow-empty", "-m", "work"]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        m.hook_log().contains("recorded by the next"),
+        "{}",
+        m.hook_log()
+    );
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!tree.contains("CLAUDE.local.md"), "not yet: {tree}");
+    m.ok(&["commit"]);
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(tree.contains("CLAUDE.local.md"), "caught up: {tree}");
+}

@@ -101,6 +101,8 @@ pub struct CommitOutcome {
     pub pending_apply: bool,
     /// Live files whose edits conflict with the store's version: kept open for `ctx resolve`.
     pub conflicts: Vec<FileConflict>,
+    /// Things the user should know that are not about one live file.
+    pub notes: Vec<String>,
 }
 
 /// How a commit may proceed.

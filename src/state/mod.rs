@@ -26,6 +26,9 @@ pub struct StatePaths {
     pub merge_state: PathBuf,
     /// `live-conflicts.json`: live edits a commit found in conflict with the store.
     pub live_conflicts: PathBuf,
+    /// `deferred-projects`: worktrees a git hook could not record (the store was busy), for the
+    /// next command to record.
+    pub deferred: PathBuf,
 }
 
 impl StatePaths {
@@ -39,6 +42,7 @@ impl StatePaths {
             dirs: dir.join("dir-cache"),
             merge_state: dir.join("merge-state.json"),
             live_conflicts: dir.join("live-conflicts.json"),
+            deferred: dir.join("deferred-projects"),
         }
     }
 

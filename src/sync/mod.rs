@@ -208,6 +208,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         report
             .notes
             .extend(c.held_back.iter().map(|h| format!("{h} ({})", h.hint())));
+        report.notes.extend(c.notes);
         report.held_back = !c.held_back.is_empty();
         report.live_conflicts = c.conflicts;
         // The commit left the live files equal to `main`: an apply only has the merged-in

@@ -27,6 +27,9 @@ pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             allow_mass_delete: args.allow_mass_delete,
         },
     )?;
+    for n in &outcome.notes {
+        ui.warn(n);
+    }
     for h in &outcome.held_back {
         ui.warn_hint(&h.to_string(), &h.hint());
     }
