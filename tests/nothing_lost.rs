@@ -415,3 +415,61 @@ fn a_project_commit_while_the_store_is_busy_is_recorded_by_the_next_command() {
     let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
     assert!(tree.contains("CLAUDE.local.md"), "caught up: {tree}");
 }
+
+#[test]
+fn a_stow_style_settings_link_stays_a_link_through_a_rollback() {
+    let m = Machine::seeded("m");
+    let dotfiles = m.home.join("dotfiles/claude");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let settings = m.claude_dir().join("settings.json");
+    let real = dotfiles.join("settings.json");
+    std::fs::rename(&settings, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &settings).unwrap();
+    m.ok(&["init", "--machine", "m"]);
+    m.ok(&["commit"]);
+    let before = std::fs::read_to_string(&real).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&before).unwrap();
+    v["model"] = serde_json::Value::String("opus".into());
+    std::fs::write(&real, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    m.ok(&["commit"]);
+    m.ok(&["rollback", "HEAD~1", "claude/settings.json"]);
+    let meta = std::fs::symlink_metadata(&settings).unwrap();
+    assert!(meta.file_type().is_symlink(), "still a link");
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        before,
+        "written through"
+    );
+}
+
+#[test]
+fn a_file_inside_a_symlinked_skill_folder_is_never_deleted() {
+    let (_remote, m1, m2) = two_machines();
+    let skill = m1.claude_dir().join("skills/shared");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: shared\ndescription: x\n---\nBody\n",
+    )
+    .unwrap();
+    m1.ok(&["sync"]);
+    m2.ok(&["sync"]);
+    // On m2 the skill lives in a dotfiles tree, linked into the Claude home.
+    let theirs = m2.claude_dir().join("skills/shared");
+    let elsewhere = m2.home.join("dotfiles/shared");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    std::fs::rename(&theirs, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &theirs).unwrap();
+    std::fs::remove_dir_all(&skill).unwrap();
+    m1.ok(&["sync"]);
+    let out = m2.ctx(&["sync"]);
+    assert!(
+        elsewhere.join("SKILL.md").exists(),
+        "the link's target keeps its file"
+    );
+    assert!(
+        stderr(&out).contains("symlinked folder"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -62,6 +62,8 @@ pub struct Plan {
     pub dirty: Vec<String>,
     /// Secrets this machine cannot open: their live values were kept, or the fields left out.
     pub unreadable: Vec<String>,
+    /// Live files not deleted because they lie inside a symlinked folder (another tree's files).
+    pub kept: Vec<String>,
     #[serde(skip)]
     pub(super) dirty_paths: Vec<String>,
     #[serde(skip)]
@@ -132,6 +134,12 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
                 plan.in_sync.insert(path.clone(), None);
                 continue;
             }
+            // Never delete inside a link's target: the folder belongs to another tree (a dotfiles
+            // repository), which ctx does not own.
+            None if have.is_some() && inside_link(&ws.env.claude_dir, &live) => {
+                plan.kept.push(ws.env.display(&live));
+                continue;
+            }
             None if have.is_some() => (Op::Delete, None, false),
             None => {
                 plan.in_sync.insert(path.clone(), None);
@@ -156,4 +164,16 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
 fn untracked(ws: &Workspace, path: &str) -> bool {
     path.strip_prefix("claude/")
         .is_some_and(|rel| crate::capture::scan::excluded(rel, &ws.repo.manifest.exclude))
+}
+
+/// Whether a folder between `root` and `path` is a symlink.
+fn inside_link(root: &std::path::Path, path: &std::path::Path) -> bool {
+    let mut dir = path.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(root) && *d != root) {
+        if std::fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+        dir = d.parent();
+    }
+    false
 }

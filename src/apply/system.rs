@@ -31,7 +31,10 @@ impl System for RealSystem {
     }
 
     fn replace(&self, path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-        crate::fsx::replace(path, bytes, mode)
+        // A stow-style link is written through to its target and stays a link: the dotfiles
+        // repository it points into and the Claude home then agree.
+        let target = link_target(path).unwrap_or_else(|| path.to_path_buf());
+        crate::fsx::replace(&target, bytes, mode)
     }
 
     fn remove(&self, path: &Path) -> std::io::Result<()> {
@@ -40,6 +43,22 @@ impl System for RealSystem {
             _ => Ok(()),
         }
     }
+}
+
+/// Where a symlink at `path` points (relative targets resolved against its folder); `None`
+/// when `path` is not a link.
+pub fn link_target(path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let to = std::fs::read_link(path).ok()?;
+    let to = match to.is_absolute() {
+        true => to,
+        false => path.parent().map(|d| d.join(&to)).unwrap_or(to),
+    };
+    // A chain of links ends at the last one's target.
+    Some(link_target(&to).unwrap_or(to))
 }
 
 /// One write a [`DryRun`] recorded.

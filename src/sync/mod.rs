@@ -414,6 +414,11 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
             .map(|(p, _)| ws.env.display(&p))
             .collect();
         let skipped = done.skipped.into_iter().filter(|s| !conflicted.contains(s));
+        for k in &done.plan.kept {
+            report.notes.push(format!(
+                "kept {k}: it is inside a symlinked folder, whose files ctx never deletes"
+            ));
+        }
         report.skipped.extend(skipped);
         for u in done.plan.unreadable {
             if !report.unreadable.contains(&u) {

@@ -71,6 +71,11 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
         }
         return;
     }
+    for k in &plan.kept {
+        ui.warn(&format!(
+            "kept {k}: it is inside a symlinked folder, whose files ctx never deletes (delete it there if you mean to)"
+        ));
+    }
     if !plan.unreadable.is_empty() {
         ui.warn(&format!(
             "this machine cannot read {} secret(s) ({}); their live values were kept (or left out). An approved machine can run `ctx machine approve {}`",
