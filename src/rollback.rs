@@ -90,10 +90,17 @@ pub fn target(
 /// The files of `rev` for `paths` (all when empty), laid over `main`'s.
 fn files_of(ws: &Workspace, rev: ObjectId, paths: &[String]) -> Result<Files> {
     let old = ws.repo.store.files(Some(rev))?;
-    if paths.is_empty() {
-        return Ok(old);
-    }
     let head = &ws.repo.files;
+    if paths.is_empty() {
+        // Who can read the secrets is never rolled back by accident: a revoke stays a revoke.
+        let mut out: Files = old.into_iter().filter(|(p, _)| !keeps_access(p)).collect();
+        out.extend(
+            head.iter()
+                .filter(|(p, _)| keeps_access(p))
+                .map(|(p, e)| (p.clone(), *e)),
+        );
+        return Ok(out);
+    }
     for o in paths {
         if !old.keys().chain(head.keys()).any(|p| under(p, o)) {
             return Err(Error::UnknownPath(o.clone()).into());
@@ -109,6 +116,12 @@ fn files_of(ws: &Workspace, rev: ObjectId, paths: &[String]) -> Result<Files> {
             .filter(|(p, _)| paths.iter().any(|o| under(p, o))),
     );
     Ok(out)
+}
+
+/// The store files that say who can read the secrets: a whole-store rollback keeps them as
+/// they are now; naming them restores them.
+pub fn keeps_access(path: &str) -> bool {
+    path == crate::layout::MANIFEST || under(path, "machines")
 }
 
 /// What restoring `t` would write, changing nothing.

@@ -64,6 +64,9 @@ pub struct Plan {
     pub unreadable: Vec<String>,
     /// Live files not deleted because they lie inside a symlinked folder (another tree's files).
     pub kept: Vec<String>,
+    /// Store paths not written because capture would never take them (a `.git` folder in a
+    /// skill, credentials, a never-synced name): what another machine pushed there stays out.
+    pub refused: Vec<String>,
     #[serde(skip)]
     pub(super) dirty_paths: Vec<String>,
     #[serde(skip)]
@@ -101,6 +104,11 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
             continue;
         };
         let want = target.get(path).copied();
+        if want.is_some() && !crate::capture::capturable(path, &ws.repo.manifest) {
+            // Neither written nor deleted: whatever is there stays as it is.
+            plan.refused.push(path.clone());
+            continue;
+        }
         let have = snap.files.get(path).and_then(|c| c.entry);
         if want == have {
             plan.in_sync.insert(path.clone(), want);

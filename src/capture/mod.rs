@@ -1,12 +1,14 @@
 //! Live -> store: the allow-list walk, the snapshot of the live side in store form, its status
 //! against `main`, and recording it in a commit.
 
+mod allow;
 mod record;
 pub mod scan;
 mod snapshot;
 mod status;
 
 pub use crate::codec::CaptureError;
+pub use allow::capturable;
 pub use record::{record, CommitInfo, CommitOutcome, HeldBack, HeldReason, RecordOptions};
 pub use scan::{DIRS, FILES, NEVER};
 pub use snapshot::{

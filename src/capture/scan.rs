@@ -59,7 +59,8 @@ pub const NEVER: &[&str] = &[
 ];
 
 /// Names skipped inside captured folders: version control, dependency caches, editor litter.
-const SKIP_NAMES: &[&str] = &[".git", "node_modules", ".venv", "__pycache__", ".DS_Store"];
+pub(crate) const SKIP_NAMES: &[&str] =
+    &[".git", "node_modules", ".venv", "__pycache__", ".DS_Store"];
 
 /// One live file on the allow-list.
 #[derive(Debug, Clone)]

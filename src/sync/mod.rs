@@ -414,6 +414,9 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
             .map(|(p, _)| ws.env.display(&p))
             .collect();
         let skipped = done.skipped.into_iter().filter(|s| !conflicted.contains(s));
+        for r in &done.plan.refused {
+            report.notes.push(format!("not written: {r} came from the store, but ctx never writes such a path (capture would not take it)"));
+        }
         for k in &done.plan.kept {
             report.notes.push(format!(
                 "kept {k}: it is inside a symlinked folder, whose files ctx never deletes"

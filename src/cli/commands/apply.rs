@@ -44,8 +44,9 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
         return;
     }
     if let Some((name, id)) = &done.backup {
+        let paths = plan.dirty_paths().join(" ");
         ui.warn(&format!(
-            "saved the live contents of {} file(s) to {name} ({}); `ctx rollback {}` brings them back",
+            "saved the live contents of {} file(s) to {name} ({}); `ctx rollback {} {paths}` brings them back",
             plan.dirty.len(),
             &id[..10],
             &id[..10]
@@ -70,6 +71,11 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
             ui.line(&format!("holds uncommitted changes: {d}"));
         }
         return;
+    }
+    for r in &plan.refused {
+        ui.warn(&format!(
+            "not written: {r} is in the store, but ctx never writes such a path (capture would not take it)"
+        ));
     }
     for k in &plan.kept {
         ui.warn(&format!(

