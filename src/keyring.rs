@@ -41,12 +41,27 @@ impl crate::merge::Decrypt for KeyDecrypt<'_> {
 impl Keyring {
     /// Loads this machine's key from `identity_path` and the recipients and rules of `manifest`.
     /// A key that cannot be read is remembered, not an error: reading the store needs no key.
-    pub fn load(identity_path: PathBuf, machine: &str, manifest: &Manifest) -> Result<Keyring> {
+    /// `registered` is the key this machine's record in the store holds: a machine that lost its
+    /// key and registered a new one (`ctx init`) is not approved until another machine approves
+    /// the new key, and works meanwhile as an unapproved machine does.
+    pub fn load(
+        identity_path: PathBuf,
+        machine: &str,
+        manifest: &Manifest,
+        registered: Option<&str>,
+    ) -> Result<Keyring> {
+        let identity = Identity::load(&identity_path).map_err(|e| e.to_string());
+        let own = identity.as_ref().ok().map(|i| i.public_key());
+        let listed = manifest.recipients.get(machine).cloned();
+        let awaiting = listed.is_some()
+            && own.is_some()
+            && listed.as_deref() != own.as_deref()
+            && registered == own.as_deref();
         Ok(Keyring {
-            identity: Identity::load(&identity_path).map_err(|e| e.to_string()),
+            identity,
             identity_path,
             machine: machine.to_string(),
-            listed: manifest.recipients.get(machine).cloned(),
+            listed: listed.filter(|_| !awaiting),
             recipients: Recipients::parse(manifest.recipients.iter())?,
             rules: Rules::new(&manifest.secrets),
         })

@@ -33,6 +33,14 @@ pub fn machine_config(env: &Env) -> Result<MachineConfig> {
     Ok(crate::model::parse_yaml(&env.display(&path), &bytes)?)
 }
 
+/// The key this machine's record in the store holds.
+fn registered_key(repo: &Repo, machine: &str) -> Option<String> {
+    let path = format!("machines/{machine}.yaml");
+    let bytes = repo.read(&path).ok()??;
+    let rec: crate::model::MachineRecord = crate::model::parse_yaml(&path, &bytes).ok()?;
+    Some(rec.public_key)
+}
+
 /// An open store plus everything this machine needs to read and write it.
 pub struct Workspace {
     /// Locations.
@@ -56,7 +64,13 @@ impl Workspace {
             }
             .into());
         }
-        let keys = Keyring::load(env.identity_path(), &cfg.machine, &repo.manifest)?;
+        let registered = registered_key(&repo, &cfg.machine);
+        let keys = Keyring::load(
+            env.identity_path(),
+            &cfg.machine,
+            &repo.manifest,
+            registered.as_deref(),
+        )?;
         let state = StatePaths::new(&env.state_dir());
         state.recover_journal(repo.head);
         Ok(Workspace {
@@ -74,10 +88,12 @@ impl Workspace {
 
     /// Reads the keyring again from the manifest now at `main` (after `main` moved).
     pub fn reload_keys(&mut self) -> Result<()> {
+        let registered = registered_key(&self.repo, self.machine());
         self.keys = Keyring::load(
             self.env.identity_path(),
             self.machine(),
             &self.repo.manifest,
+            registered.as_deref(),
         )?;
         Ok(())
     }

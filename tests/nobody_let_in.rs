@@ -101,3 +101,45 @@ fn a_whole_store_rollback_does_not_undo_a_revoke() {
     let manifest = a.git(&["show", "main:ctx.yaml"]);
     assert!(!manifest.contains("\n  b: "), "b stays revoked: {manifest}");
 }
+
+#[test]
+fn a_machine_that_lost_its_key_rejoins_with_init_and_an_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("store.git");
+    common::bare_repo(&remote);
+    let url = remote.to_string_lossy().to_string();
+    let a = Machine::seeded("a");
+    a.ok(&["init", "--machine", "a", "--remote", &url]);
+    a.ok(&["sync"]);
+    let b = Machine::empty("b");
+    b.ok(&["init", "--machine", "b", "--remote", &url]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.ok(&["machine", "approve", "b"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert!(
+        !b.ok(&["secret", "ls"]).contains("cannot read"),
+        "b was approved"
+    );
+    std::fs::remove_file(b.identity()).unwrap();
+    b.ok(&["init", "--machine", "b"]);
+    let out = b.ctx(&["sync"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "awaiting approval, not stuck: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    a.ok(&["sync"]);
+    let approved = a.ok(&["machine", "approve", "b"]);
+    assert!(approved.contains("re-encrypted"), "{approved}");
+    a.ok(&["sync"]);
+    let synced = b.ok(&["sync"]);
+
+    let listed = b.ok(&["secret", "ls"]);
+    assert!(
+        !listed.contains("cannot read"),
+        "b reads the secrets again: {listed} / {synced}"
+    );
+}

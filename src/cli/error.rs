@@ -163,7 +163,7 @@ impl From<Error> for CliError {
             Error::Io { .. } => "check the file's permissions and free space",
             Error::NotAnObject { .. } => "fix the file so it holds one JSON object",
             Error::SharedFileDamaged { .. } => "fix the file (other tools own the rest of it; ctx only sets its mcpServers key), then run the command again",
-            Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup, or have an approved machine run `ctx machine approve <name>` after `ctx init` registered the new key; nothing was changed",
+            Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup; or run `ctx init` here to register this key, then `ctx machine approve <name>` on an approved machine; nothing was changed",
             Error::KeyCannotOpen { .. } => "restore this machine's identity.txt from a backup, or have an approved machine run `ctx machine approve <name>`; nothing was changed",
             Error::UnknownPath(_) => "name a path as `ctx status` shows it, e.g. settings.json or claude/skills/x",
             Error::LiveRootMissing { .. } => "bring it back (or point CLAUDE_CONFIG_DIR at it) and run the command again; to stop tracking files, remove them while it is there",
