@@ -51,6 +51,7 @@ pub fn check(env: &Env) -> Vec<Finding> {
         let detail = ".gitattributes routes structured files to ctx".into();
         out.push("attributes", attrs, detail, Some("run `ctx init` again"));
     }
+    integrity(env, &mut out);
     git(&mut out);
     hooks(env, &mut out);
     hook_log(env, &mut out);
@@ -182,6 +183,26 @@ fn remote(env: &Env, s: &Store, out: &mut Findings) {
             let fix = "check the URL (`git --git-dir STORE config remote.origin.url`), the network and your ssh key";
             out.push("remote", false, e.to_string(), Some(fix));
         }
+    }
+}
+
+/// Sealed values this machine is a recipient of but cannot open.
+fn integrity(env: &Env, out: &mut Findings) {
+    let Ok(ws) = crate::workspace::Workspace::open(env.clone()) else {
+        return;
+    };
+    match ws.keys.damaged(&ws.repo) {
+        Ok(d) if d.is_empty() => {}
+        Ok(d) => {
+            let detail = format!(
+                "{} sealed value(s) do not open with this machine's key: {}",
+                d.len(),
+                d.join(", ")
+            );
+            let fix = "`ctx log PATH` shows who changed them; set each anew with `ctx secret set LOCATOR`";
+            out.push("integrity", false, detail, Some(fix));
+        }
+        Err(e) => out.push("integrity", false, e.to_string(), Some("run `ctx status`")),
     }
 }
 

@@ -130,30 +130,33 @@ impl Keyring {
     }
 
     /// Every sealed value opened with this machine's key and sealed again, fresh, to `to`.
-    /// Returns the changed files and how many values. Fails, changing nothing, if one cannot be
-    /// opened.
-    pub fn reseal_all(
-        &self,
-        repo: &Repo,
-        to: &Recipients,
-    ) -> Result<(BTreeMap<String, Change>, usize)> {
+    /// A value that cannot be opened (damaged, or sealed without this machine) is left as it is
+    /// and named in [`Resealed::damaged`], so one bad field can never block a revoke.
+    pub fn reseal_all(&self, repo: &Repo, to: &Recipients) -> Result<Resealed> {
         let id = self.identity()?;
-        let mut changes = BTreeMap::new();
-        let mut count = 0;
+        let mut out = Resealed::default();
         for (path, mut doc) in sealed_docs(repo)? {
+            let mut changed = false;
             for (loc, current) in sealed_values(&path, &doc) {
                 let Some((_, p)) = parse_locator(&loc) else {
                     continue;
                 };
-                let plain = crate::crypt::open(&current, &loc, id)?;
+                let Ok(plain) = crate::crypt::open(&current, &loc, id) else {
+                    out.damaged.push(loc);
+                    continue;
+                };
                 let fresh = crate::crypt::seal(&plain, &loc, to)?;
                 set_at(&mut doc, &p, Value::String(fresh));
-                count += 1;
+                out.count += 1;
+                changed = true;
+            }
+            if !changed {
+                continue;
             }
             let e = repo.files[&path];
             let old = repo.store.blob(e.oid)?;
             let bytes = format::render_doc(Kind::of(&path), &doc, &String::from_utf8_lossy(&old));
-            changes.insert(
+            out.changes.insert(
                 path,
                 Change::Write {
                     bytes,
@@ -161,8 +164,36 @@ impl Keyring {
                 },
             );
         }
-        Ok((changes, count))
+        Ok(out)
     }
+
+    /// The sealed values this machine should open, being a recipient, and cannot: damaged or
+    /// swapped ciphertexts, or values sealed without it. Empty for an unapproved machine.
+    pub fn damaged(&self, repo: &Repo) -> Result<Vec<String>> {
+        let Some(id) = self.key().filter(|_| self.approved()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (file, doc) in sealed_docs(repo)? {
+            for (loc, ct) in sealed_values(&file, &doc) {
+                if crate::crypt::open(&ct, &loc, id).is_err() {
+                    out.push(loc);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What resealing did.
+#[derive(Debug, Default)]
+pub struct Resealed {
+    /// The files changed.
+    pub changes: BTreeMap<String, Change>,
+    /// How many values were sealed again.
+    pub count: usize,
+    /// Values that could not be opened, left as they were.
+    pub damaged: Vec<String>,
 }
 
 /// The store's JSON and YAML documents that hold sealed values, parsed.

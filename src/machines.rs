@@ -135,6 +135,8 @@ pub struct KeyChange {
     pub commit: Option<String>,
     /// How many secret values were sealed again.
     pub resealed: usize,
+    /// Values that could not be opened and were left as they were (set them anew).
+    pub damaged: Vec<String>,
 }
 
 /// Lets `name` read the secrets: adds its key to the recipients and seals every secret again.
@@ -145,6 +147,7 @@ pub fn approve(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError
             machine: name.to_string(),
             commit: None,
             resealed: 0,
+            damaged: Vec::new(),
         });
     }
     let mut manifest = ws.repo.manifest.clone();
@@ -163,6 +166,7 @@ pub fn revoke(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError>
                 machine: name.to_string(),
                 commit: None,
                 resealed: 0,
+                damaged: Vec::new(),
             });
         }
         return Err(MachineError::Unknown(name.to_string()));
@@ -186,8 +190,9 @@ fn change_recipients(
     // stops the change with nothing committed.
     ws.keys.check(&ws.repo)?;
     let to = Recipients::parse(manifest.recipients.iter())?;
-    let (changes, resealed) = ws.keys.reseal_all(&ws.repo, &to)?;
-    let mut tx = Transaction::with(changes);
+    let sealed = ws.keys.reseal_all(&ws.repo, &to)?;
+    let resealed = sealed.count;
+    let mut tx = Transaction::with(sealed.changes);
     tx.set(
         crate::layout::MANIFEST,
         Change::Write {
@@ -208,5 +213,6 @@ fn change_recipients(
         machine: name.to_string(),
         commit: Some(id.to_string()),
         resealed,
+        damaged: sealed.damaged,
     })
 }

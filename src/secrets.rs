@@ -148,11 +148,13 @@ pub fn set(ws: &mut Workspace, slot: &Slot, value: &str) -> Result<(ObjectId, Ap
     Ok((id, applied))
 }
 
-/// Every secret sealed again with fresh ciphertexts; `None` when there is none.
-pub fn rotate(ws: &mut Workspace) -> Result<Option<(ObjectId, usize)>> {
+/// Every secret sealed again with fresh ciphertexts; `None` when there is none. Values that
+/// cannot be opened are left as they were and returned.
+pub fn rotate(ws: &mut Workspace) -> Result<Option<(ObjectId, usize, Vec<String>)>> {
     ws.keys.check(&ws.repo)?;
     let recipients = ws.keys.recipients.clone();
-    let (changes, count) = ws.keys.reseal_all(&ws.repo, &recipients)?;
+    let sealed = ws.keys.reseal_all(&ws.repo, &recipients)?;
+    let (changes, count) = (sealed.changes, sealed.count);
     if changes.is_empty() {
         return Ok(None);
     }
@@ -171,5 +173,5 @@ pub fn rotate(ws: &mut Workspace) -> Result<Option<(ObjectId, usize)>> {
     let commit = tx.commit(&mut ws.repo, &msg)?;
     // The live files hold the same plaintexts, so they now match the new blobs: record that.
     apply::to_head(ws, Scope::All, OnDirty::Skip)?;
-    Ok(Some((commit, count)))
+    Ok(Some((commit, count, sealed.damaged)))
 }

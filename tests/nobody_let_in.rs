@@ -143,3 +143,79 @@ fn a_machine_that_lost_its_key_rejoins_with_init_and_an_approval() {
         "b reads the secrets again: {listed} / {synced}"
     );
 }
+
+#[test]
+fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("store.git");
+    common::bare_repo(&remote);
+    let url = remote.to_string_lossy().to_string();
+    let a = Machine::seeded("a");
+    a.ok(&["init", "--machine", "a", "--remote", &url]);
+    a.ok(&["sync"]);
+    let b = Machine::empty("b");
+    b.ok(&["init", "--machine", "b", "--remote", &url]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.ok(&["machine", "approve", "b"]);
+    a.ok(&["sync"]);
+    // The attacker flips one character inside a ciphertext.
+    let work = dir.path().join("attacker");
+    std::fs::create_dir_all(&work).unwrap();
+    let git = |args: &[&str]| {
+        let out = a.cmd("git").args(args).current_dir(&work).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["clone", "-q", "-b", "main", &url, "."]);
+    let mcp = work.join("claude/mcp.json");
+    let text = std::fs::read_to_string(&mcp).unwrap();
+    let at = text.find("ENC[age:").unwrap() + 20;
+    let flipped: String = text
+        .char_indices()
+        .map(|(i, c)| {
+            if i == at {
+                if c == 'A' {
+                    'B'
+                } else {
+                    'A'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    std::fs::write(&mcp, flipped).unwrap();
+    git(&[
+        "-c",
+        "user.name=x",
+        "-c",
+        "user.email=x@x",
+        "commit",
+        "-qam",
+        "a: tweak",
+    ]);
+    git(&["push", "-q", "origin", "HEAD:main"]);
+    let out = a.ctx(&["sync"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("integrity: claude/mcp.json:"), "{err}");
+    let doctor = a.ctx(&["doctor"]);
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("integrity"));
+    let revoked = a.ctx(&["machine", "revoke", "b"]);
+    assert_eq!(
+        revoked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert!(String::from_utf8_lossy(&revoked.stderr).contains("cannot be opened"));
+}

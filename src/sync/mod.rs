@@ -147,6 +147,9 @@ pub struct SyncReport {
     pub held_back: bool,
     /// Live files whose edits conflict with the store's version (`ctx resolve` settles them).
     pub live_conflicts: Vec<FileConflict>,
+    /// Sealed values this machine is a recipient of but cannot open: tampered with, swapped or
+    /// sealed without it. Their live values were kept.
+    pub damaged: Vec<String>,
 }
 
 /// Options of a sync.
@@ -440,6 +443,7 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
         live.pending = false;
     }
     live.at = ws.repo.head;
+    report.damaged = ws.keys.damaged(&ws.repo)?;
     let note = format!(
         "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
         ws.machine()

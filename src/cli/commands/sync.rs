@@ -36,7 +36,7 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     }
     let report = result?;
     let conflicted = !report.conflicts.is_empty() || !report.live_conflicts.is_empty();
-    let code = match (!conflicted, report.held_back) {
+    let code = match (!conflicted, report.held_back || !report.damaged.is_empty()) {
         (false, _) => 1,
         (true, true) => 2,
         (true, false) => 0,
@@ -116,7 +116,13 @@ pub fn print(r: &SyncReport, ui: &Ui) {
             "{s} holds uncommitted changes and was left as it is; `ctx sync` again commits and merges it"
         ));
     }
-    if !r.unreadable.is_empty() {
+    for d in &r.damaged {
+        ui.warn_hint(
+            &format!("integrity: {d} is sealed to this machine but does not open (tampered with, swapped, or sealed without this key); this machine kept its own value"),
+            &format!("`ctx log` shows who changed it; set it anew with `ctx secret set {d}`"),
+        );
+    }
+    if !r.unreadable.is_empty() && r.damaged.is_empty() {
         ui.warn(&format!(
             "this machine cannot read {} secret(s) ({}); this machine keeps its own values there, or leaves them out. An approved machine can run `ctx machine approve <this machine>`",
             r.unreadable.len(),

@@ -89,6 +89,9 @@ fn report(r: &KeyChange, json: bool, ui: &Ui, done: &str, already: &str) {
         ui.json(r);
         return;
     }
+    for d in &r.damaged {
+        ui.warn(&format!("{d} cannot be opened (damaged, or sealed without this machine); left as it was: set it anew with `ctx secret set {d}`"));
+    }
     match &r.commit {
         Some(c) => ui.line(&format!(
             "[{}] {done} `{}`; {} secret(s) re-encrypted. Run `ctx sync` to share it.",

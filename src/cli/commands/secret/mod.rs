@@ -92,10 +92,15 @@ fn rotate(env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let mut o = crate::cli::open(env, Some("secret"))?;
     match crate::secrets::rotate(&mut o.ws)? {
         None => ui.line("No encrypted values to rotate."),
-        Some((commit, count)) => ui.line(&format!(
-            "[{}] re-encrypted {count} secret(s) with fresh ciphertexts",
-            &commit.to_string()[..10]
-        )),
+        Some((commit, count, damaged)) => {
+            ui.line(&format!(
+                "[{}] re-encrypted {count} secret(s) with fresh ciphertexts",
+                &commit.to_string()[..10]
+            ));
+            for d in damaged {
+                ui.warn(&format!("{d} cannot be opened (damaged, or sealed without this machine); left as it was: set it anew with `ctx secret set {d}`"));
+            }
+        }
     }
     Ok(0)
 }
