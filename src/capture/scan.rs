@@ -172,6 +172,16 @@ pub fn scan(
     Ok(scan)
 }
 
+/// Names never captured inside a folder: version control, dependency caches, editor litter,
+/// and ctx's own temp files (a write cut off by kill -9 can leave one; a stale one is removed).
+fn skipped_name(dir: &Path, name: &str) -> bool {
+    let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
+    if ctx_temp {
+        remove_if_stale(&dir.join(name));
+    }
+    SKIP_NAMES.contains(&name) || name.ends_with('~') || name.ends_with(".swp") || ctx_temp
+}
+
 /// A temp file of ctx's left by a write that was killed: removed once no write could still be
 /// using it (ten minutes on).
 fn remove_if_stale(path: &Path) {
@@ -307,16 +317,7 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
     };
     // No sort here: `scan` sorts the whole list once by store path.
     for (name, kind) in listing {
-        // ctx's own temp files (a write cut off by kill -9 can leave one) are never content.
-        let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
-        if ctx_temp {
-            remove_if_stale(&dir.join(&name));
-        }
-        if SKIP_NAMES.contains(&name.as_str())
-            || name.ends_with('~')
-            || name.ends_with(".swp")
-            || ctx_temp
-        {
+        if skipped_name(dir, &name) {
             continue;
         }
         let mut child_rel = String::with_capacity(rel.len() + 1 + name.len());
