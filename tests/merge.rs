@@ -61,17 +61,23 @@ fn corpus() {
     assert!(cases >= 60, "corpus has only {cases} cases");
 }
 
+/// One case: `base.<ext>`, `ours.<ext>`, `theirs.<ext>`, and either `expected.<ext>` (compared
+/// as data; byte for byte when an `exact` file is there) or `conflict` (the conflicting field
+/// paths, one a line, as `Conflict::field` names them). An optional `path` file holds the
+/// file's path in the repository (default `file.<ext>`): some rules depend on it (CLAUDE.md).
 fn run_case(dir: &Path) -> Result<(), String> {
     let find = |stem: &str| {
         std::fs::read_dir(dir)
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.file_stem().unwrap() == stem)
+            .find(|p| p.file_stem().unwrap() == stem && p.extension().is_some())
     };
     let base = find("base").unwrap();
     let ext = base.extension().unwrap().to_string_lossy().to_string();
-    let name = format!("file.{ext}");
+    let name = std::fs::read_to_string(dir.join("path"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|_| format!("file.{ext}"));
     let read = |p: &Path| std::fs::read(p).unwrap();
     let out = merge_file(
         &name,
@@ -81,10 +87,14 @@ fn run_case(dir: &Path) -> Result<(), String> {
         &opts(),
     );
     let text = String::from_utf8_lossy(&out.content);
-    if dir.join("conflict").exists() {
-        if out.conflicts.is_empty() {
+    if let Ok(listed) = std::fs::read_to_string(dir.join("conflict")) {
+        let mut want: Vec<&str> = listed.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut got: Vec<&str> = out.conflicts.iter().map(|c| c.field.as_str()).collect();
+        want.sort_unstable();
+        got.sort_unstable();
+        if got != want || want.is_empty() {
             return Err(format!(
-                "{}: expected a conflict, merged to\n{text}",
+                "{}: conflicts at {got:?}, expected at {want:?}\n{text}",
                 dir.display()
             ));
         }
@@ -101,6 +111,13 @@ fn run_case(dir: &Path) -> Result<(), String> {
         ));
     }
     let expected = read(&find("expected").unwrap());
+    if dir.join("exact").exists() && out.content != expected {
+        return Err(format!(
+            "{}: not byte for byte\n got:\n{text}\nwant:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&expected)
+        ));
+    }
     let (got, want) = (data(&name, &out.content), data(&name, &expected));
     if got != want {
         return Err(format!(
@@ -123,14 +140,49 @@ fn merge_json(b: &Value, o: &Value, t: &Value) -> (Value, usize) {
 }
 
 #[test]
-fn scalar_arrays_are_ordered_sets() {
+fn scalar_arrays_merge_as_sequences() {
+    // One side prepends, the other appends: each insertion keeps its place.
+    let (v, c) = merge_json(
+        &json!({"a": [1, 2]}),
+        &json!({"a": [0, 1, 2]}),
+        &json!({"a": [1, 2, 3]}),
+    );
+    assert_eq!((v, c), (json!({"a": [0, 1, 2, 3]}), 0));
+    // A removal and a move elsewhere both apply; additions at one place: ours', then theirs'.
     let (v, c) = merge_json(
         &json!({"a": [1, 2, 3]}),
         &json!({"a": [1, 3, 4]}),
         &json!({"a": [2, 3, 5, 1]}),
     );
-    assert_eq!(c, 0);
-    assert_eq!(v, json!({"a": [1, 3, 4, 5]}));
+    assert_eq!((v, c), (json!({"a": [3, 4, 5, 1]}), 0));
+    // Two different replacements of one element conflict.
+    let (_, c) = merge_json(
+        &json!({"a": ["x@1", "y"]}),
+        &json!({"a": ["x@2", "y"]}),
+        &json!({"a": ["x@3", "y"]}),
+    );
+    assert_eq!(c, 1);
+    // An element both sides added, in different places, appears once: where ours put it.
+    let (v, c) = merge_json(
+        &json!({"a": [1, 2]}),
+        &json!({"a": [9, 1, 2]}),
+        &json!({"a": [1, 2, 9]}),
+    );
+    assert_eq!((v, c), (json!({"a": [9, 1, 2]}), 0));
+}
+
+#[test]
+fn permission_lists_are_sets() {
+    // Two replacements of one rule keep both new rules: order means nothing there.
+    let (v, c) = merge_json(
+        &json!({"permissions": {"allow": ["A", "B"]}}),
+        &json!({"permissions": {"allow": ["C", "B"]}}),
+        &json!({"permissions": {"allow": ["D", "B"]}}),
+    );
+    assert_eq!(
+        (v, c),
+        (json!({"permissions": {"allow": ["C", "D", "B"]}}), 0)
+    );
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! else line by line as git does. When unsure, it reports a conflict: a merge that exits clean
 //! with wrong data is the worst outcome.
 
+mod arrays;
+mod merger;
+mod sequence;
 mod text;
 mod value;
 

@@ -1,7 +1,5 @@
 //! Line-by-line three-way merge, as git does it, for text and as the fallback.
 
-use std::ops::Range;
-
 use super::{Conflict, MergeOutcome};
 
 /// Merges lines; conflicts get `<<<<<<< ours` / `=======` / `>>>>>>> theirs` markers.
@@ -51,48 +49,6 @@ fn lines(
             Side::Theirs => m.theirs_line(i),
         })
         .collect()
-}
-
-/// A three-way merge of sequences whose elements are one line each (no `\n` inside): the
-/// merged sequence as indices into the sides, or `None` when both sides changed one region
-/// differently and `resolve` (given the region's ranges in base, ours, theirs) cannot resolve it.
-pub(super) fn merge_sequence(
-    base: &[String],
-    ours: &[String],
-    theirs: &[String],
-    resolve: impl Fn(Range<usize>, Range<usize>, Range<usize>) -> Option<Vec<Elem>>,
-) -> Option<Vec<Elem>> {
-    let join = |v: &[String]| {
-        let mut s = String::with_capacity(v.iter().map(|x| x.len() + 1).sum());
-        for x in v {
-            s.push_str(x);
-            s.push('\n');
-        }
-        s
-    };
-    let (b, o, t) = (join(base), join(ours), join(theirs));
-    let m = similar::TextMerge::from_lines(b.as_str(), o.as_str(), t.as_str());
-    let mut out = Vec::new();
-    for r in m.regions() {
-        match r.resolution() {
-            similar::MergeResolution::Unchanged => out.extend(r.base_range().map(Elem::Base)),
-            similar::MergeResolution::Ours | similar::MergeResolution::Both => {
-                out.extend(r.ours_range().map(Elem::Ours))
-            }
-            similar::MergeResolution::Theirs => out.extend(r.theirs_range().map(Elem::Theirs)),
-            // Both changed one region: the caller may still resolve it.
-            _ => out.extend(resolve(r.base_range(), r.ours_range(), r.theirs_range())?),
-        }
-    }
-    Some(out)
-}
-
-/// An element of a merged sequence: its index in one side.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Elem {
-    Base(usize),
-    Ours(usize),
-    Theirs(usize),
 }
 
 /// A clean three-way line merge of three strings, or `None` on a conflict.

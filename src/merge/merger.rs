@@ -1,0 +1,229 @@
+//! The value-tree merge: key by key, recursively; what both sides changed differently is a
+//! conflict. Arrays are in `arrays.rs`.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::arrays::permission_clashes;
+use super::text::merge_string;
+use super::{Conflict, MergeOptions};
+
+/// Which side a conflict resolves to in this pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pick {
+    Ours,
+    Theirs,
+}
+
+/// One merge pass over a document.
+pub(super) struct Merger<'a> {
+    pub file: &'a str,
+    pub opts: &'a MergeOptions<'a>,
+    pub pick: Pick,
+    /// Only the first pass records conflicts; the second (for markers) just renders theirs.
+    pub record: bool,
+    pub conflicts: Vec<Conflict>,
+    /// The merge took something other than ours somewhere (it is not ours, byte for byte).
+    pub changed_o: bool,
+    /// Likewise for theirs.
+    pub changed_t: bool,
+}
+
+pub(super) fn dotted(at: &[String]) -> String {
+    let mut s = String::new();
+    for seg in at {
+        if seg.starts_with('[') {
+            s.push_str(seg);
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(seg);
+        }
+    }
+    s
+}
+
+fn is_enc(v: &Value) -> Option<&str> {
+    v.as_str()
+        .filter(|s| s.starts_with("ENC[age:") && s.ends_with(']'))
+}
+
+impl Merger<'_> {
+    /// Equality, with encrypted values compared by plaintext where this machine can open them.
+    fn same(&self, at: &[String], a: Option<&Value>, b: Option<&Value>) -> bool {
+        self.same_how(at, a, b).is_some()
+    }
+
+    /// `Some(true)`: equal; `Some(false)`: equal by plaintext only; `None`: different.
+    fn same_how(&self, at: &[String], a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
+        match (a, b) {
+            (None, None) => Some(true),
+            (Some(x), Some(y)) if x == y => Some(true),
+            (Some(x), Some(y)) => match (is_enc(x), is_enc(y), self.opts.decrypt) {
+                (Some(cx), Some(cy), Some(d)) => {
+                    let loc = format!("{}:{}", self.file, dotted(at));
+                    match (d.decrypt(&loc, cx), d.decrypt(&loc, cy)) {
+                        (Some(px), Some(py)) if px == py => Some(false),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn conflict(
+        &mut self,
+        at: &[String],
+        b: Option<&Value>,
+        o: Option<Value>,
+        t: Option<&Value>,
+    ) -> Option<Value> {
+        if self.record {
+            self.conflicts.push(Conflict {
+                file: self.file.to_string(),
+                field: dotted(at),
+                base: b.cloned(),
+                ours: o.clone(),
+                theirs: t.cloned(),
+            });
+        }
+        match self.pick {
+            Pick::Ours => {
+                self.changed_t = true;
+                o
+            }
+            Pick::Theirs => {
+                self.changed_o = true;
+                t.cloned()
+            }
+        }
+    }
+
+    /// Merges one value. Ours is taken by value: most of a merge is ours unchanged, moved into
+    /// the result rather than copied.
+    pub(super) fn merge(
+        &mut self,
+        at: &mut Vec<String>,
+        b: Option<&Value>,
+        o: Option<Value>,
+        t: Option<&Value>,
+    ) -> Option<Value> {
+        if let Some(exact) = self.same_how(at, o.as_ref(), t) {
+            if !exact {
+                self.changed_t = true;
+            }
+            // Unchanged plaintext keeps its old ciphertext.
+            if b.is_some() && self.same_how(at, b, o.as_ref()) == Some(false) {
+                self.changed_o = true;
+                self.changed_t = true;
+                return b.cloned();
+            }
+            return o;
+        }
+        if self.same(at, b, o.as_ref()) {
+            self.changed_o = true;
+            return t.cloned();
+        }
+        if self.same(at, b, t) {
+            self.changed_t = true;
+            return o;
+        }
+        match (o, t) {
+            (Some(Value::Object(om)), Some(Value::Object(tm))) => {
+                let bm = match b {
+                    Some(Value::Object(bm)) => Some(bm),
+                    None => None,
+                    Some(_) => return self.conflict(at, b, Some(Value::Object(om)), t),
+                };
+                Some(Value::Object(self.merge_object(at, bm, om, tm)))
+            }
+            (Some(Value::Array(oa)), Some(Value::Array(ta))) => {
+                let ba = match b {
+                    Some(Value::Array(ba)) => Some(ba),
+                    None => None,
+                    Some(_) => return self.conflict(at, b, Some(Value::Array(oa)), t),
+                };
+                match self.merge_array(at, ba, &oa, ta) {
+                    Some(Value::Array(v)) => {
+                        self.changed_o |= v != oa;
+                        self.changed_t |= v != *ta;
+                        Some(Value::Array(v))
+                    }
+                    _ => self.conflict(at, b, Some(Value::Array(oa)), t),
+                }
+            }
+            (Some(Value::String(os)), Some(Value::String(ts))) => {
+                let multi = |s: &str| s.contains('\n') && !s.starts_with("ENC[age:");
+                match b {
+                    Some(Value::String(bs)) if multi(bs) && multi(&os) && multi(ts) => {
+                        match merge_string(bs, &os, ts) {
+                            Some(m) => {
+                                self.changed_o = true;
+                                self.changed_t = true;
+                                Some(Value::String(m))
+                            }
+                            None => self.conflict(at, b, Some(Value::String(os)), t),
+                        }
+                    }
+                    _ => self.conflict(at, b, Some(Value::String(os)), t),
+                }
+            }
+            (o, t) => self.conflict(at, b, o, t),
+        }
+    }
+
+    fn merge_object(
+        &mut self,
+        at: &mut Vec<String>,
+        b: Option<&Map<String, Value>>,
+        o: Map<String, Value>,
+        t: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        let clashes = if at.len() == 1 && at[0] == "permissions" {
+            permission_clashes(b, &o, t)
+        } else {
+            Vec::new()
+        };
+        // Ours' key order; a key only theirs has goes after the key theirs has before it.
+        let order: Vec<String> = {
+            let base: HashSet<&str> = b
+                .map(|b| b.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let ok: Vec<&str> = o.keys().map(String::as_str).collect();
+            let tk: Vec<&str> = t.keys().map(String::as_str).collect();
+            super::sequence::anchored(&base, &ok, &tk)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        let mut o = o;
+        let mut out = Map::new();
+        for k in order {
+            at.push(k.clone());
+            let ov = o.remove(&k);
+            let v = self.merge(at, b.and_then(|m| m.get(&k)), ov, t.get(&k));
+            at.pop();
+            if let Some(v) = v {
+                out.insert(k, v);
+            }
+        }
+        for (l1, l2, rule) in clashes {
+            let mut field = at.to_vec();
+            field.push(format!("{l1}/{l2}"));
+            let text = rule.as_str().unwrap_or_default();
+            let theirs_list = Value::String(format!("{l2}: {text}"));
+            let ours_list = Value::String(format!("{l1}: {text}"));
+            self.conflict(&field, None, Some(ours_list), Some(&theirs_list));
+            // Keep the rule only in the list of the side the policy picked.
+            let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
+            if let Some(Value::Array(a)) = out.get_mut(drop_from) {
+                a.retain(|x| *x != rule);
+            }
+        }
+        out
+    }
+}
