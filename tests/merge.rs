@@ -2,7 +2,7 @@
 //! rules, and properties over generated JSON values.
 use std::path::Path;
 
-use ctx::merge::{merge_file, MergeOptions, Policy};
+use ctx::merge::{merge_file, merge_file_with_markers, Markers, MergeOptions, Policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -251,7 +251,7 @@ fn conflict_markers_surround_only_the_conflicting_lines() {
         &opts(),
     );
     let text = String::from_utf8(out.content).unwrap();
-    assert_eq!(text, "{\n<<<<<<< ours\n  \"model\": \"opus\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1,\n  \"y\": 3\n}\n");
+    assert_eq!(text, "{\n<<<<<<< ours\n  \"model\": \"opus\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1,\n  \"y\": 3\n}");
     assert_eq!(out.conflicts[0].field, "model");
     assert_eq!(out.conflicts[0].ours, Some(json!("opus")));
 }
@@ -427,4 +427,46 @@ fn big_documents_merge_like_small_ones() {
     assert!(text.starts_with("# kept\n"));
     let got: Value = serde_yaml::from_str(&text).unwrap();
     assert!(got == want, "big YAML merged wrong");
+}
+
+#[test]
+fn diff3_markers_show_the_base_and_take_the_marker_size() {
+    let markers = Markers::from_git(Some("diff3"), Some(9));
+    let out = merge_file_with_markers(
+        "notes.txt",
+        Some(b"a\nb\nc\n"),
+        b"a\nB1\nc\n",
+        b"a\nB2\nc\n",
+        &opts(),
+        markers,
+    );
+    let text = String::from_utf8(out.content).unwrap();
+    assert_eq!(
+        text,
+        "a\n<<<<<<<<< ours\nB1\n||||||||| base\nb\n=========\nB2\n>>>>>>>>> theirs\nc\n"
+    );
+    // A value conflict: the base section holds the base's value.
+    let out = merge_file_with_markers(
+        "settings.json",
+        Some(b"{\n  \"model\": \"sonnet\",\n  \"x\": 1\n}\n"),
+        b"{\n  \"model\": \"opus\",\n  \"x\": 1\n}\n",
+        b"{\n  \"model\": \"haiku\",\n  \"x\": 1\n}\n",
+        &opts(),
+        Markers::from_git(Some("zdiff3"), None),
+    );
+    let text = String::from_utf8(out.content).unwrap();
+    assert_eq!(
+        text,
+        "{\n<<<<<<< ours\n  \"model\": \"opus\",\n||||||| base\n  \"model\": \"sonnet\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1\n}\n"
+    );
+    // git's default style has no base section.
+    let out = merge_file_with_markers(
+        "notes.txt",
+        Some(b"a\nb\n"),
+        b"a\nB1\n",
+        b"a\nB2\n",
+        &opts(),
+        Markers::from_git(Some("merge"), None),
+    );
+    assert!(!String::from_utf8(out.content).unwrap().contains("|||||||"));
 }

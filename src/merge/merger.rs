@@ -14,6 +14,23 @@ use super::{Conflict, MergeOptions};
 pub(super) enum Pick {
     Ours,
     Theirs,
+    /// The base's value (for the base section of diff3 markers).
+    Base,
+}
+
+impl<'a> Merger<'a> {
+    /// A first pass: conflicts recorded, resolved to `pick`.
+    pub fn new(file: &'a str, opts: &'a MergeOptions<'a>, pick: Pick) -> Self {
+        Merger {
+            file,
+            opts,
+            pick,
+            record: true,
+            conflicts: Vec::new(),
+            changed_o: false,
+            changed_t: false,
+        }
+    }
 }
 
 /// One merge pass over a document.
@@ -99,6 +116,11 @@ impl Merger<'_> {
             Pick::Theirs => {
                 self.changed_o = true;
                 t.cloned()
+            }
+            Pick::Base => {
+                self.changed_o = true;
+                self.changed_t = true;
+                b.cloned()
             }
         }
     }
@@ -218,10 +240,16 @@ impl Merger<'_> {
             let theirs_list = Value::String(format!("{l2}: {text}"));
             let ours_list = Value::String(format!("{l1}: {text}"));
             self.conflict(&field, None, Some(ours_list), Some(&theirs_list));
-            // Keep the rule only in the list of the side the policy picked.
-            let drop_from = if self.pick == Pick::Ours { l2 } else { l1 };
-            if let Some(Value::Array(a)) = out.get_mut(drop_from) {
-                a.retain(|x| *x != rule);
+            // Keep the rule only in the list of the side the policy picked (the base: neither).
+            let drop_from: &[&str] = match self.pick {
+                Pick::Ours => &[l2],
+                Pick::Theirs => &[l1],
+                Pick::Base => &[l1, l2],
+            };
+            for list in drop_from {
+                if let Some(Value::Array(a)) = out.get_mut(*list) {
+                    a.retain(|x| *x != rule);
+                }
             }
         }
         out

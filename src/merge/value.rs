@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::merger::{Merger, Pick};
 use super::text::merge_string;
-use super::{MergeOptions, MergeOutcome, Overruled, Policy};
+use super::{Conflict, Markers, MergeOptions, MergeOutcome, Overruled, Policy};
 
 /// The serialisation of a document.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,7 @@ pub fn merge_document(
     ours: &str,
     theirs: &str,
     opts: &MergeOptions,
+    markers: Markers,
 ) -> Option<MergeOutcome> {
     // git's line merge, parsed: preferred when it means the same data as the value merge.
     let line_merge = move |b: &str| -> Option<(String, Value)> {
@@ -82,9 +83,15 @@ pub fn merge_document(
             None => None,
         };
         let (o, t) = (parse(doc, ours)?, parse(doc, theirs)?);
-        return merge_values(file, doc, (base, ours, theirs), (b, o, t), opts, || {
-            base.and_then(line_merge)
-        });
+        return merge_values(
+            file,
+            doc,
+            (base, ours, theirs),
+            (b, o, t),
+            opts,
+            markers,
+            || base.and_then(line_merge),
+        );
     }
     // Big documents: parse the base and theirs (and run the line merge) on other threads while
     // this one parses ours, then merges the values. Big JSON skips the line merge: the
@@ -102,9 +109,15 @@ pub fn merge_document(
             None => None,
         };
         let t = t.join().ok()??;
-        merge_values(file, doc, (base, ours, theirs), (b, o, t), opts, || {
-            line.and_then(|h| h.join().ok().flatten())
-        })
+        merge_values(
+            file,
+            doc,
+            (base, ours, theirs),
+            (b, o, t),
+            opts,
+            markers,
+            || line.and_then(|h| h.join().ok().flatten()),
+        )
     })
 }
 
@@ -116,11 +129,13 @@ type Texts<'t> = (Option<&'t str>, &'t str, &'t str);
 fn merge_values(
     file: &str,
     doc: Doc,
-    (_, ours, theirs): Texts,
+    texts: Texts,
     (b, o, t): (Option<Value>, Value, Value),
     opts: &MergeOptions,
+    markers: Markers,
     line_merge: impl FnOnce() -> Option<(String, Value)>,
 ) -> Option<MergeOutcome> {
+    let (_, ours, theirs) = texts;
     let big = ours.len() + theirs.len() >= PARALLEL_BYTES;
     let (b, t) = (b.map(|v| Deferred(v, big)), Deferred(t, big));
     let first_pick = match opts.policy {
@@ -131,60 +146,47 @@ fn merge_values(
         } if theirs_time > ours_time => Pick::Theirs,
         _ => Pick::Ours,
     };
-    let mut m = Merger {
-        file,
-        opts,
-        pick: first_pick,
-        record: true,
-        conflicts: Vec::new(),
-        changed_o: false,
-        changed_t: false,
-    };
+    let mut m = Merger::new(file, opts, first_pick);
+    // The merge moves ours into the result; the writer edits ours' text from ours' value.
+    let o_value = Deferred(o.clone(), big);
     let merged = m
         .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
         .unwrap_or(Value::Null);
     let merged = Deferred(merged, big);
     let conflicts = std::mem::take(&mut m.conflicts);
-    let newline = ours.ends_with('\n');
-    let (changed_o, changed_t) = (m.changed_o, m.changed_t);
-    let emit = |v: &Value| -> Option<Vec<u8>> {
-        if !changed_o {
+    let w = Writer {
+        doc,
+        text: ours,
+        value: &o_value,
+    };
+    let clean_content = |v: &Value| -> Option<Vec<u8>> {
+        if !m.changed_o {
             Some(ours.as_bytes().to_vec())
-        } else if !changed_t {
+        } else if !m.changed_t {
             Some(theirs.as_bytes().to_vec())
         } else {
-            render(doc, v, newline).map(String::into_bytes)
+            w.write(v).map(String::into_bytes)
         }
     };
     if conflicts.is_empty() {
-        // When git's line merge is clean and means the same data, its text wins over a
-        // re-serialisation: it keeps comments, quoting, indentation and where keys were added.
-        if changed_o && changed_t {
+        // When git's line merge is clean and means the same data, its text wins: it keeps
+        // both sides' formatting and comments where each side wrote them.
+        if m.changed_o && m.changed_t {
             if let Some((text, v)) = line_merge() {
                 if *Deferred(v, big) == *merged {
-                    return Some(MergeOutcome {
-                        content: text.into_bytes(),
-                        conflicts,
-                        overruled: Vec::new(),
-                        line_fallback: false,
-                    });
+                    return Some(outcome(text.into_bytes(), conflicts, Vec::new()));
                 }
             }
         }
-        return Some(MergeOutcome {
-            content: emit(&merged)?,
-            conflicts,
-            overruled: Vec::new(),
-            line_fallback: false,
-        });
+        return Some(outcome(clean_content(&merged)?, conflicts, Vec::new()));
     }
     if opts.policy != Policy::Stop {
         let overruled = conflicts
             .iter()
             .map(|c| {
                 let (kept, lost) = match first_pick {
-                    Pick::Ours => (c.ours.clone(), c.theirs.clone()),
                     Pick::Theirs => (c.theirs.clone(), c.ours.clone()),
+                    _ => (c.ours.clone(), c.theirs.clone()),
                 };
                 Overruled {
                     field: c.field.clone(),
@@ -193,30 +195,53 @@ fn merge_values(
                 }
             })
             .collect();
-        return Some(MergeOutcome {
-            content: emit(&merged)?,
-            conflicts: Vec::new(),
-            overruled,
-            line_fallback: false,
-        });
+        return Some(outcome(clean_content(&merged)?, Vec::new(), overruled));
     }
-    // Stop: render the merge once resolved to ours and once to theirs; the lines where the two
-    // differ are exactly the conflicting regions, so markers go around those and nothing else.
-    // (The first pass consumed ours; conflicts are rare enough to parse it again.)
-    m.pick = Pick::Theirs;
-    m.record = false;
-    let o = parse(doc, ours)?;
-    let as_theirs = m
-        .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
-        .unwrap_or(Value::Null);
-    let a = render(doc, &merged, newline)?;
-    let z = render(doc, &as_theirs, newline)?;
-    Some(MergeOutcome {
-        content: markers(&a, &z).into_bytes(),
+    // Stop: write the merge once resolved to ours and once to theirs (and to the base, for
+    // diff3 markers); the lines where they differ are exactly the conflicting regions, so
+    // markers go around those and nothing else.
+    let mut resolved = |pick: Pick| -> Option<String> {
+        m.pick = pick;
+        m.record = false;
+        let o = (*o_value).clone();
+        let v = m
+            .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
+            .unwrap_or(Value::Null);
+        w.write(&v)
+    };
+    let z = resolved(Pick::Theirs)?;
+    let base = if markers.base {
+        resolved(Pick::Base)?
+    } else {
+        String::new()
+    };
+    let a = w.write(&merged)?;
+    let content = super::text::two_way_markers(&a, &z, &base, markers);
+    Some(outcome(content.into_bytes(), conflicts, Vec::new()))
+}
+
+fn outcome(content: Vec<u8>, conflicts: Vec<Conflict>, overruled: Vec<Overruled>) -> MergeOutcome {
+    MergeOutcome {
+        content,
         conflicts,
-        overruled: Vec::new(),
+        overruled,
         line_fallback: false,
-    })
+    }
+}
+
+/// Writes merged values in the document's format: by editing ours' text where it can (only
+/// what changed is rewritten; indentation, quoting, comments and key order stay), else anew.
+struct Writer<'a> {
+    doc: Doc,
+    text: &'a str,
+    value: &'a Value,
+}
+
+impl Writer<'_> {
+    fn write(&self, v: &Value) -> Option<String> {
+        super::patch::edit(self.doc, self.text, self.value, v)
+            .or_else(|| render(self.doc, v, self.text.ends_with('\n')))
+    }
 }
 
 /// The TOML value of a merged tree: toml parses a datetime into serde's private one-key map,
@@ -266,40 +291,4 @@ impl Drop for Deferred {
             let _ = std::thread::Builder::new().spawn(move || drop(v));
         }
     }
-}
-
-fn markers(ours: &str, theirs: &str) -> String {
-    let diff = similar::TextDiff::from_lines(ours, theirs);
-    let mut out = String::new();
-    let (mut o_buf, mut t_buf) = (String::new(), String::new());
-    let flush = |out: &mut String, o: &mut String, t: &mut String| {
-        if o.is_empty() && t.is_empty() {
-            return;
-        }
-        out.push_str("<<<<<<< ours\n");
-        out.push_str(o);
-        out.push_str("=======\n");
-        out.push_str(t);
-        out.push_str(">>>>>>> theirs\n");
-        o.clear();
-        t.clear();
-    };
-    for change in diff.iter_all_changes() {
-        let line = change.value();
-        let line = if line.ends_with('\n') {
-            line.to_string()
-        } else {
-            format!("{line}\n")
-        };
-        match change.tag() {
-            similar::ChangeTag::Equal => {
-                flush(&mut out, &mut o_buf, &mut t_buf);
-                out.push_str(&line);
-            }
-            similar::ChangeTag::Delete => o_buf.push_str(&line),
-            similar::ChangeTag::Insert => t_buf.push_str(&line),
-        }
-    }
-    flush(&mut out, &mut o_buf, &mut t_buf);
-    out
 }
