@@ -225,7 +225,7 @@ pub(super) fn permission_clashes<'m>(
 /// An array element as a hashable key: strings (nearly every element) borrowed, anything else
 /// as its compact JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key<'a> {
+pub(super) enum Key<'a> {
     Str(&'a str),
     Json(String),
 }
@@ -243,7 +243,7 @@ fn skey(v: &Value) -> Key<'_> {
     }
 }
 
-fn keys(a: &[Value]) -> Vec<Key<'_>> {
+pub(super) fn keys(a: &[Value]) -> Vec<Key<'_>> {
     a.iter().map(skey).collect()
 }
 

@@ -32,7 +32,7 @@ pub enum Doc {
     Toml,
 }
 
-fn parse(doc: Doc, text: &str) -> Option<Value> {
+pub(super) fn parse(doc: Doc, text: &str) -> Option<Value> {
     match doc {
         Doc::Json => serde_json::from_str(text).ok(),
         Doc::Yaml => {
@@ -160,8 +160,11 @@ fn merge_values(
         value: &o_value,
     };
     let clean_content = |v: &Value| -> Option<Vec<u8>> {
+        // Ours' text edited, even when the data is theirs: ours may have reformatted the file.
         if !m.changed_o {
             Some(ours.as_bytes().to_vec())
+        } else if let Some(text) = w.edit(v) {
+            Some(text.into_bytes())
         } else if !m.changed_t {
             Some(theirs.as_bytes().to_vec())
         } else {
@@ -238,8 +241,12 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn write(&self, v: &Value) -> Option<String> {
+    fn edit(&self, v: &Value) -> Option<String> {
         super::patch::edit(self.doc, self.text, self.value, v)
+    }
+
+    fn write(&self, v: &Value) -> Option<String> {
+        self.edit(v)
             .or_else(|| render(self.doc, v, self.text.ends_with('\n')))
     }
 }
