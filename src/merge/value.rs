@@ -156,8 +156,8 @@ fn merge_values(
     let conflicts = std::mem::take(&mut m.conflicts);
     let w = Writer {
         doc,
-        text: ours,
-        value: &o_value,
+        ours: (ours, &o_value),
+        theirs: (theirs, &t),
     };
     let clean_content = |v: &Value| -> Option<Vec<u8>> {
         // Ours' text edited, even when the data is theirs: ours may have reformatted the file.
@@ -236,18 +236,18 @@ fn outcome(content: Vec<u8>, conflicts: Vec<Conflict>, overruled: Vec<Overruled>
 /// what changed is rewritten; indentation, quoting, comments and key order stay), else anew.
 struct Writer<'a> {
     doc: Doc,
-    text: &'a str,
-    value: &'a Value,
+    ours: super::patch::Side<'a>,
+    theirs: super::patch::Side<'a>,
 }
 
 impl Writer<'_> {
     fn edit(&self, v: &Value) -> Option<String> {
-        super::patch::edit(self.doc, self.text, self.value, v)
+        super::patch::edit(self.doc, self.ours, self.theirs, v)
     }
 
     fn write(&self, v: &Value) -> Option<String> {
         self.edit(v)
-            .or_else(|| render(self.doc, v, self.text.ends_with('\n')))
+            .or_else(|| render(self.doc, v, self.ours.0.ends_with('\n')))
     }
 }
 
