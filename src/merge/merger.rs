@@ -29,7 +29,22 @@ impl<'a> Merger<'a> {
             conflicts: Vec::new(),
             changed_o: false,
             changed_t: false,
+            changes: Changes::default(),
         }
+    }
+
+    /// The value at `at` is not ours' `old` any more.
+    pub fn replaced(&mut self, at: &[String], old: Option<Value>) {
+        if let Some(n) = self.changes.node(at) {
+            n.replaced = true;
+            n.old = old;
+            n.children.clear();
+        }
+    }
+
+    /// The object at `at` is merged member by member.
+    fn touched(&mut self, at: &[String]) {
+        self.changes.node(at);
     }
 }
 
@@ -45,6 +60,44 @@ pub(super) struct Merger<'a> {
     pub changed_o: bool,
     /// Likewise for theirs.
     pub changed_t: bool,
+    /// Where the result differs from ours, for the writer.
+    pub changes: Changes,
+}
+
+/// Where a merge pass's result differs from ours: the writer rewrites ours' text only there.
+/// Arrays are not descended into: a merged array keeps ours' old array whole.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    /// Object members below that changed, by key.
+    pub children: std::collections::HashMap<String, Changes>,
+    /// The value here is not ours' (ours' old value, if ours had one, is `old`).
+    pub replaced: bool,
+    /// Ours' value here before the merge, when replaced.
+    pub old: Option<Value>,
+}
+
+impl Changes {
+    /// All of a document replaced: the writer compares it with ours' whole old value.
+    #[cfg(test)]
+    pub fn whole(old: Value) -> Changes {
+        Changes {
+            children: Default::default(),
+            replaced: true,
+            old: Some(old),
+        }
+    }
+
+    fn node(&mut self, at: &[String]) -> Option<&mut Changes> {
+        let mut n = self;
+        for seg in at {
+            if n.replaced {
+                // Inside a replaced value (an array merged element by element): covered.
+                return None;
+            }
+            n = n.children.entry(seg.clone()).or_default();
+        }
+        Some(n)
+    }
 }
 
 pub(super) fn dotted(at: &[String]) -> String {
@@ -115,11 +168,13 @@ impl Merger<'_> {
             }
             Pick::Theirs => {
                 self.changed_o = true;
+                self.replaced(at, o);
                 t.cloned()
             }
             Pick::Base => {
                 self.changed_o = true;
                 self.changed_t = true;
+                self.replaced(at, o);
                 b.cloned()
             }
         }
@@ -142,12 +197,14 @@ impl Merger<'_> {
             if b.is_some() && self.same_how(at, b, o.as_ref()) == Some(false) {
                 self.changed_o = true;
                 self.changed_t = true;
+                self.replaced(at, o);
                 return b.cloned();
             }
             return o;
         }
         if self.same(at, b, o.as_ref()) {
             self.changed_o = true;
+            self.replaced(at, o);
             return t.cloned();
         }
         if self.same(at, b, t) {
@@ -161,6 +218,7 @@ impl Merger<'_> {
                     None => None,
                     Some(_) => return self.conflict(at, b, Some(Value::Object(om)), t),
                 };
+                self.touched(at);
                 Some(Value::Object(self.merge_object(at, bm, om, tm)))
             }
             (Some(Value::Array(oa)), Some(Value::Array(ta))) => {
@@ -173,6 +231,7 @@ impl Merger<'_> {
                     Some(Value::Array(v)) => {
                         self.changed_o |= v != oa;
                         self.changed_t |= v != *ta;
+                        self.replaced(at, Some(Value::Array(oa)));
                         Some(Value::Array(v))
                     }
                     _ => self.conflict(at, b, Some(Value::Array(oa)), t),
@@ -186,6 +245,7 @@ impl Merger<'_> {
                             Some(m) => {
                                 self.changed_o = true;
                                 self.changed_t = true;
+                                self.replaced(at, Some(Value::String(os)));
                                 Some(Value::String(m))
                             }
                             None => self.conflict(at, b, Some(Value::String(os)), t),
@@ -248,7 +308,16 @@ impl Merger<'_> {
             };
             for list in drop_from {
                 if let Some(Value::Array(a)) = out.get_mut(*list) {
+                    let before = a.clone();
                     a.retain(|x| *x != rule);
+                    // The list is no longer ours' (unless it was merged already: ours' is kept).
+                    at.push(list.to_string());
+                    if let Some(n) = self.changes.node(at).filter(|n| !n.replaced) {
+                        n.replaced = true;
+                        n.old = Some(Value::Array(before));
+                        n.children.clear();
+                    }
+                    at.pop();
                 }
             }
         }

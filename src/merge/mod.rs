@@ -156,16 +156,20 @@ fn format_of(path: &str) -> Format {
 }
 
 fn has_markers(text: &str) -> bool {
-    // Substring search first (fast on megabytes), then the line-start check.
-    let at_line_start = |i: usize| i == 0 || text.as_bytes()[i - 1] == b'\n';
-    let opening = |pat: &str| text.match_indices(pat).any(|(i, _)| at_line_start(i));
-    opening("<<<<<<< ")
-        || opening(">>>>>>> ")
-        || text.match_indices("=======").any(|(i, _)| {
-            let rest = &text[i + 7..];
-            at_line_start(i)
-                && (rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n"))
-        })
+    // One vectorised pass for the marker characters, which are rare in data files; each hit
+    // is checked for a marker line (seven of them at a line start).
+    let b = text.as_bytes();
+    memchr::memchr3_iter(b'<', b'=', b'>', b).any(|i| {
+        let c = b[i];
+        let run = b.get(i..i + 7).is_some_and(|r| r.iter().all(|&x| x == c));
+        let line_start = i == 0 || b[i - 1] == b'\n';
+        let rest = &b[(i + 7).min(b.len())..];
+        run && line_start
+            && match c {
+                b'=' => rest.is_empty() || rest.starts_with(b"\n") || rest.starts_with(b"\r\n"),
+                _ => rest.starts_with(b" "),
+            }
+    })
 }
 
 /// Merges three versions of `path`. `base` is `None` when both sides added the file.

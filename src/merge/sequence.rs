@@ -125,13 +125,17 @@ pub(super) fn merge<K: Element>(s: &Sides<K>, mode: Mode, edited: bool) -> Optio
     Some(out)
 }
 
-/// An element both sides added (in different places) appears once, where ours put it.
+/// An element both sides added (in different places) appears once, where ours put it; an
+/// element both moved to different places stays where ours put it.
 fn dedup_added<K: Element>(s: &Sides<K>, out: &mut Vec<Piece>) {
-    let base: HashSet<&K> = s.base.iter().collect();
+    let theirs_pieces = out.iter().any(|p| matches!(p, Piece::Theirs(_)));
+    if !theirs_pieces {
+        return;
+    }
     let ours_added: HashSet<&K> = out
         .iter()
         .filter_map(|p| match p {
-            Piece::Ours(i) if !base.contains(&s.ours[*i]) => Some(&s.ours[*i]),
+            Piece::Ours(i) => Some(&s.ours[*i]),
             _ => None,
         })
         .collect();

@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use super::merger::{Merger, Pick};
+use super::merger::{Changes, Merger, Pick};
 use super::text::merge_string;
 use super::{Conflict, Markers, MergeOptions, MergeOutcome, Overruled, Policy};
 
@@ -147,28 +147,28 @@ fn merge_values(
         _ => Pick::Ours,
     };
     let mut m = Merger::new(file, opts, first_pick);
-    // The merge moves ours into the result; the writer edits ours' text from ours' value.
-    let o_value = Deferred(o.clone(), big);
+    // Ours is moved into the result; the merger records where the result differs from it.
     let merged = m
         .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
         .unwrap_or(Value::Null);
     let merged = Deferred(merged, big);
     let conflicts = std::mem::take(&mut m.conflicts);
+    let changes = std::mem::take(&mut m.changes);
     let w = Writer {
         doc,
-        ours: (ours, &o_value),
+        ours,
         theirs: (theirs, &t),
     };
-    let clean_content = |v: &Value| -> Option<Vec<u8>> {
+    let clean_content = || -> Option<Vec<u8>> {
         // Ours' text edited, even when the data is theirs: ours may have reformatted the file.
         if !m.changed_o {
             Some(ours.as_bytes().to_vec())
-        } else if let Some(text) = w.edit(v) {
+        } else if let Some(text) = w.edit(&merged, &changes) {
             Some(text.into_bytes())
         } else if !m.changed_t {
             Some(theirs.as_bytes().to_vec())
         } else {
-            w.write(v).map(String::into_bytes)
+            w.write(&merged, &changes).map(String::into_bytes)
         }
     };
     if conflicts.is_empty() {
@@ -181,36 +181,56 @@ fn merge_values(
                 }
             }
         }
-        return Some(outcome(clean_content(&merged)?, conflicts, Vec::new()));
+        return Some(outcome(clean_content()?, conflicts, Vec::new()));
     }
     if opts.policy != Policy::Stop {
-        let overruled = conflicts
-            .iter()
-            .map(|c| {
-                let (kept, lost) = match first_pick {
-                    Pick::Theirs => (c.theirs.clone(), c.ours.clone()),
-                    _ => (c.ours.clone(), c.theirs.clone()),
-                };
-                Overruled {
-                    field: c.field.clone(),
-                    kept,
-                    lost,
-                }
-            })
-            .collect();
-        return Some(outcome(clean_content(&merged)?, Vec::new(), overruled));
+        let overruled = overruled(&conflicts, first_pick);
+        return Some(outcome(clean_content()?, Vec::new(), overruled));
     }
-    // Stop: write the merge once resolved to ours and once to theirs (and to the base, for
-    // diff3 markers); the lines where they differ are exactly the conflicting regions, so
-    // markers go around those and nothing else.
+    let a = w.write(&merged, &changes)?;
+    let content = marked(&mut m, &w, a, (b.as_deref(), &t), markers)?;
+    Some(outcome(content.into_bytes(), conflicts, Vec::new()))
+}
+
+/// What each conflict's policy kept and lost.
+fn overruled(conflicts: &[Conflict], pick: Pick) -> Vec<Overruled> {
+    conflicts
+        .iter()
+        .map(|c| {
+            let (kept, lost) = match pick {
+                Pick::Theirs => (c.theirs.clone(), c.ours.clone()),
+                _ => (c.ours.clone(), c.theirs.clone()),
+            };
+            Overruled {
+                field: c.field.clone(),
+                kept,
+                lost,
+            }
+        })
+        .collect()
+}
+
+/// Conflict markers: the merge written once resolved to ours (`as_ours`), once to theirs (and
+/// to the base, for diff3 markers); the lines where they differ are exactly the conflicting
+/// regions, so markers go around those and nothing else.
+fn marked(
+    m: &mut Merger,
+    w: &Writer,
+    as_ours: String,
+    (b, t): (Option<&Value>, &Value),
+    markers: Markers,
+) -> Option<String> {
     let mut resolved = |pick: Pick| -> Option<String> {
         m.pick = pick;
         m.record = false;
-        let o = (*o_value).clone();
+        m.changes = Default::default();
+        // The first pass consumed ours; conflicts are rare enough to parse it again.
+        let o = parse(w.doc, w.ours)?;
         let v = m
-            .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
+            .merge(&mut Vec::new(), b, Some(o), Some(t))
             .unwrap_or(Value::Null);
-        w.write(&v)
+        let changes = std::mem::take(&mut m.changes);
+        w.write(&v, &changes)
     };
     let z = resolved(Pick::Theirs)?;
     let base = if markers.base {
@@ -218,9 +238,7 @@ fn merge_values(
     } else {
         String::new()
     };
-    let a = w.write(&merged)?;
-    let content = super::text::two_way_markers(&a, &z, &base, markers);
-    Some(outcome(content.into_bytes(), conflicts, Vec::new()))
+    Some(super::text::two_way_markers(&as_ours, &z, &base, markers))
 }
 
 fn outcome(content: Vec<u8>, conflicts: Vec<Conflict>, overruled: Vec<Overruled>) -> MergeOutcome {
@@ -236,18 +254,18 @@ fn outcome(content: Vec<u8>, conflicts: Vec<Conflict>, overruled: Vec<Overruled>
 /// what changed is rewritten; indentation, quoting, comments and key order stay), else anew.
 struct Writer<'a> {
     doc: Doc,
-    ours: super::patch::Side<'a>,
+    ours: &'a str,
     theirs: super::patch::Side<'a>,
 }
 
 impl Writer<'_> {
-    fn edit(&self, v: &Value) -> Option<String> {
-        super::patch::edit(self.doc, self.ours, self.theirs, v)
+    fn edit(&self, v: &Value, changes: &Changes) -> Option<String> {
+        super::patch::edit(self.doc, self.ours, changes, self.theirs, v)
     }
 
-    fn write(&self, v: &Value) -> Option<String> {
-        self.edit(v)
-            .or_else(|| render(self.doc, v, self.ours.0.ends_with('\n')))
+    fn write(&self, v: &Value, changes: &Changes) -> Option<String> {
+        self.edit(v, changes)
+            .or_else(|| render(self.doc, v, self.ours.ends_with('\n')))
     }
 }
 

@@ -7,9 +7,11 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use crate::merge::arrays::keys;
+use crate::merge::merger::Changes;
 
-/// Ours' text edited to hold `merged`, or `None` when its text cannot be followed.
-pub(super) fn edit(text: &str, ours: &Value, merged: &Value) -> Option<String> {
+/// Ours' text edited to hold `merged` where `changes` says it differs, or `None` when its text
+/// cannot be followed.
+pub(super) fn edit(text: &str, changes: &Changes, merged: &Value) -> Option<String> {
     let b = text.as_bytes();
     let start = skip_ws(b, 0);
     let end = skip_value(b, start)?;
@@ -20,7 +22,7 @@ pub(super) fn edit(text: &str, ours: &Value, merged: &Value) -> Option<String> {
     };
     let mut out = String::with_capacity(text.len() + 1024);
     out.push_str(&text[..start]);
-    j.node(&mut out, start..end, ours, merged, false)?;
+    j.changed(&mut out, start..end, changes, merged, false)?;
     out.push_str(&text[end..]);
     Some(out)
 }
@@ -44,12 +46,22 @@ struct Layout {
     keys: Vec<String>,
 }
 
+/// How an entry of ours became the merged one.
+enum How<'v> {
+    /// It did not change.
+    Same,
+    /// It was ours' value `.0`: compare the two.
+    Compare(&'v Value),
+    /// The merge recorded where it changed.
+    Changed(&'v Changes),
+}
+
 /// One entry of a rebuilt container.
 enum Entry<'v> {
-    /// Ours' entry `idx`, edited from `ours` to `merged`.
+    /// Ours' entry `idx`, edited to `merged`.
     Old {
         idx: usize,
-        ours: &'v Value,
+        how: How<'v>,
         merged: &'v Value,
     },
     /// A new entry.
@@ -60,6 +72,84 @@ enum Entry<'v> {
 }
 
 impl Json<'_> {
+    /// Writes the merged value at `span` where the merge recorded changes.
+    fn changed(
+        &self,
+        out: &mut String,
+        span: Range<usize>,
+        ch: &Changes,
+        mv: &Value,
+        inline: bool,
+    ) -> Option<()> {
+        if ch.replaced {
+            match &ch.old {
+                Some(ov) => return self.node(out, span, ov, mv, inline),
+                None => {
+                    self.render(out, mv, self.line_indent(span.start), inline);
+                    return Some(());
+                }
+            }
+        }
+        match mv {
+            Value::Object(m) if self.text.as_bytes().get(span.start) == Some(&b'{') => {
+                let lay = layout(self.text.as_bytes(), span.start, b'}')?;
+                let mut seen = std::collections::HashSet::with_capacity(lay.keys.len());
+                if !lay.keys.iter().all(|k| seen.insert(k.as_str())) {
+                    return None;
+                }
+                let entries = self.entries(&lay, m, |k, idx| match ch.children.get(k) {
+                    Some(c) => Some((idx, How::Changed(c))),
+                    None => Some((idx, How::Same)),
+                })?;
+                self.rebuild(out, span.start, &lay, entries, ('{', '}'), inline)
+            }
+            _ if ch.children.is_empty() => {
+                out.push_str(&self.text[span]);
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// The merged object's entries against ours' layout: `old` says how ours' member `idx`
+    /// (key `k`) became the merged one. `None` when the merge reordered ours' keys.
+    fn entries<'v>(
+        &self,
+        lay: &Layout,
+        m: &'v Map<String, Value>,
+        old: impl Fn(&str, usize) -> Option<(usize, How<'v>)>,
+    ) -> Option<Vec<Entry<'v>>> {
+        let index: std::collections::HashMap<&str, usize> = lay
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let mut last = None;
+        let mut out = Vec::with_capacity(m.len());
+        for (k, v) in m {
+            match index.get(k.as_str()) {
+                Some(&i) => {
+                    if last.is_some_and(|l| l > i) {
+                        return None;
+                    }
+                    last = Some(i);
+                    let (idx, how) = old(k, i)?;
+                    out.push(Entry::Old {
+                        idx,
+                        how,
+                        merged: v,
+                    });
+                }
+                None => out.push(Entry::New {
+                    key: Some(k),
+                    value: v,
+                }),
+            }
+        }
+        Some(out)
+    }
+
     fn node(
         &self,
         out: &mut String,
@@ -92,43 +182,19 @@ impl Json<'_> {
         inline: bool,
     ) -> Option<()> {
         let lay = layout(self.text.as_bytes(), span.start, b'}')?;
-        // Duplicate keys, or keys the merge reordered: write this object anew.
-        let common: Vec<&str> = lay
-            .keys
-            .iter()
-            .map(String::as_str)
-            .filter(|k| m.contains_key(*k))
-            .collect();
-        let merged_common = m.keys().filter(|k| o.contains_key(*k)).map(String::as_str);
-        if lay.keys.len() != o.len() || !common.iter().copied().eq(merged_common) {
-            self.render(
-                out,
-                &Value::Object(m.clone()),
-                self.line_indent(span.start),
-                inline,
-            );
-            return Some(());
-        }
-        let index: std::collections::HashMap<&str, usize> = lay
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
-        let entries = m
-            .iter()
-            .map(|(k, v)| match (index.get(k.as_str()), o.get(k)) {
-                (Some(&idx), Some(ov)) => Entry::Old {
-                    idx,
-                    ours: ov,
-                    merged: v,
-                },
-                _ => Entry::New {
-                    key: Some(k),
-                    value: v,
-                },
-            })
-            .collect();
+        let entries = match self.entries(&lay, m, |k, idx| Some((idx, How::Compare(o.get(k)?)))) {
+            // Duplicate keys, or keys the merge reordered: write this object anew.
+            Some(e) if lay.keys.len() == o.len() => e,
+            _ => {
+                self.render(
+                    out,
+                    &Value::Object(m.clone()),
+                    self.line_indent(span.start),
+                    inline,
+                );
+                return Some(());
+            }
+        };
         self.rebuild(out, span.start, &lay, entries, ('{', '}'), inline)
     }
 
@@ -153,7 +219,7 @@ impl Json<'_> {
             if paired {
                 entries.extend(or.zip(mr).map(|(i, j)| Entry::Old {
                     idx: i,
-                    ours: &o[i],
+                    how: How::Compare(&o[i]),
                     merged: &m[j],
                 }));
             } else {
@@ -227,10 +293,19 @@ impl Json<'_> {
             }
             prev = idx;
             match e {
-                Entry::Old { idx, ours, merged } => {
+                Entry::Old { idx, how, merged } => {
                     let (entry, value) = (&lay.entries[*idx], &lay.values[*idx]);
-                    out.push_str(&text[entry.start..value.start]);
-                    self.node(out, value.clone(), ours, merged, !multi)?;
+                    match how {
+                        How::Same => out.push_str(&text[entry.clone()]),
+                        How::Compare(ov) => {
+                            out.push_str(&text[entry.start..value.start]);
+                            self.node(out, value.clone(), ov, merged, !multi)?;
+                        }
+                        How::Changed(ch) => {
+                            out.push_str(&text[entry.start..value.start]);
+                            self.changed(out, value.clone(), ch, merged, !multi)?;
+                        }
+                    }
                 }
                 Entry::New { key, value } => {
                     if let Some(k) = key {
@@ -338,41 +413,41 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// The end of the string starting at `i` (a `"`).
 fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
+    loop {
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[i] == b'"' {
+            return Some(i + 1);
         }
+        i += 2;
     }
-    None
 }
 
 /// The end of the value starting at `i`.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {
         b'"' => skip_string(b, i),
-        b'{' | b'[' => {
+        open @ (b'{' | b'[') => {
+            // Only this kind of bracket counts: the other kind balances itself inside.
+            let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
             let mut j = i;
-            while j < b.len() {
+            loop {
+                j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
                 match b[j] {
                     b'"' => {
                         j = skip_string(b, j)?;
                         continue;
                     }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    c if c == open => depth += 1,
+                    _ => {
                         depth -= 1;
                         if depth == 0 {
                             return Some(j + 1);
                         }
                     }
-                    _ => {}
                 }
                 j += 1;
             }
-            None
         }
         _ => {
             let mut j = i;
