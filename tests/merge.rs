@@ -380,6 +380,29 @@ proptest! {
     }
 
     #[test]
+    fn yaml_merges_like_json(
+        b in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        o in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        t in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        comment in any::<bool>(),
+    ) {
+        let obj = |m: &std::collections::BTreeMap<String, Value>| Value::Object(m.clone().into_iter().collect());
+        let (b, o, t) = (obj(&b), obj(&o), obj(&t));
+        let (want, conflicts) = merge_json(&b, &o, &t);
+        // YAML, with or without a comment line above the data.
+        let y = |v: &Value| {
+            let text = serde_yaml::to_string(v).unwrap();
+            if comment { format!("# settings\n{text}") } else { text }
+        };
+        let out = merge_file("x.yaml", Some(y(&b).as_bytes()), y(&o).as_bytes(), y(&t).as_bytes(), &opts());
+        prop_assert_eq!(out.conflicts.len(), conflicts);
+        if conflicts == 0 {
+            let got: Value = serde_yaml::from_str(std::str::from_utf8(&out.content).unwrap()).unwrap();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn never_panics_on_arbitrary_bytes(
         b in prop::collection::vec(any::<u8>(), 0..200),
         o in prop::collection::vec(any::<u8>(), 0..200),

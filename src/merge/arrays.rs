@@ -93,40 +93,15 @@ impl Merger<'_> {
                 .collect()
         };
         let (bm, om, tm) = (index(&bi), index(&oi), index(&ti));
-        // Both sides dropped an element and each put something else in: two different edits
-        // of one element (a hook's command, a group's matcher), not two independent additions.
-        if bi
-            .iter()
-            .any(|k| !om.contains_key(k) && !tm.contains_key(k))
-        {
-            let only_o = oi
-                .iter()
-                .any(|k| !bm.contains_key(k) && !tm.contains_key(k));
-            let only_t = ti
-                .iter()
-                .any(|k| !bm.contains_key(k) && !om.contains_key(k));
-            if only_o && only_t {
-                return None;
-            }
-        }
-        // A side that dropped exactly one element and put exactly one new one in its place
-        // edited that element's identity (a hook's command): the two are one element, so the
-        // other side's edits of it (a timeout) still apply, and its removal is a conflict.
-        let renamed = |side: &[String],
-                       sm: &HashMap<String, usize>,
-                       other: &HashMap<String, usize>|
-         -> Option<(String, String)> {
-            let mut gone = bi.iter().filter(|k| !sm.contains_key(*k));
-            let mut new = side.iter().filter(|k| !bm.contains_key(*k));
-            match (gone.next(), gone.next(), new.next(), new.next()) {
-                (Some(x), None, Some(y), None) if bm[x] == sm[y] && !other.contains_key(y) => {
-                    Some((x.clone(), y.clone()))
-                }
-                _ => None,
-            }
+        let ids = Ids {
+            b: (&bi, &bm),
+            o: (&oi, &om),
+            t: (&ti, &tm),
         };
-        let o_ren = renamed(&oi, &om, &tm);
-        let t_ren = renamed(&ti, &tm, &om);
+        if ids.both_replaced() {
+            return None;
+        }
+        let (o_ren, t_ren) = (ids.renamed(ids.o, &tm), ids.renamed(ids.t, &om));
         // One identity per element (its base one when a side renamed it), in merged order.
         let canon = |ids: &[String], ren: &Option<(String, String)>| -> Vec<String> {
             ids.iter()
@@ -167,6 +142,51 @@ impl Merger<'_> {
             }
         }
         Some(Value::Array(out))
+    }
+}
+
+/// The identities of the three arrays' elements: in order, and each one's index.
+struct Ids<'a> {
+    b: (&'a [String], &'a HashMap<String, usize>),
+    o: (&'a [String], &'a HashMap<String, usize>),
+    t: (&'a [String], &'a HashMap<String, usize>),
+}
+
+impl Ids<'_> {
+    /// Both sides dropped an element and each put something else in: two different edits of
+    /// one element (a hook's command, a group's matcher), not two independent additions.
+    fn both_replaced(&self) -> bool {
+        let ((bi, bm), (oi, om), (ti, tm)) = (self.b, self.o, self.t);
+        let dropped_by_both = bi
+            .iter()
+            .any(|k| !om.contains_key(k) && !tm.contains_key(k));
+        let only_o = oi
+            .iter()
+            .any(|k| !bm.contains_key(k) && !tm.contains_key(k));
+        let only_t = ti
+            .iter()
+            .any(|k| !bm.contains_key(k) && !om.contains_key(k));
+        dropped_by_both && only_o && only_t
+    }
+
+    /// A side that dropped exactly one element and put exactly one new one in its place
+    /// edited that element's identity (a hook's command): the two are one element, so the
+    /// other side's edits of it (a timeout) still apply, and its removal is a conflict.
+    /// Returns (old identity, new identity).
+    fn renamed(
+        &self,
+        (side, sm): (&[String], &HashMap<String, usize>),
+        other: &HashMap<String, usize>,
+    ) -> Option<(String, String)> {
+        let (bi, bm) = self.b;
+        let mut gone = bi.iter().filter(|k| !sm.contains_key(*k));
+        let mut new = side.iter().filter(|k| !bm.contains_key(*k));
+        match (gone.next(), gone.next(), new.next(), new.next()) {
+            (Some(x), None, Some(y), None) if bm.get(x) == sm.get(y) && !other.contains_key(y) => {
+                Some((x.clone(), y.clone()))
+            }
+            _ => None,
+        }
     }
 }
 

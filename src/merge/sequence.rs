@@ -95,6 +95,16 @@ pub(super) struct Sides<'k, K> {
     pub theirs: &'k [K],
 }
 
+impl<K> Sides<'_, K> {
+    fn key(&self, p: &Piece) -> &K {
+        match *p {
+            Piece::Base(i) => &self.base[i],
+            Piece::Ours(i) => &self.ours[i],
+            Piece::Theirs(i) | Piece::Edited(_, _, i) => &self.theirs[i],
+        }
+    }
+}
+
 /// Merges the three sequences; `None` on a conflict. `edited` says whether `Piece::Edited` may
 /// be returned (both sides replaced one element by one element each) rather than a conflict.
 pub(super) fn merge<K: Element>(s: &Sides<K>, mode: Mode, edited: bool) -> Option<Vec<Piece>> {
@@ -165,11 +175,7 @@ fn resolve<K: Element>(
         out.extend(if cluster[0].ours { o } else { t });
         return Some(());
     }
-    let key = |p: &Piece| match *p {
-        Piece::Base(i) => &s.base[i],
-        Piece::Ours(i) => &s.ours[i],
-        Piece::Theirs(i) | Piece::Edited(_, _, i) => &s.theirs[i],
-    };
+    let key = |p: &Piece| s.key(p);
     if o.len() == t.len() && o.iter().zip(&t).all(|(x, y)| key(x) == key(y)) {
         out.extend(o);
         return Some(());
@@ -187,8 +193,19 @@ fn resolve<K: Element>(
         }
         return None;
     }
-    // Deletions and insertions only (or a set): base elements both kept, and at each gap ours'
-    // insertions then theirs'.
+    walk(s, cluster, range, mode, out)
+}
+
+/// Deletions and insertions only (or a set): the base elements both kept, and at each gap
+/// ours' insertions then theirs'; `None` when a command line's insertions at one place clash.
+fn walk<K: Element>(
+    s: &Sides<K>,
+    cluster: &[Hunk],
+    range: Range<usize>,
+    mode: Mode,
+    out: &mut Vec<Piece>,
+) -> Option<()> {
+    let key = |p: &Piece| s.key(p);
     for g in range.start..=range.end {
         let ins = |ours: bool| -> Vec<Piece> {
             cluster

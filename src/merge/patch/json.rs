@@ -292,29 +292,7 @@ impl Json<'_> {
                 }
             }
             prev = idx;
-            match e {
-                Entry::Old { idx, how, merged } => {
-                    let (entry, value) = (&lay.entries[*idx], &lay.values[*idx]);
-                    match how {
-                        How::Same => out.push_str(&text[entry.clone()]),
-                        How::Compare(ov) => {
-                            out.push_str(&text[entry.start..value.start]);
-                            self.node(out, value.clone(), ov, merged, !multi)?;
-                        }
-                        How::Changed(ch) => {
-                            out.push_str(&text[entry.start..value.start]);
-                            self.changed(out, value.clone(), ch, merged, !multi)?;
-                        }
-                    }
-                }
-                Entry::New { key, value } => {
-                    if let Some(k) = key {
-                        out.push_str(&serde_json::to_string(k).ok()?);
-                        out.push_str(": ");
-                    }
-                    self.render(out, value, &indent, !multi);
-                }
-            }
+            self.entry(out, lay, e, &indent, multi)?;
         }
         match lay.entries.last() {
             Some(last) => out.push_str(&text[last.end..lay.inner.end]),
@@ -325,6 +303,42 @@ impl Json<'_> {
             None => {}
         }
         out.push(close_c);
+        Some(())
+    }
+
+    /// Writes one entry of a rebuilt container (`indent`: where a new one's lines start).
+    fn entry(
+        &self,
+        out: &mut String,
+        lay: &Layout,
+        e: &Entry,
+        indent: &str,
+        multi: bool,
+    ) -> Option<()> {
+        let text = self.text;
+        match e {
+            Entry::Old { idx, how, merged } => {
+                let (entry, value) = (lay.entries.get(*idx)?, lay.values.get(*idx)?);
+                match how {
+                    How::Same => out.push_str(&text[entry.clone()]),
+                    How::Compare(ov) => {
+                        out.push_str(&text[entry.start..value.start]);
+                        self.node(out, value.clone(), ov, merged, !multi)?;
+                    }
+                    How::Changed(ch) => {
+                        out.push_str(&text[entry.start..value.start]);
+                        self.changed(out, value.clone(), ch, merged, !multi)?;
+                    }
+                }
+            }
+            Entry::New { key, value } => {
+                if let Some(k) = key {
+                    out.push_str(&serde_json::to_string(k).ok()?);
+                    out.push_str(": ");
+                }
+                self.render(out, value, indent, !multi);
+            }
+        }
         Some(())
     }
 
