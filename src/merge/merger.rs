@@ -30,6 +30,8 @@ impl<'a> Merger<'a> {
             changed_o: false,
             changed_t: false,
             changes: Changes::default(),
+            deleted: Vec::new(),
+            in_array: 0,
         }
     }
 
@@ -62,6 +64,10 @@ pub(super) struct Merger<'a> {
     pub changed_t: bool,
     /// Where the result differs from ours, for the writer.
     pub changes: Changes,
+    /// Subtrees (outside arrays) one side deleted and the other changed: maybe moves.
+    pub deleted: Vec<super::moves::Deleted>,
+    /// How many arrays the current path is inside.
+    in_array: usize,
 }
 
 /// Where a merge pass's result differs from ours: the writer rewrites ours' text only there.
@@ -78,7 +84,6 @@ pub(super) struct Changes {
 
 impl Changes {
     /// All of a document replaced: the writer compares it with ours' whole old value.
-    #[cfg(test)]
     pub fn whole(old: Value) -> Changes {
         Changes {
             children: Default::default(),
@@ -152,6 +157,13 @@ impl Merger<'_> {
         o: Option<Value>,
         t: Option<&Value>,
     ) -> Option<Value> {
+        let subtree = b.is_some_and(Value::is_object) && o.is_none() != t.is_none();
+        if self.record && subtree && self.in_array == 0 {
+            self.deleted.push(super::moves::Deleted {
+                at: at.to_vec(),
+                by_ours: o.is_none(),
+            });
+        }
         if self.record {
             self.conflicts.push(Conflict {
                 file: self.file.to_string(),
@@ -227,7 +239,10 @@ impl Merger<'_> {
                     None => None,
                     Some(_) => return self.conflict(at, b, Some(Value::Array(oa)), t),
                 };
-                match self.merge_array(at, ba, &oa, ta) {
+                self.in_array += 1;
+                let merged = self.merge_array(at, ba, &oa, ta);
+                self.in_array -= 1;
+                match merged {
                     Some(Value::Array(v)) => {
                         self.changed_o |= v != oa;
                         self.changed_t |= v != *ta;

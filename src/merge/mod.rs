@@ -7,6 +7,7 @@ mod arrays;
 mod jsonl;
 mod markdown;
 mod merger;
+mod moves;
 mod patch;
 mod sequence;
 mod text;

@@ -148,9 +148,17 @@ fn merge_values(
     };
     let mut m = Merger::new(file, opts, first_pick);
     // Ours is moved into the result; the merger records where the result differs from it.
-    let merged = m
+    let mut merged = m
         .merge(&mut Vec::new(), b.as_deref(), Some(o), Some(&t))
         .unwrap_or(Value::Null);
+    let (mut b, mut t, mut o_moved) = (b, t, None);
+    if !m.deleted.is_empty() {
+        if let Some(again) = with_moves(&m, doc, ours, (b.as_deref(), &t)) {
+            (m, merged) = (again.merger, again.merged);
+            (b, t) = (Some(Deferred(again.base, big)), Deferred(again.theirs, big));
+            o_moved = again.ours;
+        }
+    }
     let merged = Deferred(merged, big);
     let conflicts = std::mem::take(&mut m.conflicts);
     let changes = std::mem::take(&mut m.changes);
@@ -188,8 +196,51 @@ fn merge_values(
         return Some(outcome(clean_content()?, Vec::new(), overruled));
     }
     let a = w.write(&merged, &changes)?;
-    let content = marked(&mut m, &w, a, (b.as_deref(), &t), markers)?;
+    let content = marked(&mut m, &w, a, (b.as_deref(), o_moved.as_ref(), &t), markers)?;
     Some(outcome(content.into_bytes(), conflicts, Vec::new()))
+}
+
+/// A merge run again with the moves of subtrees replayed (see `moves.rs`).
+struct Again<'a> {
+    merger: Merger<'a>,
+    merged: Value,
+    base: Value,
+    /// Ours with theirs' move replayed, when theirs moved (`None`: ours is as it was).
+    ours: Option<Value>,
+    theirs: Value,
+}
+
+/// The merge again with one side's moves replayed on the base and the other side, when that
+/// leaves fewer conflicts.
+fn with_moves<'a>(
+    m: &Merger<'a>,
+    doc: Doc,
+    ours: &str,
+    (b, t): (Option<&Value>, &Value),
+) -> Option<Again<'a>> {
+    let o = parse(doc, ours)?;
+    let (b2, o2, t2) = super::moves::follow(&m.deleted, b?, &o, t)?;
+    let mut again = Merger::new(m.file, m.opts, m.pick);
+    let rewritten = o2 != o;
+    let merged = again
+        .merge(&mut Vec::new(), Some(&b2), Some(o2.clone()), Some(&t2))
+        .unwrap_or(Value::Null);
+    if again.conflicts.len() >= m.conflicts.len() {
+        return None;
+    }
+    // The writer edits ours' text from what it was: compare the result with it whole. Neither
+    // side's bytes are the result any more (each side's data was rewritten or merged into).
+    if rewritten {
+        again.changes = Changes::whole(o);
+    }
+    (again.changed_o, again.changed_t) = (true, true);
+    Some(Again {
+        merger: again,
+        merged,
+        base: b2,
+        ours: rewritten.then_some(o2),
+        theirs: t2,
+    })
 }
 
 /// What each conflict's policy kept and lost.
@@ -217,7 +268,7 @@ fn marked(
     m: &mut Merger,
     w: &Writer,
     as_ours: String,
-    (b, t): (Option<&Value>, &Value),
+    (b, o_moved, t): (Option<&Value>, Option<&Value>, &Value),
     markers: Markers,
 ) -> Option<String> {
     let mut resolved = |pick: Pick| -> Option<String> {
@@ -225,11 +276,17 @@ fn marked(
         m.record = false;
         m.changes = Default::default();
         // The first pass consumed ours; conflicts are rare enough to parse it again.
-        let o = parse(w.doc, w.ours)?;
+        let o = match o_moved {
+            Some(o) => o.clone(),
+            None => parse(w.doc, w.ours)?,
+        };
         let v = m
             .merge(&mut Vec::new(), b, Some(o), Some(t))
             .unwrap_or(Value::Null);
-        let changes = std::mem::take(&mut m.changes);
+        let changes = match o_moved {
+            Some(_) => Changes::whole(parse(w.doc, w.ours)?),
+            None => std::mem::take(&mut m.changes),
+        };
         w.write(&v, &changes)
     };
     let z = resolved(Pick::Theirs)?;
