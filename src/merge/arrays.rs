@@ -199,27 +199,40 @@ pub(super) fn permission_clashes<'m>(
     t: &'m Map<String, Value>,
 ) -> Vec<(&'static str, &'static str, Value)> {
     const LISTS: [&str; 3] = ["allow", "ask", "deny"];
-    let set = |m: Option<&'m Map<String, Value>>, k: &str| -> HashSet<Key<'m>> {
+    let list = |m: Option<&'m Map<String, Value>>, k: &str| -> &'m [Value] {
         m.and_then(|m| m.get(k))
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().map(skey).collect())
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     };
-    // Per list: the rules a side added (not in the base's list), in that side's order.
+    // Per list: the rules a side added (not in the base's list), in that side's order. The
+    // diff finds the inserted ones without hashing thousands of unchanged rules.
     let added = |m: &'m Map<String, Value>, k: &str| -> Vec<(Key<'m>, &'m Value)> {
         if m.get(k) == b.and_then(|b| b.get(k)) {
             return Vec::new();
         }
-        let base = set(b, k);
-        m.get(k)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|v| (skey(v), v))
-                    .filter(|(key, _)| !base.contains(key))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let (base, side) = (list(b, k), list(Some(m), k));
+        let (bk, sk) = (keys(base), keys(side));
+        let inserted: Vec<usize> =
+            similar::capture_diff_slices(similar::Algorithm::Myers, &bk, &sk)
+                .iter()
+                .flat_map(|op| {
+                    op.as_tag_tuple()
+                        .2
+                        .clone()
+                        .filter(move |_| op.as_tag_tuple().0 != similar::DiffTag::Equal)
+                })
+                .collect();
+        let moved: HashSet<&Key> = if inserted.is_empty() {
+            HashSet::new()
+        } else {
+            let new: HashSet<&Key> = inserted.iter().map(|&i| &sk[i]).collect();
+            bk.iter().filter(|k| new.contains(k)).collect()
+        };
+        inserted
+            .into_iter()
+            .filter(|&i| !moved.contains(&sk[i]))
+            .map(|i| (sk[i].clone(), &side[i]))
+            .collect()
     };
     let o_added: Vec<_> = LISTS.iter().map(|l| added(o, l)).collect();
     let t_added: Vec<HashSet<Key>> = LISTS

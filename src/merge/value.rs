@@ -161,7 +161,8 @@ fn merge_values(
     }
     let merged = Deferred(merged, big);
     let conflicts = std::mem::take(&mut m.conflicts);
-    let changes = std::mem::take(&mut m.changes);
+    // Ours' old arrays and values: freed like the trees.
+    let changes = Deferred(std::mem::take(&mut m.changes), big);
     let w = Writer {
         doc,
         ours,
@@ -356,16 +357,16 @@ const TOML_DATETIME: &str = "$__toml_private_datetime";
 
 /// A value tree freed on another thread when it is big: dropping a megabyte of parsed JSON
 /// (tens of thousands of allocations) costs milliseconds the merge's caller need not wait for.
-struct Deferred(Value, bool);
+struct Deferred<T: Default + Send + 'static = Value>(T, bool);
 
-impl std::ops::Deref for Deferred {
-    type Target = Value;
-    fn deref(&self) -> &Value {
+impl<T: Default + Send + 'static> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
         &self.0
     }
 }
 
-impl Drop for Deferred {
+impl<T: Default + Send + 'static> Drop for Deferred<T> {
     fn drop(&mut self) {
         if self.1 {
             let v = std::mem::take(&mut self.0);
