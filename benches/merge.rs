@@ -95,7 +95,10 @@ fn main() {
         .filter(|p| p.is_file())
         .or_else(|| which("mergiraf"));
     let tools = Tools {
-        ctx: PathBuf::from(env!("CARGO_BIN_EXE_ctx")),
+        // CTX_MERGE_BENCH_CTX=<binary> measures another build (an earlier engine) instead.
+        ctx: std::env::var_os("CTX_MERGE_BENCH_CTX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ctx"))),
         mergiraf,
         home: tmp.path().join("home"),
     };

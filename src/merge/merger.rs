@@ -12,7 +12,9 @@ use super::{Conflict, MergeOptions};
 /// Which side a conflict resolves to in this pass.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Pick {
+    /// Ours' value.
     Ours,
+    /// Theirs' value.
     Theirs,
     /// The base's value (for the base section of diff3 markers).
     Base,
@@ -52,11 +54,15 @@ impl<'a> Merger<'a> {
 
 /// One merge pass over a document.
 pub(super) struct Merger<'a> {
+    /// The file, for conflicts and decryption locators.
     pub file: &'a str,
+    /// The conflict policy and decryptor.
     pub opts: &'a MergeOptions<'a>,
+    /// How this pass resolves a conflict.
     pub pick: Pick,
     /// Only the first pass records conflicts; the second (for markers) just renders theirs.
     pub record: bool,
+    /// The conflicts found.
     pub conflicts: Vec<Conflict>,
     /// The merge took something other than ours somewhere (it is not ours, byte for byte).
     pub changed_o: bool,

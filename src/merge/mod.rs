@@ -1,7 +1,9 @@
-//! The semantic merge engine (SPEC §4): pure, no I/O. JSON, YAML and TOML merge as values,
-//! Markdown as YAML front matter plus a line-merged body, JSONL as a union of records, anything
-//! else line by line as git does. When unsure, it reports a conflict: a merge that exits clean
-//! with wrong data is the worst outcome.
+//! The semantic merge engine (SPEC §4): pure, no I/O. JSON, YAML and TOML merge as values
+//! (`value.rs`, `merger.rs`, `arrays.rs`, `sequence.rs`, `moves.rs`) and are written by editing
+//! ours' text (`patch/`); Markdown as YAML front matter plus a line-merged body (`markdown.rs`),
+//! JSONL as a union of records (`jsonl.rs`), anything else line by line as git does
+//! (`text.rs`). When unsure, it reports a conflict: a merge that exits clean with wrong data is
+//! the worst outcome.
 
 mod arrays;
 mod jsonl;

@@ -22,12 +22,18 @@ pub(super) fn edit(text: &str, ours: &Value, merged: &Value) -> Option<String> {
     edits.sort_by_key(|e: &(Range<usize>, String)| (e.0.start, e.0.end));
     let mut out = String::with_capacity(text.len() + 256);
     let mut at = 0;
+    let crlf = text.contains("\r\n");
     for (r, s) in edits {
         if r.start < at {
             return None;
         }
         out.push_str(&text[at..r.start]);
-        out.push_str(&s);
+        // New lines end as the file's do.
+        if crlf {
+            out.push_str(&s.replace('\n', "\r\n"));
+        } else {
+            out.push_str(&s);
+        }
         at = r.end;
     }
     out.push_str(&text[at..]);
