@@ -168,9 +168,21 @@ fn merge_values(
         ours,
         theirs: (theirs, &t),
     };
+    // Theirs only reformatted the file (its data is the base's): its layout is kept, with
+    // ours' changes written into it.
+    let theirs_layout = || -> Option<String> {
+        let base_text = texts.0?;
+        if theirs == base_text || b.as_deref() != Some(&*t) {
+            return None;
+        }
+        let whole = Changes::whole((*t).clone());
+        super::patch::edit(doc, theirs, &whole, (theirs, &t), &merged)
+    };
     let clean_content = || -> Option<Vec<u8>> {
         // Ours' text edited, even when the data is theirs: ours may have reformatted the file.
-        if !m.changed_o {
+        if let Some(text) = theirs_layout() {
+            Some(text.into_bytes())
+        } else if !m.changed_o {
             Some(ours.as_bytes().to_vec())
         } else if let Some(text) = w.edit(&merged, &changes) {
             Some(text.into_bytes())
