@@ -75,16 +75,38 @@ fn render(m: &TextMerge<'_, '_, '_, str>, markers: Markers, union: bool) -> (Str
     (out.buf, conflicts)
 }
 
-/// `text` less its non-blank lines that `other` holds too (both sides added the same line).
+/// `text` less the lines that `other` holds too (both sides added the same bullet or
+/// heading). Blank lines and rules (`---`) stay, and inside code (a fence in either block)
+/// nothing is dropped: repeated lines mean something there.
 fn without_lines_of(text: &str, other: &str) -> String {
+    let fence = |l: &str| {
+        let t = l.trim_start();
+        t.starts_with("```") || t.starts_with("~~~")
+    };
+    if text.lines().chain(other.lines()).any(fence) {
+        return text.to_string();
+    }
+    let content = |l: &str| l.chars().any(char::is_alphanumeric);
     let have: std::collections::HashSet<&str> = other
         .lines()
         .map(str::trim_end)
-        .filter(|l| !l.is_empty())
+        .filter(|l| content(l))
         .collect();
-    text.split_inclusive('\n')
-        .filter(|l| !have.contains(l.trim_end()))
-        .collect()
+    // Blank lines before a dropped line go with it (a heading both added, with its spacing).
+    let (mut out, mut blanks) = (String::new(), String::new());
+    for l in text.split_inclusive('\n') {
+        if l.trim().is_empty() {
+            blanks.push_str(l);
+        } else if have.contains(l.trim_end()) {
+            blanks.clear();
+        } else {
+            out.push_str(&blanks);
+            blanks.clear();
+            out.push_str(l);
+        }
+    }
+    out.push_str(&blanks);
+    out
 }
 
 /// A merge result being written: text, and conflict markers in the configured style.
