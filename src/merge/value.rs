@@ -168,29 +168,10 @@ fn merge_values(
         ours,
         theirs: (theirs, &t),
     };
-    // Theirs only reformatted the file (its data is the base's): its layout is kept, with
-    // ours' changes written into it.
-    let theirs_layout = || -> Option<String> {
-        let base_text = texts.0?;
-        if theirs == base_text || b.as_deref() != Some(&*t) {
-            return None;
-        }
-        let whole = Changes::whole((*t).clone());
-        super::patch::edit(doc, theirs, &whole, (theirs, &t), &merged)
-    };
+    let theirs_reformatted = texts.0.is_some_and(|bt| bt != theirs) && b.as_deref() == Some(&*t);
     let clean_content = || -> Option<Vec<u8>> {
-        // Ours' text edited, even when the data is theirs: ours may have reformatted the file.
-        if let Some(text) = theirs_layout() {
-            Some(text.into_bytes())
-        } else if !m.changed_o {
-            Some(ours.as_bytes().to_vec())
-        } else if let Some(text) = w.edit(&merged, &changes) {
-            Some(text.into_bytes())
-        } else if !m.changed_t {
-            Some(theirs.as_bytes().to_vec())
-        } else {
-            w.write(&merged, &changes).map(String::into_bytes)
-        }
+        let flags = (m.changed_o, m.changed_t, theirs_reformatted);
+        w.clean(&merged, &changes, flags).map(String::into_bytes)
     };
     if conflicts.is_empty() {
         // When git's line merge is clean and means the same data, its text wins: it keeps
@@ -329,6 +310,34 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// A clean merge's text. `changed_o`/`changed_t`: the result is not ours'/theirs' data;
+    /// `theirs_reformatted`: theirs' data is the base's, only its text changed.
+    fn clean(
+        &self,
+        v: &Value,
+        changes: &Changes,
+        (changed_o, changed_t, theirs_reformatted): (bool, bool, bool),
+    ) -> Option<String> {
+        let (theirs, tv) = self.theirs;
+        // Theirs only reformatted the file: its layout is kept, ours' changes written into it.
+        if theirs_reformatted {
+            let whole = Changes::whole(tv.clone());
+            if let Some(text) = super::patch::edit(self.doc, theirs, &whole, self.theirs, v) {
+                return Some(text);
+            }
+        }
+        // Else ours' text edited, even when the data is theirs: ours may have reformatted it.
+        if !changed_o {
+            Some(self.ours.to_string())
+        } else if let Some(text) = self.edit(v, changes) {
+            Some(text)
+        } else if !changed_t {
+            Some(theirs.to_string())
+        } else {
+            self.write(v, changes)
+        }
+    }
+
     fn edit(&self, v: &Value, changes: &Changes) -> Option<String> {
         super::patch::edit(self.doc, self.ours, changes, self.theirs, v)
     }
