@@ -95,7 +95,10 @@ fn main() {
         .filter(|p| p.is_file())
         .or_else(|| which("mergiraf"));
     let tools = Tools {
-        ctx: PathBuf::from(env!("CARGO_BIN_EXE_ctx")),
+        // CTX_MERGE_BENCH_CTX=<binary> measures another build (an earlier engine) instead.
+        ctx: std::env::var_os("CTX_MERGE_BENCH_CTX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ctx"))),
         mergiraf,
         home: tmp.path().join("home"),
     };
@@ -196,33 +199,38 @@ fn main() {
     println!("\n## Merge accuracy\n");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/merge");
     let cases = corpus(&root);
+    let clean_expected = cases.iter().filter(|c| c.expected.is_some()).count();
     println!(
         "Corpus: {} cases in `tests/merge/` ({} expected conflicts). Correct = a clean merge \
          equal to the expected data (parsed for JSON/YAML/TOML, text otherwise), or a conflict \
-         where one is expected.\n",
+         where one is expected; silent wrong = a clean merge with other data, or where a conflict \
+         is expected; byte-identical = a clean merge equal to the expected file byte for byte \
+         (of the {clean_expected} cases that expect a clean merge).\n",
         cases.len(),
-        cases.iter().filter(|c| c.expected.is_none()).count()
+        cases.len() - clean_expected,
     );
-    println!("| tool | correct | wrong clean merges | missed merges (conflict, clean expected) |");
-    println!("|---|---|---|---|");
+    println!(
+        "| tool | correct | silent wrong | missed (conflict, clean expected) | byte-identical |"
+    );
+    println!("|---|---|---|---|---|");
     let mut details = String::new();
     for &tool in &list {
-        let (mut correct, mut wrong, mut missed) = (0, 0, 0);
+        let (mut correct, mut wrong, mut missed, mut exact) = (0, 0, 0, 0);
         for case in &cases {
             let dir = tmp.path().join("acc");
             std::fs::create_dir_all(&dir).expect("mkdir");
             stage(&dir, &case.base, &case.ours, &case.theirs);
-            let path = format!("file.{}", case.ext);
-            let (ok, merged) = tools.run(tool, &dir, &path);
+            let (ok, merged) = tools.run(tool, &dir, &case.path);
             let verdict = match (&case.expected, ok) {
                 (None, false) => "ok",
-                (None, true) => "wrong clean",
+                (None, true) => "silent wrong",
                 (Some(_), false) => "missed",
                 (Some(e), true) => {
+                    exact += usize::from(*e == merged);
                     if same_data(&case.ext, e, &merged) {
                         "ok"
                     } else {
-                        "wrong clean"
+                        "silent wrong"
                     }
                 }
             };
@@ -236,7 +244,7 @@ fn main() {
             }
         }
         println!(
-            "| `{}` | {correct}/{} | {wrong} | {missed} |",
+            "| `{}` | {correct}/{} | {wrong} | {missed} | {exact}/{clean_expected} |",
             tools.name(tool),
             cases.len()
         );
@@ -259,6 +267,8 @@ fn which(name: &str) -> Option<PathBuf> {
 struct Case {
     name: String,
     ext: String,
+    /// The file's path in the repository (`path` in the case folder, else `file.<ext>`).
+    path: String,
     base: Vec<u8>,
     ours: Vec<u8>,
     theirs: Vec<u8>,
@@ -283,7 +293,7 @@ fn corpus(root: &Path) -> Vec<Case> {
                     .expect("case")
                     .flatten()
                     .map(|e| e.path())
-                    .find(|p| p.file_stem().is_some_and(|s| s == stem))
+                    .find(|p| p.file_stem().is_some_and(|s| s == stem) && p.extension().is_some())
             };
             let base = find("base").expect("base");
             let ext = base
@@ -291,6 +301,9 @@ fn corpus(root: &Path) -> Vec<Case> {
                 .map(|e| e.to_string_lossy().to_string())
                 .unwrap_or_default();
             let read = |p: PathBuf| std::fs::read(p).expect("read");
+            let path = std::fs::read_to_string(dir.join("path"))
+                .map(|p| p.trim().to_string())
+                .unwrap_or_else(|_| format!("file.{ext}"));
             out.push(Case {
                 name: format!(
                     "{}/{}",
@@ -298,6 +311,7 @@ fn corpus(root: &Path) -> Vec<Case> {
                     case.file_name().to_string_lossy()
                 ),
                 ext,
+                path,
                 base: read(base),
                 ours: read(find("ours").expect("ours")),
                 theirs: read(find("theirs").expect("theirs")),

@@ -2,7 +2,7 @@
 //! rules, and properties over generated JSON values.
 use std::path::Path;
 
-use ctx::merge::{merge_file, MergeOptions, Policy};
+use ctx::merge::{merge_file, merge_file_with_markers, Markers, MergeOptions, Policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -61,17 +61,23 @@ fn corpus() {
     assert!(cases >= 60, "corpus has only {cases} cases");
 }
 
+/// One case: `base.<ext>`, `ours.<ext>`, `theirs.<ext>`, and either `expected.<ext>` (compared
+/// as data; byte for byte when an `exact` file is there) or `conflict` (the conflicting field
+/// paths, one a line, as `Conflict::field` names them). An optional `path` file holds the
+/// file's path in the repository (default `file.<ext>`): some rules depend on it (CLAUDE.md).
 fn run_case(dir: &Path) -> Result<(), String> {
     let find = |stem: &str| {
         std::fs::read_dir(dir)
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.file_stem().unwrap() == stem)
+            .find(|p| p.file_stem().unwrap() == stem && p.extension().is_some())
     };
     let base = find("base").unwrap();
     let ext = base.extension().unwrap().to_string_lossy().to_string();
-    let name = format!("file.{ext}");
+    let name = std::fs::read_to_string(dir.join("path"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|_| format!("file.{ext}"));
     let read = |p: &Path| std::fs::read(p).unwrap();
     let out = merge_file(
         &name,
@@ -81,10 +87,14 @@ fn run_case(dir: &Path) -> Result<(), String> {
         &opts(),
     );
     let text = String::from_utf8_lossy(&out.content);
-    if dir.join("conflict").exists() {
-        if out.conflicts.is_empty() {
+    if let Ok(listed) = std::fs::read_to_string(dir.join("conflict")) {
+        let mut want: Vec<&str> = listed.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut got: Vec<&str> = out.conflicts.iter().map(|c| c.field.as_str()).collect();
+        want.sort_unstable();
+        got.sort_unstable();
+        if got != want || want.is_empty() {
             return Err(format!(
-                "{}: expected a conflict, merged to\n{text}",
+                "{}: conflicts at {got:?}, expected at {want:?}\n{text}",
                 dir.display()
             ));
         }
@@ -101,6 +111,13 @@ fn run_case(dir: &Path) -> Result<(), String> {
         ));
     }
     let expected = read(&find("expected").unwrap());
+    if dir.join("exact").exists() && out.content != expected {
+        return Err(format!(
+            "{}: not byte for byte\n got:\n{text}\nwant:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&expected)
+        ));
+    }
     let (got, want) = (data(&name, &out.content), data(&name, &expected));
     if got != want {
         return Err(format!(
@@ -123,14 +140,49 @@ fn merge_json(b: &Value, o: &Value, t: &Value) -> (Value, usize) {
 }
 
 #[test]
-fn scalar_arrays_are_ordered_sets() {
+fn scalar_arrays_merge_as_sequences() {
+    // One side prepends, the other appends: each insertion keeps its place.
+    let (v, c) = merge_json(
+        &json!({"a": [1, 2]}),
+        &json!({"a": [0, 1, 2]}),
+        &json!({"a": [1, 2, 3]}),
+    );
+    assert_eq!((v, c), (json!({"a": [0, 1, 2, 3]}), 0));
+    // A removal and a move elsewhere both apply; additions at one place: ours', then theirs'.
     let (v, c) = merge_json(
         &json!({"a": [1, 2, 3]}),
         &json!({"a": [1, 3, 4]}),
         &json!({"a": [2, 3, 5, 1]}),
     );
-    assert_eq!(c, 0);
-    assert_eq!(v, json!({"a": [1, 3, 4, 5]}));
+    assert_eq!((v, c), (json!({"a": [3, 4, 5, 1]}), 0));
+    // Two different replacements of one element conflict.
+    let (_, c) = merge_json(
+        &json!({"a": ["x@1", "y"]}),
+        &json!({"a": ["x@2", "y"]}),
+        &json!({"a": ["x@3", "y"]}),
+    );
+    assert_eq!(c, 1);
+    // An element both sides added, in different places, appears once: where ours put it.
+    let (v, c) = merge_json(
+        &json!({"a": [1, 2]}),
+        &json!({"a": [9, 1, 2]}),
+        &json!({"a": [1, 2, 9]}),
+    );
+    assert_eq!((v, c), (json!({"a": [9, 1, 2]}), 0));
+}
+
+#[test]
+fn permission_lists_are_sets() {
+    // Two replacements of one rule keep both new rules: order means nothing there.
+    let (v, c) = merge_json(
+        &json!({"permissions": {"allow": ["A", "B"]}}),
+        &json!({"permissions": {"allow": ["C", "B"]}}),
+        &json!({"permissions": {"allow": ["D", "B"]}}),
+    );
+    assert_eq!(
+        (v, c),
+        (json!({"permissions": {"allow": ["C", "D", "B"]}}), 0)
+    );
 }
 
 #[test]
@@ -199,7 +251,7 @@ fn conflict_markers_surround_only_the_conflicting_lines() {
         &opts(),
     );
     let text = String::from_utf8(out.content).unwrap();
-    assert_eq!(text, "{\n<<<<<<< ours\n  \"model\": \"opus\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1,\n  \"y\": 3\n}\n");
+    assert_eq!(text, "{\n<<<<<<< ours\n  \"model\": \"opus\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1,\n  \"y\": 3\n}");
     assert_eq!(out.conflicts[0].field, "model");
     assert_eq!(out.conflicts[0].ours, Some(json!("opus")));
 }
@@ -328,6 +380,29 @@ proptest! {
     }
 
     #[test]
+    fn yaml_merges_like_json(
+        b in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        o in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        t in prop::collection::btree_map("[a-d]", arb_json(), 0..4),
+        comment in any::<bool>(),
+    ) {
+        let obj = |m: &std::collections::BTreeMap<String, Value>| Value::Object(m.clone().into_iter().collect());
+        let (b, o, t) = (obj(&b), obj(&o), obj(&t));
+        let (want, conflicts) = merge_json(&b, &o, &t);
+        // YAML, with or without a comment line above the data.
+        let y = |v: &Value| {
+            let text = serde_yaml::to_string(v).unwrap();
+            if comment { format!("# settings\n{text}") } else { text }
+        };
+        let out = merge_file("x.yaml", Some(y(&b).as_bytes()), y(&o).as_bytes(), y(&t).as_bytes(), &opts());
+        prop_assert_eq!(out.conflicts.len(), conflicts);
+        if conflicts == 0 {
+            let got: Value = serde_yaml::from_str(std::str::from_utf8(&out.content).unwrap()).unwrap();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn never_panics_on_arbitrary_bytes(
         b in prop::collection::vec(any::<u8>(), 0..200),
         o in prop::collection::vec(any::<u8>(), 0..200),
@@ -375,4 +450,46 @@ fn big_documents_merge_like_small_ones() {
     assert!(text.starts_with("# kept\n"));
     let got: Value = serde_yaml::from_str(&text).unwrap();
     assert!(got == want, "big YAML merged wrong");
+}
+
+#[test]
+fn diff3_markers_show_the_base_and_take_the_marker_size() {
+    let markers = Markers::from_git(Some("diff3"), Some(9));
+    let out = merge_file_with_markers(
+        "notes.txt",
+        Some(b"a\nb\nc\n"),
+        b"a\nB1\nc\n",
+        b"a\nB2\nc\n",
+        &opts(),
+        markers,
+    );
+    let text = String::from_utf8(out.content).unwrap();
+    assert_eq!(
+        text,
+        "a\n<<<<<<<<< ours\nB1\n||||||||| base\nb\n=========\nB2\n>>>>>>>>> theirs\nc\n"
+    );
+    // A value conflict: the base section holds the base's value.
+    let out = merge_file_with_markers(
+        "settings.json",
+        Some(b"{\n  \"model\": \"sonnet\",\n  \"x\": 1\n}\n"),
+        b"{\n  \"model\": \"opus\",\n  \"x\": 1\n}\n",
+        b"{\n  \"model\": \"haiku\",\n  \"x\": 1\n}\n",
+        &opts(),
+        Markers::from_git(Some("zdiff3"), None),
+    );
+    let text = String::from_utf8(out.content).unwrap();
+    assert_eq!(
+        text,
+        "{\n<<<<<<< ours\n  \"model\": \"opus\",\n||||||| base\n  \"model\": \"sonnet\",\n=======\n  \"model\": \"haiku\",\n>>>>>>> theirs\n  \"x\": 1\n}\n"
+    );
+    // git's default style has no base section.
+    let out = merge_file_with_markers(
+        "notes.txt",
+        Some(b"a\nb\n"),
+        b"a\nB1\n",
+        b"a\nB2\n",
+        &opts(),
+        Markers::from_git(Some("merge"), None),
+    );
+    assert!(!String::from_utf8(out.content).unwrap().contains("|||||||"));
 }

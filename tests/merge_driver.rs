@@ -113,3 +113,41 @@ fn git_merge_reports_a_real_conflict_with_markers() {
         "{merged}"
     );
 }
+
+#[test]
+fn git_merge_writes_diff3_markers_of_the_size_git_passes() {
+    let m = Machine::empty("m1");
+    let dir = repo(&m);
+    let git = |args: &[&str]| {
+        m.cmd("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let driver = format!("{} merge-driver %O %A %B %P %L", env!("CARGO_BIN_EXE_ctx"));
+    assert!(git(&["config", "merge.ctx.driver", &driver])
+        .status
+        .success());
+    assert!(git(&["config", "merge.conflictStyle", "diff3"])
+        .status
+        .success());
+    std::fs::write(
+        dir.join(".gitattributes"),
+        "*.json merge=ctx conflict-marker-size=9\n",
+    )
+    .unwrap();
+    assert!(git(&["commit", "-qam", "marker size"]).status.success());
+    edit(&m, &dir, "a", |v| v["model"] = "opus".into());
+    edit(&m, &dir, "b", |v| v["model"] = "haiku".into());
+    let out = git(&["merge", "-q", "--no-edit", "a"]);
+    assert!(!out.status.success(), "merged cleanly: {}", text(&out));
+    let merged = std::fs::read_to_string(dir.join("settings.json")).unwrap();
+    assert!(
+        merged.contains("<<<<<<<<< ours\n")
+            && merged.contains("||||||||| base\n")
+            && merged.contains(">>>>>>>>> theirs\n"),
+        "{merged}"
+    );
+}

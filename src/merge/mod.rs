@@ -1,8 +1,17 @@
-//! The semantic merge engine (SPEC §4): pure, no I/O. JSON, YAML and TOML merge as values,
-//! Markdown as YAML front matter plus a line-merged body, JSONL as a union of records, anything
-//! else line by line as git does. When unsure, it reports a conflict: a merge that exits clean
-//! with wrong data is the worst outcome.
+//! The semantic merge engine (SPEC §4): pure, no I/O. JSON, YAML and TOML merge as values
+//! (`value.rs`, `merger.rs`, `arrays.rs`, `sequence.rs`, `moves.rs`) and are written by editing
+//! ours' text (`patch/`); Markdown as YAML front matter plus a line-merged body (`markdown.rs`),
+//! JSONL as a union of records (`jsonl.rs`), anything else line by line as git does
+//! (`text.rs`). When unsure, it reports a conflict: a merge that exits clean with wrong data is
+//! the worst outcome.
 
+mod arrays;
+mod jsonl;
+mod markdown;
+mod merger;
+mod moves;
+mod patch;
+mod sequence;
 mod text;
 mod value;
 
@@ -45,6 +54,34 @@ impl std::str::FromStr for Policy {
 pub trait Decrypt {
     /// The plaintext, or `None` if this machine cannot open it.
     fn decrypt(&self, locator: &str, ciphertext: &str) -> Option<String>;
+}
+
+/// How conflict markers are written: git's `merge.conflictStyle` and marker size (`%L`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Markers {
+    /// `diff3`/`zdiff3`: the base's lines between `|||||||` and `=======`.
+    pub base: bool,
+    /// How many `<`, `|`, `=`, `>` a marker has (git's default: 7).
+    pub size: usize,
+}
+
+impl Default for Markers {
+    fn default() -> Self {
+        Markers {
+            base: false,
+            size: 7,
+        }
+    }
+}
+
+impl Markers {
+    /// The markers for git's `merge.conflictStyle` value and marker size.
+    pub fn from_git(conflict_style: Option<&str>, size: Option<usize>) -> Markers {
+        Markers {
+            base: matches!(conflict_style, Some("diff3" | "zdiff3")),
+            size: size.filter(|&s| s > 0).unwrap_or(7),
+        }
+    }
 }
 
 /// How to merge.
@@ -122,16 +159,20 @@ fn format_of(path: &str) -> Format {
 }
 
 fn has_markers(text: &str) -> bool {
-    // Substring search first (fast on megabytes), then the line-start check.
-    let at_line_start = |i: usize| i == 0 || text.as_bytes()[i - 1] == b'\n';
-    let opening = |pat: &str| text.match_indices(pat).any(|(i, _)| at_line_start(i));
-    opening("<<<<<<< ")
-        || opening(">>>>>>> ")
-        || text.match_indices("=======").any(|(i, _)| {
-            let rest = &text[i + 7..];
-            at_line_start(i)
-                && (rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n"))
-        })
+    // One vectorised pass for the marker characters, which are rare in data files; each hit
+    // is checked for a marker line (seven of them at a line start).
+    let b = text.as_bytes();
+    memchr::memchr3_iter(b'<', b'=', b'>', b).any(|i| {
+        let c = b[i];
+        let run = b.get(i..i + 7).is_some_and(|r| r.iter().all(|&x| x == c));
+        let line_start = i == 0 || b[i - 1] == b'\n';
+        let rest = &b[(i + 7).min(b.len())..];
+        run && line_start
+            && match c {
+                b'=' => rest.is_empty() || rest.starts_with(b"\n") || rest.starts_with(b"\r\n"),
+                _ => rest.starts_with(b" "),
+            }
+    })
 }
 
 /// Merges three versions of `path`. `base` is `None` when both sides added the file.
@@ -141,6 +182,18 @@ pub fn merge_file(
     ours: &[u8],
     theirs: &[u8],
     opts: &MergeOptions,
+) -> MergeOutcome {
+    merge_file_with_markers(path, base, ours, theirs, opts, Markers::default())
+}
+
+/// [`merge_file`], conflict markers written in the given style.
+pub fn merge_file_with_markers(
+    path: &str,
+    base: Option<&[u8]>,
+    ours: &[u8],
+    theirs: &[u8],
+    opts: &MergeOptions,
+    markers: Markers,
 ) -> MergeOutcome {
     let base_bytes = base.unwrap_or_default();
     // Identical sides, or one side unchanged: no need to parse anything.
@@ -168,17 +221,28 @@ pub fn merge_file(
         None
     } else {
         match format_of(path) {
-            Format::Json | Format::Yaml | Format::Toml => {
-                value::merge_document(path, format_of_doc(path), base.map(|_| b), o, t, opts)
+            Format::Json | Format::Yaml | Format::Toml => value::merge_document(
+                path,
+                format_of_doc(path),
+                base.map(|_| b),
+                o,
+                t,
+                opts,
+                markers,
+            ),
+            Format::Markdown => {
+                markdown::merge_front_matter(path, base.map(|_| b), o, t, opts, markers)
             }
-            Format::Markdown => markdown(path, base.map(|_| b), o, t, opts),
-            Format::Jsonl => jsonl(b, o, t),
+            Format::Jsonl => jsonl::merge(b, o, t),
             Format::Text => None,
         }
     };
     structured.unwrap_or_else(|| {
-        let mut out = text::merge_text(path, b, o, t);
-        out.line_fallback = format_of(path) != Format::Text;
+        let format = format_of(path);
+        let union = format == Format::Markdown && markdown::is_memory(path);
+        let mut out = text::merge_text(path, b, o, t, markers, union);
+        // Markdown without front matter is text: its line merge is no fallback.
+        out.line_fallback = !matches!(format, Format::Text | Format::Markdown);
         out
     })
 }
@@ -208,107 +272,4 @@ fn whole(path: &str) -> Conflict {
         ours: None,
         theirs: None,
     }
-}
-
-/// Front matter merges as YAML, the body line by line.
-fn markdown(
-    path: &str,
-    base: Option<&str>,
-    ours: &str,
-    theirs: &str,
-    opts: &MergeOptions,
-) -> Option<MergeOutcome> {
-    let split = |s: &str| -> Option<(String, String)> {
-        let rest = s.strip_prefix("---\n")?;
-        let end = rest.find("\n---\n").map(|i| (i + 1, i + 5)).or_else(|| {
-            rest.strip_suffix("\n---")
-                .map(|r| (r.len() + 1, rest.len()))
-        })?;
-        Some((rest[..end.0].to_string(), rest[end.1..].to_string()))
-    };
-    let (o_fm, o_body) = split(ours)?;
-    let (t_fm, t_body) = split(theirs)?;
-    let (b_fm, b_body) = match base {
-        Some(b) => {
-            // A base without front matter: both sides added theirs.
-            match split(b) {
-                Some((f, body)) => (Some(f), body),
-                None => (None, b.to_string()),
-            }
-        }
-        None => (None, String::new()),
-    };
-    let fm = if o_fm == t_fm {
-        clean(o_fm.clone().into_bytes())
-    } else {
-        value::merge_document(path, value::Doc::Yaml, b_fm.as_deref(), &o_fm, &t_fm, opts)?
-    };
-    let body = text::merge_text(path, &b_body, &o_body, &t_body);
-    let mut content = b"---\n".to_vec();
-    content.extend_from_slice(&fm.content);
-    if !content.ends_with(b"\n") {
-        content.push(b'\n');
-    }
-    content.extend_from_slice(b"---\n");
-    content.extend_from_slice(&body.content);
-    let mut conflicts = fm.conflicts;
-    conflicts.extend(body.conflicts);
-    let mut overruled = fm.overruled;
-    overruled.extend(body.overruled);
-    Some(MergeOutcome {
-        content,
-        conflicts,
-        overruled,
-        line_fallback: false,
-    })
-}
-
-/// JSONL: the union of records by `uuid` (else by whole line), base order, then ours' new
-/// records, then theirs'. Transcripts are append-only, so a union loses nothing.
-fn jsonl(base: &str, ours: &str, theirs: &str) -> Option<MergeOutcome> {
-    let key = |line: &str| -> Option<String> {
-        let v: Value = serde_json::from_str(line).ok()?;
-        Some(match v.get("uuid").and_then(|u| u.as_str()) {
-            Some(u) => format!("uuid:{u}"),
-            None => format!("line:{line}"),
-        })
-    };
-    let base_lines: std::collections::HashSet<&str> = base.lines().collect();
-    let mut seen = std::collections::HashMap::new();
-    let mut out: Vec<&str> = Vec::new();
-    for side in [base, ours, theirs] {
-        for line in side.lines().filter(|l| !l.trim().is_empty()) {
-            let k = key(line)?;
-            match seen.get(&k) {
-                None => {
-                    seen.insert(k, out.len());
-                    out.push(line);
-                }
-                Some(&i) if out[i] != line => {
-                    // A record one side changed: the change wins over the base's version; two
-                    // different changes are a conflict for the line merge to show.
-                    if base_lines.contains(out[i]) {
-                        out[i] = line;
-                    } else if !base_lines.contains(line) {
-                        return None;
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    // A line merge (insertions at one place: ours, then theirs) holding exactly the union's
-    // records keeps where each side put its lines (a summary written at the top stays there).
-    if let Some(text) = text::merge_union(base, ours, theirs) {
-        let mut lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let mut union = out.clone();
-        lines.sort_unstable();
-        union.sort_unstable();
-        if lines == union {
-            return Some(clean(text.into_bytes()));
-        }
-    }
-    let mut content = out.join("\n");
-    content.push('\n');
-    Some(clean(content.into_bytes()))
 }

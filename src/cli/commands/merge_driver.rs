@@ -1,10 +1,11 @@
-//! `ctx merge-driver BASE OURS THEIRS PATH`: git's merge-driver contract (`%O %A %B %P`).
+//! `ctx merge-driver BASE OURS THEIRS PATH [MARKER_SIZE]`: git's merge-driver contract
+//! (`%O %A %B %P %L`).
 
 use std::path::PathBuf;
 
 use crate::cli::{CliError, Ui};
 use crate::env::Env;
-use crate::merge::{merge_file, Decrypt, MergeOptions, Policy};
+use crate::merge::{merge_file_with_markers, Decrypt, Markers, MergeOptions, Policy};
 
 /// Arguments of `ctx merge-driver`.
 #[derive(Debug, clap::Args)]
@@ -17,6 +18,8 @@ pub struct MergeDriverArgs {
     pub theirs: PathBuf,
     /// The path in the repository (`%P`); chooses the format.
     pub path: String,
+    /// The conflict marker size (`%L`; default 7).
+    pub marker_size: Option<usize>,
     /// Conflict policy: stop, ours, theirs (also CTX_CONFLICTS; default stop).
     #[arg(long, env = "CTX_CONFLICTS", default_value = "stop")]
     pub policy: String,
@@ -48,7 +51,17 @@ pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             policy,
             decrypt: key.as_ref().map(|k| k as &dyn Decrypt),
         };
-        merge_file(&path, Some(&base), &ours, &theirs, &opts)
+        let merge =
+            |markers| merge_file_with_markers(&path, Some(&base), &ours, &theirs, &opts, markers);
+        let out = merge(Markers::from_git(None, args.marker_size));
+        // git's merge.conflictStyle is read only when there are markers to write.
+        if out.conflicts.is_empty() || policy != Policy::Stop {
+            return out;
+        }
+        match conflict_style() {
+            Some(style) => merge(Markers::from_git(Some(&style), args.marker_size)),
+            None => out,
+        }
     });
     let Ok(outcome) = result else {
         return Ok(134);
@@ -65,4 +78,16 @@ pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ui.warn(&format!("conflict in {} at `{}`", c.file, c.field));
     }
     Ok(if outcome.conflicts.is_empty() { 0 } else { 1 })
+}
+
+/// git's `merge.conflictStyle` for the repository the driver runs in (git runs it at the top of
+/// the work tree), if set.
+fn conflict_style() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["config", "--get", "merge.conflictStyle"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!s.is_empty()).then_some(s)
 }
