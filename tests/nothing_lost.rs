@@ -347,15 +347,17 @@ fn a_skill_deleted_elsewhere_leaves_no_empty_folder() {
 }
 
 #[test]
-fn a_joining_machines_own_memory_is_an_open_conflict_resolve_settles() {
+fn a_joining_machines_own_settings_are_an_open_conflict_resolve_settles() {
     let remote = Remote::new();
     let m1 = Machine::seeded("m1");
     m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
     m1.ok(&["sync"]);
     let m2 = Machine::empty("m2");
     std::fs::create_dir_all(m2.claude_dir()).unwrap();
-    let mine = "# m2's own memory\n\n- prefers tabs\n";
-    std::fs::write(m2.claude_dir().join("CLAUDE.md"), mine).unwrap();
+    // m1's settings say sonnet; m2 joins with its own settings saying haiku.
+    let mine = "{\n  \"model\": \"haiku\"\n}\n";
+    let settings = m2.claude_dir().join("settings.json");
+    std::fs::write(&settings, mine).unwrap();
     m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
     let out = m2.ctx(&["sync"]);
     assert_eq!(
@@ -365,24 +367,37 @@ fn a_joining_machines_own_memory_is_an_open_conflict_resolve_settles() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("ctx resolve"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("`ctx sync` again commits"),
+        "no false hint: {}",
+        stderr(&out)
+    );
     let status = m2.ctx(&["status", "--json"]);
     assert_eq!(status.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(
-        report["conflicts"][0]["path"], "claude/CLAUDE.md",
+        report["conflicts"][0]["path"], "claude/settings.json",
         "{report}"
     );
-    m2.ok(&["resolve", "CLAUDE.md", "--ours"]);
     assert_eq!(
-        std::fs::read_to_string(m2.claude_dir().join("CLAUDE.md")).unwrap(),
-        mine
+        report["conflicts"][0]["fields"][0]["field"], "model",
+        "{report}"
     );
+    m2.ok(&["resolve", "settings.json", "--ours"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(v["model"], "haiku", "m2 kept its value");
     assert_eq!(m2.ctx(&["status"]).status.code(), Some(0));
     m2.ok(&["sync"]);
     m1.ok(&["sync"]);
-    assert_eq!(
-        std::fs::read_to_string(m1.claude_dir().join("CLAUDE.md")).unwrap(),
-        mine
+    let theirs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(m1.claude_dir().join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(theirs["model"], "haiku", "the resolution reached m1");
+    assert!(
+        theirs["permissions"].is_object(),
+        "and m1's other settings stayed"
     );
 }
 
