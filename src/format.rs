@@ -92,7 +92,7 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Where YAML text first nests deeper than [`MAX_DEPTH`] (flow brackets or indentation), as
 /// 1-based line and column. A linear scan that ignores quoting: it can only over-count.
-fn too_deep(text: &str) -> Option<(usize, usize)> {
+pub fn too_deep(text: &str) -> Option<(usize, usize)> {
     let mut depth = 0usize;
     for (n, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches([' ', '-']).len();

@@ -151,3 +151,32 @@ fn git_merge_writes_diff3_markers_of_the_size_git_passes() {
         "{merged}"
     );
 }
+
+#[test]
+fn deeply_nested_yaml_is_a_conflict_before_any_parser_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("a: {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let (b, o, t) = (
+        dir.path().join("b"),
+        dir.path().join("o"),
+        dir.path().join("t"),
+    );
+    std::fs::write(&b, "a: 1\n").unwrap();
+    std::fs::write(&o, &deep).unwrap();
+    std::fs::write(&t, "a: 2\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctx"))
+        .args(["merge-driver"])
+        .args([&b, &o, &t])
+        .arg("x.yaml")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("c"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nested deeper"));
+    assert_eq!(
+        std::fs::read_to_string(&o).unwrap(),
+        deep,
+        "ours left as it was"
+    );
+}

@@ -43,6 +43,22 @@ pub fn run(args: MergeDriverArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let base = read(&args.base)?;
     let ours = read(&args.ours)?;
     let theirs = read(&args.theirs)?;
+    // YAML parsers take quadratic time on deep nesting: such input is left to a person, as a
+    // conflict, before any parser sees it.
+    let yaml_like = matches!(
+        crate::format::Kind::of(&args.path),
+        crate::format::Kind::Yaml | crate::format::Kind::Markdown
+    );
+    let deep =
+        |b: &[u8]| std::str::from_utf8(b).is_ok_and(|t| crate::format::too_deep(t).is_some());
+    if yaml_like && [&base, &ours, &theirs].iter().any(|b| deep(b)) {
+        ui.warn(&format!(
+            "{}: nested deeper than {} levels; not merged, left as ours",
+            args.path,
+            crate::format::MAX_DEPTH
+        ));
+        return Ok(1);
+    }
     let identity = crate::crypt::Identity::load(&env.identity_path()).ok();
     let key = identity.as_ref().map(crate::keyring::KeyDecrypt);
     let path = args.path.clone();
