@@ -77,8 +77,9 @@ fn paths_capture_never_takes_are_never_written_from_the_remote() {
     }
 }
 
-#[test]
-fn a_whole_store_rollback_does_not_undo_a_revoke() {
+/// Machine `a` (the fixture home) and `b` (empty) share a store on a bare remote; `a` approved
+/// `b` (not yet synced). Returns the remote's folder, its URL and both machines.
+fn approved_pair() -> (tempfile::TempDir, String, Machine, Machine) {
     let dir = tempfile::tempdir().unwrap();
     let remote = dir.path().join("store.git");
     common::bare_repo(&remote);
@@ -91,6 +92,12 @@ fn a_whole_store_rollback_does_not_undo_a_revoke() {
     b.ok(&["sync"]);
     a.ok(&["sync"]);
     a.ok(&["machine", "approve", "b"]);
+    (dir, url, a, b)
+}
+
+#[test]
+fn a_whole_store_rollback_does_not_undo_a_revoke() {
+    let (_dir, _url, a, _b) = approved_pair();
     let before = a.head();
     a.ok(&["machine", "revoke", "b"]);
     let out = a.ok(&["rollback", &before]);
@@ -104,18 +111,7 @@ fn a_whole_store_rollback_does_not_undo_a_revoke() {
 
 #[test]
 fn a_machine_that_lost_its_key_rejoins_with_init_and_an_approval() {
-    let dir = tempfile::tempdir().unwrap();
-    let remote = dir.path().join("store.git");
-    common::bare_repo(&remote);
-    let url = remote.to_string_lossy().to_string();
-    let a = Machine::seeded("a");
-    a.ok(&["init", "--machine", "a", "--remote", &url]);
-    a.ok(&["sync"]);
-    let b = Machine::empty("b");
-    b.ok(&["init", "--machine", "b", "--remote", &url]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
-    a.ok(&["machine", "approve", "b"]);
+    let (_dir, _url, a, b) = approved_pair();
     a.ok(&["sync"]);
     b.ok(&["sync"]);
     assert!(
@@ -146,18 +142,7 @@ fn a_machine_that_lost_its_key_rejoins_with_init_and_an_approval() {
 
 #[test]
 fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
-    let dir = tempfile::tempdir().unwrap();
-    let remote = dir.path().join("store.git");
-    common::bare_repo(&remote);
-    let url = remote.to_string_lossy().to_string();
-    let a = Machine::seeded("a");
-    a.ok(&["init", "--machine", "a", "--remote", &url]);
-    a.ok(&["sync"]);
-    let b = Machine::empty("b");
-    b.ok(&["init", "--machine", "b", "--remote", &url]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
-    a.ok(&["machine", "approve", "b"]);
+    let (dir, url, a, _b) = approved_pair();
     a.ok(&["sync"]);
     // The attacker flips one character inside a ciphertext.
     let work = dir.path().join("attacker");

@@ -45,15 +45,11 @@ pub fn find_conflict(ws: &Workspace, path: &str) -> Result<(MergeState, usize)> 
         }
         None => return Err(SyncError::NoConflict { path: None }),
     };
-    let store_path = ws
-        .store_paths_for(&[path.to_string()])
-        .ok()
-        .and_then(|mut v| v.pop())
-        .unwrap_or_default();
+    let wanted = named(ws, path);
     let i = state
         .conflicts
         .iter()
-        .position(|c| c.path == store_path || c.path == path)
+        .position(|c| wanted(&c.path))
         .ok_or_else(|| SyncError::NoConflict {
             path: Some(path.to_string()),
         })?;
@@ -75,14 +71,27 @@ pub fn marked_content(ws: &Workspace, conflict: &FileConflict) -> Result<Vec<u8>
 
 /// The open conflict of a live file with the store (found by a commit) on `path`, if any.
 pub fn find_live_conflict(ws: &Workspace, path: &str) -> Option<FileConflict> {
+    let wanted = named(ws, path);
+    crate::conflict::live_conflicts(&ws.state)
+        .into_iter()
+        .find(|c| wanted(&c.path))
+}
+
+/// Whether a conflict's store path is the one a person typed (as a store path or a live path).
+fn named(ws: &Workspace, typed: &str) -> impl Fn(&str) -> bool {
     let store_path = ws
-        .store_paths_for(&[path.to_string()])
+        .store_paths_for(&[typed.to_string()])
         .ok()
         .and_then(|mut v| v.pop())
         .unwrap_or_default();
-    crate::conflict::live_conflicts(&ws.state)
-        .into_iter()
-        .find(|c| c.path == store_path || c.path == path)
+    let typed = typed.to_string();
+    move |p: &str| p == store_path || p == typed
+}
+
+/// The live files an apply wrote, as shown.
+fn shown(ws: &Workspace, done: &apply::ApplyOutcome) -> Vec<String> {
+    let actions = done.plan.actions.iter();
+    actions.map(|a| ws.env.display(&a.live)).collect()
 }
 
 /// Settles one open conflict. A sync's: when none is left, commits the merge and applies it. A
@@ -111,12 +120,7 @@ pub fn resolve(ws: &mut Workspace, path: &str, how: Resolution) -> Result<Resolv
     MergeState::clear(&ws.state);
     report.merge_commit = Some(commit.to_string());
     let done = apply::to_head(ws, Scope::All, OnDirty::Skip)?;
-    report.applied = done
-        .plan
-        .actions
-        .iter()
-        .map(|a| ws.env.display(&a.live))
-        .collect();
+    report.applied = shown(ws, &done);
     Ok(report)
 }
 
@@ -144,12 +148,7 @@ fn resolve_live(ws: &mut Workspace, c: FileConflict, how: Resolution) -> Result<
         report.merge_commit = Some(tx.commit(&mut ws.repo, &msg)?.to_string());
     }
     let done = apply::to_head(ws, Scope::Paths(vec![c.path.clone()]), OnDirty::Backup)?;
-    report.applied = done
-        .plan
-        .actions
-        .iter()
-        .map(|a| ws.env.display(&a.live))
-        .collect();
+    report.applied = shown(ws, &done);
     let open: Vec<FileConflict> = crate::conflict::live_conflicts(&ws.state)
         .into_iter()
         .filter(|o| o.path != c.path)
