@@ -130,36 +130,7 @@ fn deleting_most_files_at_once_needs_a_flag() {
 /// Commits a new ctx.yaml on `m`'s main (as a person editing the store would), then syncs.
 fn edit_manifest(m: &Machine, f: impl FnOnce(&str) -> String) {
     let text = f(&m.git(&["show", "main:ctx.yaml"]));
-    let index = m.root.join("manifest-index");
-    let git = |args: &[&str], input: Option<&str>| -> String {
-        use std::io::Write;
-        let mut child = m
-            .cmd("git")
-            .arg("--git-dir")
-            .arg(m.store())
-            .args(args)
-            .env("GIT_INDEX_FILE", &index)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(i) = input {
-            child.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["read-tree", "main"], None);
-    let blob = git(&["hash-object", "-w", "--stdin"], Some(&text));
-    let info = format!("100644,{blob},ctx.yaml");
-    git(&["update-index", "--cacheinfo", &info], None);
-    let tree = git(&["write-tree"], None);
-    let commit = git(
-        &["commit-tree", &tree, "-p", "main", "-m", "edit ctx.yaml"],
-        None,
-    );
-    git(&["update-ref", "refs/heads/main", &commit], None);
+    m.commit_to_store("ctx.yaml", &text, "edit ctx.yaml");
     m.ok(&["sync"]);
 }
 

@@ -661,49 +661,7 @@ fn set_policy(m: &Machine, policy: &str) {
         .map(|l| format!("{l}\n"))
         .collect();
     text.push_str(&format!("conflicts: {policy}\n"));
-    let index = m.root.join("policy-index");
-    let git = |args: &[&str], input: Option<&str>| -> String {
-        use std::io::Write;
-        let mut child = m
-            .cmd("git")
-            .arg("--git-dir")
-            .arg(m.store())
-            .args(args)
-            .env("GIT_INDEX_FILE", &index)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(i) = input {
-            child.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["read-tree", "main"], None);
-    let blob = git(&["hash-object", "-w", "--stdin"], Some(&text));
-    git(
-        &[
-            "update-index",
-            "--cacheinfo",
-            &format!("100644,{blob},ctx.yaml"),
-        ],
-        None,
-    );
-    let tree = git(&["write-tree"], None);
-    let commit = git(
-        &[
-            "commit-tree",
-            &tree,
-            "-p",
-            "main",
-            "-m",
-            &format!("conflicts: {policy}"),
-        ],
-        None,
-    );
-    git(&["update-ref", "refs/heads/main", &commit], None);
+    m.commit_to_store("ctx.yaml", &text, &format!("conflicts: {policy}"));
     m.ok(&["sync"]);
 }
 

@@ -92,6 +92,38 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 impl Machine {
+    /// Commits `text` as `path` on the store's main, as a person editing the store with git
+    /// would (no ctx involved).
+    pub fn commit_to_store(&self, path: &str, text: &str, message: &str) {
+        let index = self.root.join("edit-index");
+        let git = |args: &[&str], input: Option<&str>| -> String {
+            use std::io::Write;
+            let mut child = self
+                .cmd("git")
+                .arg("--git-dir")
+                .arg(self.store())
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            if let Some(i) = input {
+                child.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
+            }
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "git {args:?}");
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["read-tree", "main"], None);
+        let blob = git(&["hash-object", "-w", "--stdin"], Some(text));
+        let info = format!("100644,{blob},{path}");
+        git(&["update-index", "--cacheinfo", &info], None);
+        let tree = git(&["write-tree"], None);
+        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", message], None);
+        git(&["update-ref", "refs/heads/main", &commit], None);
+    }
+
     /// A machine with an empty home.
     pub fn empty(name: &str) -> Machine {
         let dir = tempfile::tempdir().unwrap();
