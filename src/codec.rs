@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::crypt::detect::{fingerprint, scan_text};
 use crate::crypt::fields::{open_doc_lenient, restore_unreadable, Sealer};
-use crate::crypt::rules::{find_token_line, Rules};
-use crate::crypt::{Identity, Recipients};
+use crate::crypt::rules::Rules;
+use crate::crypt::{CryptError, Identity, Recipients};
 use crate::format::{self, FormatError, Kind};
 use crate::layout::Source;
 use crate::pathmap;
@@ -36,14 +37,25 @@ pub enum CaptureError {
         path: PathBuf,
     },
     /// A credential in a file where it cannot be encrypted.
-    #[error("{file}:{line}: looks like a {kind}, in plain text")]
+    #[error("{file}:{line}: {what}, in plain text (fingerprint {fingerprint})")]
     PlainSecret {
         /// The file, as the user knows it.
         file: String,
         /// 1-based line.
         line: usize,
-        /// What it looks like.
-        kind: &'static str,
+        /// What it looks like ("looks like a GitHub token").
+        what: String,
+        /// The value's fingerprint, for `not_secret:` in ctx.yaml if it is not a secret.
+        fingerprint: String,
+    },
+    /// A list edited where one of its secrets cannot be read, so that the secret's place is lost.
+    #[error("{file}: {source}")]
+    Misplaced {
+        /// The file, as the user knows it.
+        file: String,
+        /// Which secret.
+        #[source]
+        source: CryptError,
     },
     /// Encryption failed.
     #[error(transparent)]
@@ -142,8 +154,19 @@ impl<'a> Codec<'a> {
         raw: &[u8],
         old: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, CaptureError> {
+        if let Some(rule) = crate::crypt::shapes::key_store(store_path)
+            .filter(|_| !self.rules.allowed(store_path, ""))
+        {
+            return Err(CaptureError::PlainSecret {
+                file: display.to_string(),
+                line: 1,
+                what: format!("is a key store by its name ({rule})"),
+                fingerprint: fingerprint(""),
+            });
+        }
         let Ok(text) = std::str::from_utf8(raw) else {
-            // Binary: stored as bytes, nothing to map or seal.
+            // Binary: stored as bytes, nothing to map or seal, but checked for text inside.
+            self.check(store_path, display, &String::from_utf8_lossy(raw))?;
             return Ok(Some(raw.to_vec()));
         };
         if *source == Source::McpServers {
@@ -153,18 +176,20 @@ impl<'a> Codec<'a> {
             };
             let rendered = String::from_utf8_lossy(&format::to_json(servers, true)).to_string();
             return self
-                .structured(store_path, &rendered, Kind::Json, old)
+                .structured(store_path, display, &rendered, Kind::Json, old)
                 .map(Some);
         }
         let kind = Kind::of(store_path);
         match kind {
             Kind::Json => {
                 format::parse_json(display, text)?;
-                self.structured(store_path, text, kind, old).map(Some)
+                self.structured(store_path, display, text, kind, old)
+                    .map(Some)
             }
             Kind::Yaml => {
                 format::parse_yaml(display, text, 0)?;
-                self.structured(store_path, text, kind, old).map(Some)
+                self.structured(store_path, display, text, kind, old)
+                    .map(Some)
             }
             Kind::Jsonl => {
                 format::check_jsonl(display, text)?;
@@ -180,14 +205,33 @@ impl<'a> Codec<'a> {
         }
     }
 
-    fn plain(&self, store_path: &str, display: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
-        if let Some((line, kind)) = find_token_line(text) {
-            return Err(CaptureError::PlainSecret {
+    /// Refuses text that holds a credential ctx.yaml does not mark as not secret: the check
+    /// every stored byte passes, whatever parsing made of the file.
+    fn check(&self, store_path: &str, display: &str, text: &str) -> Result<(), CaptureError> {
+        let masked = mask_sealed(text);
+        let found = scan_text(&masked, store_path)
+            .into_iter()
+            .find(|f| !self.rules.allowed(store_path, &f.value));
+        match found {
+            Some(f) => Err(CaptureError::PlainSecret {
                 file: display.to_string(),
-                line,
-                kind,
-            });
+                line: f.line,
+                what: f.what(),
+                fingerprint: fingerprint(&f.value),
+            }),
+            None => Ok(()),
         }
+    }
+
+    /// Whether raw bytes hold a credential (nothing sealed, nothing parsed): such bytes never go
+    /// into the store as they are.
+    pub fn holds_secret(&self, store_path: &str, bytes: &[u8]) -> bool {
+        self.check(store_path, "", &String::from_utf8_lossy(bytes))
+            .is_err()
+    }
+
+    fn plain(&self, store_path: &str, display: &str, text: &str) -> Result<Vec<u8>, CaptureError> {
+        self.check(store_path, display, text)?;
         let text = if pathmap::maps(store_path) {
             pathmap::to_store(text, &self.home)
         } else {
@@ -199,27 +243,48 @@ impl<'a> Codec<'a> {
     fn structured(
         &self,
         store_path: &str,
+        display: &str,
         text: &str,
         kind: Kind,
         old: Option<&[u8]>,
     ) -> Result<Vec<u8>, CaptureError> {
         let mapped = pathmap::to_store(text, &self.home);
-        let Some(mut doc) = format::parse_doc(kind, &mapped) else {
-            return Ok(mapped.into_bytes());
+        // Mapping is textual, and can break the syntax (`"\/home/…"` in JSON, a YAML flow list
+        // starting with a home path): then the paths are mapped inside the parsed values.
+        let (mut doc, textual) = match format::parse_doc(kind, &mapped) {
+            Some(doc) => (doc, true),
+            None => {
+                let mut doc = match kind {
+                    Kind::Yaml => format::parse_yaml(display, text, 0)?,
+                    _ => format::parse_json(display, text)?,
+                };
+                map_values(&mut doc, &self.home);
+                (doc, false)
+            }
         };
         let old_doc = old
             .and_then(|o| std::str::from_utf8(o).ok())
             .and_then(|t| format::parse_doc(kind, t));
-        let mut sealed = self
+        let misplaced = |source| CaptureError::Misplaced {
+            file: display.to_string(),
+            source,
+        };
+        let mut sealed = match self
             .sealer()
-            .seal_doc(store_path, &mut doc, old_doc.as_ref())?;
+            .seal_doc(store_path, &mut doc, old_doc.as_ref())
+        {
+            Err(e @ CryptError::Misplaced { .. }) => return Err(misplaced(e)),
+            other => other?,
+        };
         if let Some(o) = &old_doc {
             sealed += restore_unreadable(store_path, &mut doc, o, self.identity);
         }
-        if sealed == 0 {
-            return Ok(mapped.into_bytes());
-        }
-        Ok(format::render_doc(kind, &doc, &mapped))
+        let out = match sealed == 0 && textual {
+            true => mapped.into_bytes(),
+            false => format::render_doc(kind, &doc, &mapped),
+        };
+        self.check(store_path, display, &String::from_utf8_lossy(&out))?;
+        Ok(out)
     }
 
     /// The live form of a store blob: secrets opened, home paths restored. `live` is the live
@@ -272,6 +337,39 @@ impl<'a> Codec<'a> {
             Source::McpServers => doc.get("mcpServers").cloned(),
             Source::Whole => Some(doc),
         }
+    }
+}
+
+/// `text` with every `ENC[age:…]` value blanked to stars: a ciphertext is random by design and
+/// must not be taken for a credential.
+fn mask_sealed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("ENC[age:") {
+        let Some(len) = rest[i..].find(']') else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        out.extend(std::iter::repeat_n('*', len + 1));
+        rest = &rest[i + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Maps home paths inside every key and string of `doc`.
+fn map_values(doc: &mut Value, home: &str) {
+    match doc {
+        Value::String(s) => *s = pathmap::to_store(s, home),
+        Value::Array(a) => a.iter_mut().for_each(|v| map_values(v, home)),
+        Value::Object(m) => {
+            let old = std::mem::take(m);
+            for (k, mut v) in old {
+                map_values(&mut v, home);
+                m.insert(pathmap::to_store(&k, home), v);
+            }
+        }
+        _ => {}
     }
 }
 

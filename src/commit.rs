@@ -12,7 +12,7 @@ pub fn commit(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     ws.keys.identity()?;
     let deferred = crate::project::catch_up(ws, crate::clock::now());
     let mut outcome = capture::record(ws, opts)?;
-    outcome.notes = deferred;
+    outcome.notes.splice(0..0, deferred);
     if !outcome.merged.is_empty() {
         apply::to_head(ws, Scope::Paths(outcome.merged.clone()), OnDirty::Skip)?;
     }

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::crypt::fields::{get_at, parse_locator, sealed_locators, set_at};
+use crate::crypt::fields::{get_at, sealed_paths, set_at};
 use crate::crypt::rules::Rules;
+use crate::crypt::rules::Seg;
 use crate::crypt::{CryptError, Identity, Recipients};
 use crate::error::{Error, Result};
 use crate::format::{self, Kind};
@@ -63,7 +64,7 @@ impl Keyring {
             machine: machine.to_string(),
             listed: listed.filter(|_| !awaiting),
             recipients: Recipients::parse(manifest.recipients.iter())?,
-            rules: Rules::new(&manifest.secrets),
+            rules: Rules::new(&manifest.secrets).with_not_secret(&manifest.not_secret),
         })
     }
 
@@ -116,8 +117,8 @@ impl Keyring {
         }
         let mut tried = 0;
         for (file, doc) in sealed_docs(repo)? {
-            for (loc, ct) in sealed_values(&file, &doc) {
-                if crate::crypt::open(&ct, &loc, id).is_ok() {
+            for (path, ct) in sealed_values(&doc) {
+                if crate::crypt::open_at(&ct, &file, &path, id).is_ok() {
                     return Ok(());
                 }
                 tried += 1;
@@ -137,15 +138,12 @@ impl Keyring {
         let mut out = Resealed::default();
         for (path, mut doc) in sealed_docs(repo)? {
             let mut changed = false;
-            for (loc, current) in sealed_values(&path, &doc) {
-                let Some((_, p)) = parse_locator(&loc) else {
+            for (p, current) in sealed_values(&doc) {
+                let Ok(opened) = crate::crypt::open_at(&current, &path, &p, id) else {
+                    out.damaged.push(crate::crypt::fields::locator(&path, &p));
                     continue;
                 };
-                let Ok(plain) = crate::crypt::open(&current, &loc, id) else {
-                    out.damaged.push(loc);
-                    continue;
-                };
-                let fresh = crate::crypt::seal(&plain, &loc, to)?;
+                let fresh = crate::crypt::seal_at(&opened.value, &path, &p, to)?;
                 set_at(&mut doc, &p, Value::String(fresh));
                 out.count += 1;
                 changed = true;
@@ -175,9 +173,9 @@ impl Keyring {
         };
         let mut out = Vec::new();
         for (file, doc) in sealed_docs(repo)? {
-            for (loc, ct) in sealed_values(&file, &doc) {
-                if crate::crypt::open(&ct, &loc, id).is_err() {
-                    out.push(loc);
+            for (p, ct) in sealed_values(&doc) {
+                if crate::crypt::open_at(&ct, &file, &p, id).is_err() {
+                    out.push(crate::crypt::fields::locator(&file, &p));
                 }
             }
         }
@@ -218,14 +216,13 @@ pub fn sealed_docs(repo: &Repo) -> Result<Vec<(String, Value)>> {
     Ok(out)
 }
 
-/// (locator, ciphertext) of every sealed value of a document.
-fn sealed_values(file: &str, doc: &Value) -> Vec<(String, String)> {
-    sealed_locators(file, doc)
+/// (path, ciphertext) of every sealed value of a document.
+pub fn sealed_values(doc: &Value) -> Vec<(Vec<Seg>, String)> {
+    sealed_paths(doc)
         .into_iter()
-        .filter_map(|loc| {
-            let (_, p) = parse_locator(&loc)?;
+        .filter_map(|p| {
             let ct = get_at(doc, &p)?.as_str()?.to_string();
-            Some((loc, ct))
+            Some((p, ct))
         })
         .collect()
 }

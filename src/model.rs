@@ -15,9 +15,14 @@ pub struct Manifest {
     /// Machines that can read the secrets: machine name -> age X25519 public key (`age1…`).
     #[serde(default)]
     pub recipients: BTreeMap<String, String>,
-    /// Extra secret rules, on top of the built-in ones.
+    /// Extra secret rules, on top of the built-in ones (`ctx secret set` adds one, `ctx secret
+    /// rm` removes it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretRule>,
+    /// What looks like a secret but is not: files no shape, name or entropy check looks at,
+    /// and single values by fingerprint (the refusal names it). Rules still apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_secret: Vec<NotSecret>,
     /// What a merge does when both machines changed one value differently.
     #[serde(default)]
     pub conflicts: ConflictPolicy,
@@ -49,6 +54,7 @@ impl Default for Manifest {
             version: 1,
             recipients: BTreeMap::new(),
             secrets: Vec::new(),
+            not_secret: Vec::new(),
             conflicts: ConflictPolicy::Stop,
             include: Vec::new(),
             exclude: Vec::new(),
@@ -63,8 +69,23 @@ impl Default for Manifest {
 pub struct SecretRule {
     /// Store path the rule applies to; `*` matches within one path segment, `**` across segments.
     pub file: String,
-    /// Dotted field path; `*` matches any one key, e.g. `env.*` or `*.headers.*`.
+    /// Dotted field path; `*` matches any one key and `[]` any index, e.g. `env.*`,
+    /// `*.headers.*` or `github.args[]`; a `.` inside a key is written `\.`.
     pub field: String,
+}
+
+/// A false positive of the detector, marked in ctx.yaml: a file glob or a value's fingerprint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotSecret {
+    /// Store path glob (`*` within a segment, `**` across): nothing in these files is taken for a
+    /// secret by its shape, name or randomness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `sha256:` and 16 hex digits, as a refusal or `ctx secret ls` prints it: this one value is
+    /// not a secret, wherever it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// The store's conflict policy.

@@ -333,6 +333,10 @@ pub fn record(
     for rel in PERSONAL {
         let store_path = p.personal_store_path(rel);
         let live = p.worktree.join(rel);
+        if let Some(why) = linked_out(&p.worktree, &live) {
+            outcomes.push((rel.to_string(), PersonalOutcome::Refused(why.into())));
+            continue;
+        }
         match personal(ws, &store_path, &live, dir) {
             Ok((outcome, change)) => {
                 if let Some(c) = change {
@@ -395,6 +399,25 @@ pub fn catch_up(ws: &mut Workspace, now: jiff::Timestamp) -> Vec<String> {
         }
     }
     notes
+}
+
+/// Why a personal file is neither captured nor restored because it is a link (or lies behind
+/// one) that leads out of its worktree: `.claude/settings.local.json -> ~/.docker/config.json`
+/// must not carry that file into the store, nor have the store's version written through it.
+fn linked_out(worktree: &Path, live: &Path) -> Option<&'static str> {
+    let mut at = worktree.to_path_buf();
+    let rel = live.strip_prefix(worktree).ok()?;
+    for part in rel.components() {
+        at.push(part);
+        if !std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
+        let inside = std::fs::canonicalize(&at).is_ok_and(|real| real.starts_with(worktree));
+        if !inside {
+            return Some("a symlink out of the worktree; not captured (copy the file in instead)");
+        }
+    }
+    None
 }
 
 fn personal(

@@ -14,8 +14,7 @@ pub fn value(rules: &Rules, file: &str, field: &str, v: Option<Value>) -> Option
     let text = v.to_string();
     let secret_field = crate::crypt::fields::parse_locator(&format!("{file}:{field}"))
         .is_some_and(|(_, p)| rules.is_secret_field(file, &p));
-    if secret_field || text.contains("ENC[age:") || crate::crypt::rules::token_kind(&text).is_some()
-    {
+    if secret_field || text.contains("ENC[age:") || crate::crypt::detect::shape(&text).is_some() {
         return Some(Value::String("<secret>".into()));
     }
     Some(v)

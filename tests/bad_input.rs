@@ -87,8 +87,8 @@ fn token_in_plain_text_is_refused_naming_file_and_line() {
         --- stdout
         Nothing else to commit: the other live files match the store.
         --- stderr
-        warning: ~/.claude/CLAUDE.md:27: looks like a GitHub token, in plain text; not committed, the rest was
-        hint: remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again
+        warning: ~/.claude/CLAUDE.md:27: looks like a GitHub token, in plain text (fingerprint sha256:a1ec2239dc841334); not committed, the rest was
+        hint: remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again; if it is not a secret, list its fingerprint under `not_secret:` in ctx.yaml
         ");
     assert_eq!(m.head(), head);
     assert!(!String::from_utf8_lossy(&m.all_objects()).contains("FAKE9999"));

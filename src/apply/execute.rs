@@ -92,7 +92,7 @@ fn write_whole(plan: &Plan, sys: &dyn System, applied: &mut Applied) -> Result<(
                     part.iter()
                         .map(|a| {
                             let bytes = a.bytes.as_deref().unwrap_or_default();
-                            let mode = crate::fsx::mode_for(&a.live, a.exec);
+                            let mode = crate::fsx::mode_for(&a.live, a.exec, a.private);
                             (*a, sys.replace(&a.live, bytes, mode))
                         })
                         .collect::<Vec<_>>()
@@ -150,7 +150,10 @@ fn splice_mcp(sys: &dyn System, path: &Path, servers: Option<&Value>) -> Result<
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             sys.create_dir_all(dir).map_err(crate::error::io(dir))?;
         }
-        sys.replace(path, out.as_bytes(), None).map_err(io)?;
+        // A new shared file holds decrypted secrets from its first byte: private. An existing one
+        // keeps its mode.
+        sys.replace(path, out.as_bytes(), crate::fsx::private_mode(path))
+            .map_err(io)?;
     }
     Ok(())
 }

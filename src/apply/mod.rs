@@ -139,6 +139,24 @@ fn raw_bytes(ws: &Workspace, path: &str) -> Option<Vec<u8>> {
     std::fs::read(live).ok()
 }
 
+/// Saves raw live bytes holding a credential to `<state>/held/` (mode 0600), out of git; returns
+/// whether it did so (then they are left out of the backup ref).
+fn keep_private(ws: &Workspace, path: &str, bytes: &[u8]) -> bool {
+    if !ws.codec().holds_secret(path, bytes) {
+        return false;
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!("{}.{stamp}", path.replace('/', "__"));
+    let file = ws.state.dir.join("held").join(name);
+    // If even this fails the bytes are still kept out of git; the live file is then lost, as
+    // `--force` asked, rather than leaked.
+    let _ = crate::fsx::write_atomic(&file, bytes, Some(0o600));
+    true
+}
+
 /// Saves the live contents that `plan` would overwrite to a backup ref. Returns the ref.
 fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String, String)>> {
     if plan.dirty_paths().is_empty() {
@@ -146,9 +164,10 @@ fn backup(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<Option<(String
     }
     let mut changes = BTreeMap::new();
     for path in plan.dirty_paths() {
-        // A live file that cannot be captured is saved as its bytes are.
+        // A live file that cannot be captured is saved as its bytes are, unless they hold a
+        // credential: those go to a private file beside the store's data, never into git.
         let bytes = match snap.problems.contains_key(path) {
-            true => raw_bytes(ws, path),
+            true => raw_bytes(ws, path).filter(|b| !keep_private(ws, path, b)),
             false => captured_bytes(ws, path, snap)?,
         };
         if let Some(bytes) = bytes {

@@ -39,6 +39,9 @@ pub struct Action {
     pub(super) source: Source,
     #[serde(skip)]
     pub(super) target: Option<Entry>,
+    /// Whether the file may hold decrypted secrets: created 0600 if new.
+    #[serde(skip)]
+    pub(super) private: bool,
 }
 
 impl Action {
@@ -118,24 +121,25 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
             // Never ctx's: a file the store does not know is left alone.
             continue;
         }
-        let seen = applied.files.get(path).copied();
-        if snap.problems.contains_key(path) {
-            // A live file that cannot be read is nobody's to overwrite without --force.
+        let problem = snap.problems.contains_key(path);
+        if !problem && snap.left_out(path) {
+            // Behind a link ctx does not follow: never written through, never deleted.
+            plan.kept.push(ws.env.display(&live));
+            continue;
+        }
+        // A live file that cannot be read is nobody's to overwrite without --force.
+        if problem || edited(ws, path, have, applied.files.get(path).copied(), snap)? {
             plan.dirty.push(ws.env.display(&live));
             plan.dirty_paths.push(path.clone());
-        } else if let Some(h) = have {
-            if !still_matches(ws, path, h, seen, snap)? {
-                plan.dirty.push(ws.env.display(&live));
-                plan.dirty_paths.push(path.clone());
-            }
         }
-        let (op, bytes, exec) = match want {
+        let (op, bytes, exec, private) = match want {
             Some(e) => {
                 let stored = ws.repo.store.blob(e.oid)?;
                 let live_now = snap.files.get(path).map(|c| c.live_path.as_path());
                 let form = codec.to_live(path, &source, &stored, live_now);
                 plan.unreadable.extend(form.unreadable);
-                (Op::Write, Some(form.bytes), e.exec)
+                let private = holds_secrets(path, &source, &stored);
+                (Op::Write, Some(form.bytes), e.exec, private)
             }
             // A file the store stopped tracking (`exclude:`) stays where it is, on every machine.
             None if have.is_some() && untracked(ws, path) => {
@@ -148,7 +152,7 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
                 plan.kept.push(ws.env.display(&live));
                 continue;
             }
-            None if have.is_some() => (Op::Delete, None, false),
+            None if have.is_some() => (Op::Delete, None, false, false),
             None => {
                 plan.in_sync.insert(path.clone(), None);
                 continue;
@@ -162,9 +166,33 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
             exec,
             source,
             target: want,
+            private,
         });
     }
     Ok(plan)
+}
+
+/// Whether the live file (captured as `have`) no longer holds what ctx last saw, `seen`.
+fn edited(
+    ws: &Workspace,
+    path: &str,
+    have: Option<Entry>,
+    seen: Option<crate::store::ObjectId>,
+    snap: &Snapshot,
+) -> Result<bool> {
+    match have {
+        Some(h) => Ok(!still_matches(ws, path, h, seen, snap)?),
+        None => Ok(false),
+    }
+}
+
+/// Whether a live file may hold decrypted secrets (then a new one is created 0600): the shared
+/// MCP files, settings, and any file whose store form holds a sealed value.
+fn holds_secrets(path: &str, source: &Source, stored: &[u8]) -> bool {
+    *source == Source::McpServers
+        || path.ends_with("/settings.json")
+        || path.ends_with("/settings.local.json")
+        || stored.windows(8).any(|w| w == b"ENC[age:")
 }
 
 /// Whether ctx.yaml now keeps `path` out of the store: its deletion there is not a deletion of

@@ -70,7 +70,7 @@ impl HeldBack {
             HeldReason::Conflict => format!("`ctx resolve {p} --ours` keeps your values, `--theirs` the store's (yours saved to a backup ref), `ctx resolve {p}` edits the merge"),
             HeldReason::DeletedButChanged => format!("`ctx apply {p}` brings it back"),
             HeldReason::Invalid => format!("fix the file and commit again; `ctx apply --force {p}` takes the store's copy, yours saved to a backup ref first"),
-            HeldReason::PlainSecret => "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again".into(),
+            HeldReason::PlainSecret => "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts), then commit again; if it is not a secret, list its fingerprint under `not_secret:` in ctx.yaml".into(),
         }
     }
 }
@@ -151,6 +151,9 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
             detail: problem.message.clone(),
             ..HeldBack::new(path, reason)
         });
+    }
+    for (path, why) in &snap.skipped {
+        out.notes.push(format!("{path}: {why}"));
     }
     let applied = ws.state.applied();
     let mut staged = Staged::default();

@@ -82,6 +82,9 @@ pub struct Scan {
     pub files: Vec<LiveFile>,
     /// Entries under the Claude home on no list, shown by `ctx status`.
     pub untracked: Vec<String>,
+    /// Store paths not captured because a symlink leads out of their folder or into ctx's own
+    /// files, with why: neither changed nor deleted, and named in a warning.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Where the live files are.
@@ -92,6 +95,19 @@ pub struct Locations<'a> {
     pub claude_json: &'a Path,
     /// Claude Desktop's config.
     pub desktop_config: &'a Path,
+    /// Folders nothing is ever captured from, whatever link leads there: ctx's config folder
+    /// (the machine's key) and the store.
+    pub forbidden: &'a [PathBuf],
+}
+
+/// Whether `path`, links resolved, lies inside one of `dirs` (resolved too).
+pub fn inside(path: &Path, dirs: &[PathBuf]) -> bool {
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    dirs.iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .any(|d| real.starts_with(d))
 }
 
 /// Whether a path relative to the Claude home is never captured, or excluded by ctx.yaml.
@@ -111,6 +127,7 @@ pub fn scan(
     let mut listings = listings;
     let mut scan = Scan::default();
     let root = loc.claude_dir;
+    sweep_temps(root);
     let under = crate::layout::under;
     let excluded = |rel: &str| excluded(rel, exclude);
     let mut wanted: BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();
@@ -127,6 +144,11 @@ pub fn scan(
             continue;
         }
         let path = root.join(rel);
+        if inside(&path, loc.forbidden) {
+            scan.skipped
+                .push((format!("claude/{rel}"), FORBIDDEN.into()));
+            continue;
+        }
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -136,11 +158,17 @@ pub fn scan(
             let mut stack = Vec::new();
             // Inside a captured folder only `exclude:` can apply (NEVER names top-level entries).
             let inner = |r: &str| exclude.iter().any(|e| under(r, e));
+            // A top-level entry may be a link (stow style); its tree is where the link leads.
+            let tree = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             let mut ctx = Walk {
                 stack: &mut stack,
                 out: &mut scan.files,
                 excluded: &inner,
                 listings: listings.as_deref_mut(),
+                tree,
+                depth: 0,
+                forbidden: loc.forbidden,
+                skipped: &mut scan.skipped,
             };
             walk(&path, rel, &meta, &mut ctx)?;
         } else {
@@ -153,11 +181,25 @@ pub fn scan(
         }
     }
     scan.untracked = untracked(root, &wanted, &excluded);
+    shared_files(loc, &mut scan);
+    scan.files
+        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
+    scan.files.dedup_by(|a, b| a.store_path == b.store_path);
+    Ok(scan)
+}
+
+/// `~/.claude.json` and Claude Desktop's config, whose `mcpServers` key ctx captures.
+fn shared_files(loc: &Locations, scan: &mut Scan) {
     for (path, store) in [
         (loc.claude_json, crate::layout::CLAUDE_MCP),
         (loc.desktop_config, crate::layout::DESKTOP_MCP),
     ] {
-        if path.is_file() {
+        if let Some(dir) = path.parent() {
+            sweep_temps(dir);
+        }
+        if path.is_file() && inside(path, loc.forbidden) {
+            scan.skipped.push((store.to_string(), FORBIDDEN.into()));
+        } else if path.is_file() {
             scan.files.push(LiveFile {
                 store_path: store.to_string(),
                 live_path: path.to_path_buf(),
@@ -166,25 +208,41 @@ pub fn scan(
             });
         }
     }
-    scan.files
-        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
-    scan.files.dedup_by(|a, b| a.store_path == b.store_path);
-    Ok(scan)
 }
 
-/// Names never captured inside a folder: version control, dependency caches, editor litter,
-/// and ctx's own temp files (a write cut off by kill -9 can leave one; a stale one is removed).
-fn skipped_name(dir: &Path, name: &str) -> bool {
-    let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
-    if ctx_temp {
-        remove_if_stale(&dir.join(name));
+/// Removes stale temp files of ctx's in `dir` (`~/..claude.json.ctx-N.tmp`): the home folder and
+/// the Claude home's top level are never walked, so nothing else would find them.
+fn sweep_temps(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.flatten() {
+        let n = entry.file_name();
+        let n = n.to_string_lossy();
+        if n.starts_with('.') && n.contains(".ctx-") && n.ends_with(".tmp") {
+            remove_if_stale(&entry.path());
+        }
     }
-    SKIP_NAMES.contains(&name) || name.ends_with('~') || name.ends_with(".swp") || ctx_temp
 }
 
-/// A temp file of ctx's left by a write that was killed: removed once no write could still be
-/// using it (ten minutes on).
+/// A temp file of ctx's left by a write that was killed: removed once no write can still be
+/// using it (its process is gone, or ten minutes on where that cannot be told).
 fn remove_if_stale(path: &Path) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let pid = name
+        .rsplit_once(".ctx-")
+        .and_then(|(_, rest)| rest.strip_suffix(".tmp"))
+        .and_then(|p| p.parse::<u32>().ok());
+    let proc = Path::new("/proc/self").exists();
+    if let Some(pid) = pid.filter(|_| proc) {
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(path);
+        }
+        return;
+    }
     let old = std::fs::symlink_metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -272,26 +330,12 @@ fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> Result<DirId, CaptureError>
     Ok((0, h.finish()))
 }
 
-/// What a walk carries down the folders.
-struct Walk<'a, 'b> {
-    stack: &'a mut Vec<DirId>,
-    out: &'a mut Vec<LiveFile>,
-    excluded: &'a dyn Fn(&str) -> bool,
-    listings: Option<&'b mut crate::state::DirCache>,
-}
-
-/// Walks a captured folder: one stat per folder and per file (the stat cache needs those
-/// anyway), and the folder's listing from the listing cache when the folder's mtime says it has
-/// not changed (git's untracked cache does the same). Follows symlinks, stopping at a link that
-/// leads back into a folder on the current path.
-fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result<(), CaptureError> {
-    let id = dir_id(dir, meta)?;
-    if w.stack.contains(&id) {
-        return Err(CaptureError::SymlinkLoop {
-            path: dir.to_path_buf(),
-        });
-    }
-    w.stack.push(id);
+/// A folder's entries (name, kind), from the listing cache when its mtime says it is unchanged.
+fn listing(
+    dir: &Path,
+    meta: &std::fs::Metadata,
+    w: &mut Walk,
+) -> Result<Vec<(String, u8)>, CaptureError> {
     let listing = match w.listings.as_deref_mut().and_then(|c| c.get(dir, meta)) {
         Some(l) => l,
         None => {
@@ -315,6 +359,96 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
             listing
         }
     };
+    Ok(listing)
+}
+
+/// Names never captured inside a folder: version control, dependency caches, editor litter,
+/// and ctx's own temp files (a write cut off by kill -9 can leave one; a stale one is removed).
+fn skipped_name(dir: &Path, name: &str) -> bool {
+    let ctx_temp = name.starts_with('.') && name.contains(".ctx-") && name.ends_with(".tmp");
+    if ctx_temp {
+        remove_if_stale(&dir.join(name));
+    }
+    SKIP_NAMES.contains(&name) || name.ends_with('~') || name.ends_with(".swp") || ctx_temp
+}
+
+/// What a walk carries down the folders.
+struct Walk<'a, 'b> {
+    stack: &'a mut Vec<DirId>,
+    out: &'a mut Vec<LiveFile>,
+    excluded: &'a dyn Fn(&str) -> bool,
+    listings: Option<&'b mut crate::state::DirCache>,
+    /// The captured tree the walk is in, links resolved: a link may not lead out of it.
+    tree: PathBuf,
+    /// How deep below the top-level folder (0: its own entries).
+    depth: usize,
+    forbidden: &'a [PathBuf],
+    skipped: &'a mut Vec<(String, String)>,
+}
+
+const FORBIDDEN: &str = "a symlink into ctx's own files (its key, its store); never captured";
+const OUT_OF_TREE: &str =
+    "a symlink out of its folder; not captured (copy the file in, or link the whole folder)";
+
+/// Why the live file at `rel` under the Claude home `root` is not captured because of a link on
+/// its way (the rule [`follow`] applies during a scan), if it is not.
+pub fn link_policy(root: &Path, rel: &str, forbidden: &[PathBuf]) -> Option<&'static str> {
+    let mut parts = rel.split('/');
+    let mut at = root.join(parts.next()?);
+    if inside(&at, forbidden) {
+        return Some(FORBIDDEN);
+    }
+    let mut tree = std::fs::canonicalize(&at).ok()?;
+    for (depth, part) in parts.enumerate() {
+        at.push(part);
+        let is_link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            continue;
+        }
+        let real = std::fs::canonicalize(&at).ok()?;
+        if inside(&real, forbidden) {
+            return Some(FORBIDDEN);
+        }
+        match depth {
+            0 => tree = real,
+            _ if !real.starts_with(&tree) => return Some(OUT_OF_TREE),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the walk follows the link at `path`: an entry of a top-level folder (a skill, an agent
+/// linked in from a checkout) may lead anywhere but into ctx's own files; anything deeper must
+/// stay inside the tree it is in (a cloned skill linking to `~/.ssh` is not followed). Returns
+/// why not, and the tree below the link.
+fn follow(path: &Path, w: &Walk) -> Result<PathBuf, &'static str> {
+    let Ok(real) = std::fs::canonicalize(path) else {
+        // Dangling: reading it names the problem.
+        return Ok(w.tree.clone());
+    };
+    if inside(&real, w.forbidden) {
+        return Err(FORBIDDEN);
+    }
+    match w.depth == 0 || real.starts_with(&w.tree) {
+        true => Ok(if w.depth == 0 { real } else { w.tree.clone() }),
+        false => Err(OUT_OF_TREE),
+    }
+}
+
+/// Walks a captured folder: one stat per folder and per file (the stat cache needs those
+/// anyway), and the folder's listing from the listing cache when the folder's mtime says it has
+/// not changed (git's untracked cache does the same). Follows symlinks that [`follow`] allows,
+/// stopping at a link that leads back into a folder on the current path.
+fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result<(), CaptureError> {
+    let id = dir_id(dir, meta)?;
+    if w.stack.contains(&id) {
+        return Err(CaptureError::SymlinkLoop {
+            path: dir.to_path_buf(),
+        });
+    }
+    w.stack.push(id);
+    let listing = listing(dir, meta, w)?;
     // No sort here: `scan` sorts the whole list once by store path.
     for (name, kind) in listing {
         if skipped_name(dir, &name) {
@@ -328,7 +462,19 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
             continue;
         }
         let path = dir.join(&name);
-        // A symlink is followed: a skill folder may be a link into another checkout.
+        // A symlink is followed within bounds: a skill folder may be a link into another
+        // checkout, but no link may carry a file in from anywhere else.
+        let mut tree = w.tree.clone();
+        if kind == b'l' {
+            match follow(&path, w) {
+                Ok(t) => tree = t,
+                Err(why) => {
+                    w.skipped
+                        .push((format!("claude/{child_rel}"), why.to_string()));
+                    continue;
+                }
+            }
+        }
         let meta = match kind {
             b'l' => std::fs::metadata(&path),
             _ => std::fs::symlink_metadata(&path),
@@ -340,7 +486,12 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
             Err(source) => return Err(CaptureError::Unreadable { path, source }),
         };
         if meta.is_dir() {
-            walk(&path, &child_rel, &meta, w)?;
+            let outer = std::mem::replace(&mut w.tree, tree);
+            w.depth += 1;
+            let walked = walk(&path, &child_rel, &meta, w);
+            w.depth -= 1;
+            w.tree = outer;
+            walked?;
         } else if meta.is_file() {
             let mut store_path = String::with_capacity(7 + child_rel.len());
             store_path.push_str("claude/");

@@ -35,6 +35,17 @@ pub struct Snapshot {
     /// this snapshot, so they count as neither changed nor deleted, and never overwritten
     /// without `--force`.
     pub problems: BTreeMap<String, Problem>,
+    /// Store paths not captured because of where a symlink leads (file or folder), with why:
+    /// like problems, neither changed nor deleted, but only a warning.
+    pub skipped: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    /// Whether `path` is left out: a problem, or at or under a skipped link.
+    pub fn left_out(&self, path: &str) -> bool {
+        self.problems.contains_key(path)
+            || self.skipped.keys().any(|s| crate::layout::under(path, s))
+    }
 }
 
 /// Why a live file was left out of a snapshot.
@@ -60,7 +71,11 @@ fn capture_or_note(
     use crate::codec::CaptureError as C;
     match capture_one(ws, path, live.clone(), source) {
         Err(Error::Capture(
-            e @ (C::Format(_) | C::PlainSecret { .. } | C::Unreadable { .. } | C::TooLarge { .. }),
+            e @ (C::Format(_)
+            | C::PlainSecret { .. }
+            | C::Unreadable { .. }
+            | C::TooLarge { .. }
+            | C::Misplaced { .. }),
         )) => {
             let problem = Problem {
                 message: crate::error::chain(&e),
@@ -82,10 +97,12 @@ const SETTLED_NS: i128 = 2_000_000_000;
 /// last capture are not read again.
 pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
     let env = &ws.env;
+    let forbidden = [env.config_dir.clone(), env.store_dir.clone()];
     let loc = Locations {
         claude_dir: &env.claude_dir,
         claude_json: &env.claude_json,
         desktop_config: &env.desktop_config,
+        forbidden: &forbidden,
     };
     let mut listings = cache.then(|| DirCache::load(&ws.state.dirs));
     let manifest = &ws.repo.manifest;
@@ -151,6 +168,7 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
         files,
         untracked: found.untracked,
         problems,
+        skipped: found.skipped.into_iter().collect(),
     })
 }
 
@@ -253,10 +271,21 @@ pub fn capture_one(
 pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
     let mut files = BTreeMap::new();
     let mut problems = BTreeMap::new();
+    let mut skipped = BTreeMap::new();
+    let forbidden = [ws.env.config_dir.clone(), ws.env.store_dir.clone()];
     for path in paths {
         let Some((live_path, source)) = crate::layout::live_location(&ws.env, path) else {
             continue;
         };
+        let why = match path.strip_prefix("claude/") {
+            Some(rel) => scan::link_policy(&ws.env.claude_dir, rel, &forbidden),
+            None => scan::inside(&live_path, &forbidden)
+                .then_some("a symlink into ctx's own files; never captured"),
+        };
+        if let Some(why) = why {
+            skipped.insert(path.clone(), why.to_string());
+            continue;
+        }
         if let Some(c) = capture_or_note(ws, path, live_path, source, &mut problems)? {
             files.insert(path.clone(), c);
         }
@@ -265,6 +294,7 @@ pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
         files,
         untracked: Vec::new(),
         problems,
+        skipped,
     })
 }
 

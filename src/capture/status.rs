@@ -52,7 +52,7 @@ pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
         .chain(head.keys().filter(|p| is_live_path(p)))
         .collect();
     for path in paths {
-        if snap.problems.contains_key(path) {
+        if snap.left_out(path) {
             continue;
         }
         let live = snap.files.get(path).and_then(|c| c.entry);

@@ -100,6 +100,7 @@ impl From<CryptError> for CliError {
             CryptError::NoRecipients => "run `ctx init` so this machine is listed as a recipient",
             CryptError::Decrypt { .. } => "the value is not sealed to this machine's key, or was damaged; `ctx secret ls` shows which values this machine can read",
             CryptError::Encrypt { .. } => "check the recipients in ctx.yaml",
+            CryptError::Misplaced { .. } => "edit the list on a machine that can read its secrets, or put the flag and its value back together",
         };
         CliError::from_error(&e, hint)
     }
@@ -122,8 +123,12 @@ impl From<CaptureError> for CliError {
             ),
             CaptureError::PlainSecret { .. } => CliError {
                 message: format!("refusing to commit: {e}"),
-                ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts)")
+                ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts); if it is not a secret, list its fingerprint under `not_secret:` in ctx.yaml")
             },
+            CaptureError::Misplaced { .. } => CliError::from_error(
+                &e,
+                "edit the list on a machine that can read its secrets, or put the flag and its value back together",
+            ),
             CaptureError::Crypt(c) => c.into(),
             CaptureError::TooLarge { .. } => CliError::from_error(
                 &e,
@@ -335,6 +340,7 @@ impl From<crate::secrets::SecretError> for CliError {
         let hint = match &e {
             S::Workspace(_) => "run `ctx doctor`",
             S::BadLocator(_) | S::NotStructured(_) | S::NotSettable(_) => locator,
+            S::NotSealed(_) => "`ctx secret ls` lists the sealed values",
             S::NotInStore(_) => "run `ctx commit` first, or check the name with `ctx status`",
             S::Stored(_) => "fix the stored file",
         };

@@ -2,8 +2,11 @@
 
 use serde_json::Value;
 
-use super::rules::{dotted, token_kind, Rules, Seg};
-use super::{is_encrypted, open, seal, CryptError, Identity, Recipients};
+use super::align::{counterparts, inverse, key, same_neighbour};
+use super::detect::{is_reference, literal, scan_text, secret_name, Reason};
+use super::entropy::random_token;
+use super::rules::{dotted, parse_path, Rules, Seg};
+use super::{is_encrypted, open_at, seal_at, CryptError, Identity, Recipients};
 
 /// What sealing needs: the rules, who to encrypt to, and (to reuse old ciphertexts) this machine's key.
 pub struct Sealer<'a> {
@@ -32,9 +35,87 @@ fn lookup<'v>(doc: &'v Value, path: &[Seg]) -> Option<&'v Value> {
     Some(cur)
 }
 
+/// Keys under which a value is a command line, a header or an environment: places where a
+/// random-looking string is a secret far more often than not.
+const SECRET_BEARING: &[&str] = &[
+    "args",
+    "argv",
+    "command",
+    "env",
+    "headers",
+    "permissions",
+    "url",
+    "apiKeyHelper",
+    "awsAuthRefresh",
+    "awsCredentialExport",
+    "otelHeadersHelper",
+];
+
+/// The secret-bearing place `path` of `file` lies in, named for `secret ls`.
+fn secret_bearing(file: &str, path: &[Seg]) -> Option<String> {
+    let named = path.iter().find_map(|s| match s {
+        Seg::Key(k) if SECRET_BEARING.contains(&k.as_str()) => Some(format!("`{k}`")),
+        _ => None,
+    });
+    named.or_else(|| super::rules::is_mcp_file(file).then(|| "an MCP server".into()))
+}
+
+fn last_key(path: &[Seg]) -> Option<&str> {
+    path.iter().rev().find_map(|s| match s {
+        Seg::Key(k) => Some(k.as_str()),
+        Seg::Index(_) => None,
+    })
+}
+
 impl Sealer<'_> {
-    /// Encrypts every secret string of `doc` in place; an unchanged value keeps the ciphertext it
-    /// has in `old` (the stored version), so history does not churn. Returns how many were sealed.
+    /// Why the value at `path` of `file` must be sealed, if it must: a rule, its shape, its name
+    /// (its key, or the flag before it in a list), or its randomness in a secret-bearing place.
+    /// `prev` is the element before it when it is in a list.
+    pub fn classify(
+        &self,
+        file: &str,
+        path: &[Seg],
+        v: &Value,
+        prev: Option<&Value>,
+    ) -> Option<Reason> {
+        let allowed = |value: &str| self.rules.allowed(file, value);
+        let named = last_key(path)
+            .filter(|k| path.last().is_some_and(|s| matches!(s, Seg::Key(_))) && secret_name(k));
+        match v {
+            Value::String(s) if s.is_empty() || is_reference(s) => None,
+            Value::String(s) => {
+                if let Some(r) = self.rules.rule(file, path) {
+                    return Some(r);
+                }
+                if let Some(f) = scan_text(s, file).into_iter().find(|f| !allowed(&f.value)) {
+                    return Some(f.reason);
+                }
+                if let Some(k) = named.filter(|_| literal(s) && !allowed(s)) {
+                    return Some(Reason::Name(format!("`{k}`")));
+                }
+                let flag = prev
+                    .and_then(Value::as_str)
+                    .filter(|p| p.starts_with('-') && !p.contains('='))
+                    .filter(|p| secret_name(p.trim_start_matches('-')));
+                if let Some(f) = flag.filter(|_| !s.starts_with('-') && literal(s) && !allowed(s)) {
+                    return Some(Reason::Name(format!("the flag `{f}`")));
+                }
+                let place = secret_bearing(file, path)?;
+                random_token(s)
+                    .filter(|t| !allowed(t))
+                    .map(|_| Reason::Entropy(place))
+            }
+            Value::Number(_) | Value::Bool(_) => self.rules.rule(file, path).or_else(|| {
+                let k = named.filter(|_| v.is_number() && !allowed(&v.to_string()))?;
+                Some(Reason::Name(format!("`{k}`")))
+            }),
+            _ => None,
+        }
+    }
+
+    /// Encrypts every secret value of `doc` in place; an unchanged value keeps the ciphertext it
+    /// has in `old` (the stored version), so history does not churn, and a value sealed there
+    /// stays sealed. Returns how many were sealed.
     pub fn seal_doc(
         &self,
         file: &str,
@@ -43,7 +124,7 @@ impl Sealer<'_> {
     ) -> Result<usize, CryptError> {
         let mut path = Vec::new();
         let mut count = 0;
-        self.walk(file, doc, old, &mut path, &mut count)?;
+        self.walk(file, doc, old, None, &mut path, &mut count)?;
         Ok(count)
     }
 
@@ -52,6 +133,7 @@ impl Sealer<'_> {
         file: &str,
         v: &mut Value,
         old: Option<&Value>,
+        prev: Option<&Value>,
         path: &mut Vec<Seg>,
         count: &mut usize,
     ) -> Result<(), CryptError> {
@@ -59,48 +141,129 @@ impl Sealer<'_> {
             Value::Object(m) => {
                 for (k, child) in m.iter_mut() {
                     path.push(Seg::Key(k.clone()));
-                    self.walk(file, child, old, path, count)?;
+                    let o = old.and_then(|o| o.get(k));
+                    self.walk(file, child, o, None, path, count)?;
                     path.pop();
                 }
             }
             Value::Array(a) => {
+                let before = a.clone();
+                let olds = match old.and_then(Value::as_array) {
+                    Some(o) => self.matched(file, path, o, &before)?,
+                    None => vec![None; a.len()],
+                };
                 for (i, child) in a.iter_mut().enumerate() {
                     path.push(Seg::Index(i));
-                    self.walk(file, child, old, path, count)?;
+                    let o = olds.get(i).copied().flatten();
+                    let p = i.checked_sub(1).and_then(|p| before.get(p));
+                    self.walk(file, child, o, p, path, count)?;
                     path.pop();
                 }
             }
-            Value::String(s) => {
-                if is_encrypted(s) {
-                    return Ok(());
-                }
-                let loc = locator(file, path);
-                let prev = old
-                    .and_then(|o| lookup(o, path))
-                    .and_then(|p| p.as_str())
-                    .filter(|p| is_encrypted(p));
-                let opened = prev.map(|p| self.identity.map(|id| open(p, &loc, id)));
-                if let (Some(p), Some(None) | Some(Some(Err(_)))) = (prev, &opened) {
-                    // A secret this machine cannot read: apply left its own value (or nothing)
-                    // there, so the live value says nothing about the secret. It stays as stored.
-                    *s = p.to_string();
-                    *count += 1;
-                    return Ok(());
-                }
-                if is_reference(s) || s.is_empty() {
-                    return Ok(());
-                }
-                if self.rules.is_secret_field(file, path) || token_kind(s).is_some() {
-                    *s = match (prev, opened) {
-                        (Some(p), Some(Some(Ok(plain)))) if plain == *s => p.to_string(),
-                        _ => seal(s, &loc, self.recipients)?,
-                    };
+            _ => self.scalar(file, v, old, prev, path, count)?,
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &self,
+        file: &str,
+        v: &mut Value,
+        old: Option<&Value>,
+        prev: Option<&Value>,
+        path: &[Seg],
+        count: &mut usize,
+    ) -> Result<(), CryptError> {
+        if v.as_str().is_some_and(is_encrypted) {
+            return Ok(());
+        }
+        let stored = old.and_then(Value::as_str).filter(|p| is_encrypted(p));
+        let opened = stored.map(|p| self.identity.map(|id| open_at(p, file, path, id)));
+        match (stored, opened) {
+            (Some(p), Some(None | Some(Err(_)))) => {
+                // A secret this machine cannot read: apply left its own value (or nothing)
+                // there, so the live value says nothing about the secret. It stays as stored.
+                *v = Value::String(p.to_string());
+                *count += 1;
+            }
+            (Some(p), Some(Some(Ok(o)))) if o.current && o.value == *v => {
+                *v = Value::String(p.to_string());
+                *count += 1;
+            }
+            // Sealed before: an edit of a secret is a secret too, whatever it looks like now.
+            (Some(_), _)
+                if !v.is_null() && !v.as_str().is_some_and(|s| s.is_empty() || is_reference(s)) =>
+            {
+                *v = Value::String(seal_at(v, file, path, self.recipients)?);
+                *count += 1;
+            }
+            _ => {
+                if self.classify(file, path, v, prev).is_some() {
+                    *v = Value::String(seal_at(v, file, path, self.recipients)?);
                     *count += 1;
                 }
             }
-            _ => {}
         }
         Ok(())
+    }
+
+    /// For each element of the live list `new`, its counterpart in the stored list `old`. A
+    /// sealed element this machine cannot open must land where its placeholder is, after the
+    /// same neighbour; when it cannot, the edit is refused.
+    fn matched<'o>(
+        &self,
+        file: &str,
+        path: &[Seg],
+        old: &'o [Value],
+        new: &[Value],
+    ) -> Result<Vec<Option<&'o Value>>, CryptError> {
+        let unreadable: Vec<bool> = old
+            .iter()
+            .map(|o| {
+                o.as_str().filter(|s| is_encrypted(s)).is_some_and(|ct| {
+                    self.identity
+                        .is_none_or(|id| open_at(ct, file, path, id).is_err())
+                })
+            })
+            .collect();
+        let old_keys: Vec<String> = old
+            .iter()
+            .zip(&unreadable)
+            .map(|(o, u)| match (u, o.as_str().filter(|s| is_encrypted(s))) {
+                (false, Some(ct)) => self
+                    .identity
+                    .and_then(|id| open_at(ct, file, path, id).ok())
+                    .map_or_else(|| key(o, false), |op| key(&op.value, false)),
+                _ => key(o, *u),
+            })
+            .collect();
+        let new_keys: Vec<String> = new.iter().map(|n| key(n, false)).collect();
+        let map = counterparts(&old_keys, &new_keys);
+        // A placeholder no stored element matched: a secret could belong there.
+        let loose = (0..new.len()).any(|j| new_keys[j] == "\"\"" && !map.contains(&Some(j)));
+        for (i, _) in unreadable.iter().enumerate().filter(|(_, u)| **u) {
+            let placed = match map[i] {
+                Some(j) => same_neighbour(&map, i, j),
+                // Gone with its neighbours (deleted on purpose), unless a placeholder is left
+                // whose place is a guess.
+                None => !loose,
+            };
+            if !placed {
+                return Err(misplaced(file, path, i));
+            }
+        }
+        Ok(inverse(&map, new.len())
+            .into_iter()
+            .map(|i| i.and_then(|i| old.get(i)))
+            .collect())
+    }
+}
+
+fn misplaced(file: &str, path: &[Seg], i: usize) -> CryptError {
+    let mut p = path.to_vec();
+    p.push(Seg::Index(i));
+    CryptError::Misplaced {
+        locator: locator(file, &p),
     }
 }
 
@@ -114,17 +277,14 @@ pub fn restore_unreadable(
     identity: Option<&Identity>,
 ) -> usize {
     let mut n = 0;
-    for loc in sealed_locators(file, old) {
-        let Some((_, path)) = parse_locator(&loc) else {
-            continue;
-        };
+    for path in sealed_paths(old) {
         let Some(Seg::Key(key)) = path.last() else {
             continue;
         };
         let Some(ct) = lookup(old, &path).and_then(|v| v.as_str()) else {
             continue;
         };
-        if identity.is_some_and(|id| open(ct, &loc, id).is_ok()) {
+        if identity.is_some_and(|id| open_at(ct, file, &path, id).is_ok()) {
             continue;
         }
         let parent_path = &path[..path.len() - 1];
@@ -166,10 +326,11 @@ fn lookup_mut<'v>(doc: &'v mut Value, path: &[Seg]) -> Option<&'v mut Value> {
     Some(cur)
 }
 
-/// Decrypts the sealed strings of `doc` that this machine can open. One it cannot open (no key,
-/// or a key that is not among its recipients) takes the value the live file has there, or, if the
-/// live file has none, is left out: ciphertext never reaches a live config. Returns the locators
-/// that could not be opened.
+/// Decrypts the sealed values of `doc` that this machine can open. One it cannot open (no key,
+/// or a key that is not among its recipients) takes the value the live file has there (in a
+/// list: at its matching place, after the same neighbour), or, if the live file has none, is
+/// left out (an empty string in a list, so its siblings keep their places): ciphertext never
+/// reaches a live config. Returns the locators that could not be opened.
 pub fn open_doc_lenient(
     file: &str,
     doc: &mut Value,
@@ -177,141 +338,142 @@ pub fn open_doc_lenient(
     live: Option<&Value>,
 ) -> Vec<String> {
     let mut unreadable = Vec::new();
-    for loc in sealed_locators(file, doc) {
-        let Some((_, path)) = parse_locator(&loc) else {
-            continue;
-        };
-        let Some(ct) = lookup(doc, &path)
-            .and_then(|v| v.as_str())
-            .map(String::from)
-        else {
-            continue;
-        };
-        let plain = id.and_then(|id| open(&ct, &loc, id).ok());
-        let replacement = match plain {
-            Some(p) => Some(Value::String(p)),
-            None => {
-                unreadable.push(loc.clone());
-                live.and_then(|l| lookup(l, &path))
-                    .filter(|v| !v.as_str().is_some_and(is_encrypted))
-                    .cloned()
-            }
-        };
-        match replacement {
-            Some(v) => {
-                set_at(doc, &path, v);
-            }
-            None => remove_at(doc, &path),
-        }
-    }
+    lenient(file, doc, id, live, &mut Vec::new(), &mut unreadable);
     unreadable
 }
 
-fn remove_at(doc: &mut Value, path: &[Seg]) {
-    let Some((last, parent)) = path.split_last() else {
-        return;
-    };
-    match (last, lookup_mut(doc, parent)) {
-        (Seg::Key(k), Some(Value::Object(m))) => {
-            m.shift_remove(k);
+fn lenient(
+    file: &str,
+    v: &mut Value,
+    id: Option<&Identity>,
+    live: Option<&Value>,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<String>,
+) {
+    match v {
+        Value::Object(m) => {
+            let mut gone = Vec::new();
+            for (k, child) in m.iter_mut() {
+                path.push(Seg::Key(k.clone()));
+                let l = live.and_then(|l| l.get(k));
+                if !lenient_leaf(file, child, id, l, path, out) {
+                    gone.push(k.clone());
+                }
+                path.pop();
+            }
+            for k in gone {
+                m.shift_remove(&k);
+            }
         }
-        // Removing an element would shift its siblings' locators; an empty string keeps them.
-        (Seg::Index(i), Some(Value::Array(a))) => {
-            if let Some(v) = a.get_mut(*i) {
-                *v = Value::String(String::new());
+        Value::Array(a) => {
+            let sealed = |x: &Value| {
+                x.as_str()
+                    .filter(|s| is_encrypted(s))
+                    .is_some_and(|ct| id.is_none_or(|id| open_at(ct, file, path, id).is_err()))
+            };
+            let old_keys: Vec<String> = a.iter().map(|x| key(x, sealed(x))).collect();
+            let live_list = live.and_then(Value::as_array);
+            let new_keys: Vec<String> = live_list
+                .map(|l| l.iter().map(|x| key(x, false)).collect())
+                .unwrap_or_default();
+            let map = counterparts(&old_keys, &new_keys);
+            for (i, child) in a.iter_mut().enumerate() {
+                path.push(Seg::Index(i));
+                let l = map[i]
+                    .filter(|j| same_neighbour(&map, i, *j))
+                    .and_then(|j| live_list.and_then(|l| l.get(j)));
+                if !lenient_leaf(file, child, id, l, path, out) {
+                    // Removing an element would shift its siblings; an empty string keeps them.
+                    *child = Value::String(String::new());
+                }
+                path.pop();
             }
         }
         _ => {}
     }
 }
 
-/// A value that only names an environment variable (`${VAR}`, `${VAR:-x}`): not itself a secret.
-fn is_reference(s: &str) -> bool {
-    s.starts_with("${") && s.ends_with('}') && !s[2..s.len() - 1].contains("${")
+/// Opens one value (or walks into it); `false` when it must be left out.
+fn lenient_leaf(
+    file: &str,
+    v: &mut Value,
+    id: Option<&Identity>,
+    live: Option<&Value>,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<String>,
+) -> bool {
+    let Some(ct) = v.as_str().filter(|s| is_encrypted(s)).map(String::from) else {
+        lenient(file, v, id, live, path, out);
+        return true;
+    };
+    match id.and_then(|id| open_at(&ct, file, path, id).ok()) {
+        Some(o) => {
+            *v = o.value;
+            true
+        }
+        None => {
+            out.push(locator(file, path));
+            match live.filter(|l| !l.as_str().is_some_and(is_encrypted)) {
+                Some(l) => {
+                    *v = l.clone();
+                    true
+                }
+                None => false,
+            }
+        }
+    }
 }
 
-/// Decrypts every sealed string of `doc` in place. Returns how many were opened.
+/// Decrypts every sealed value of `doc` in place. Returns how many were opened.
 pub fn open_doc(file: &str, doc: &mut Value, id: &Identity) -> Result<usize, CryptError> {
-    fn walk(
-        file: &str,
-        v: &mut Value,
-        id: &Identity,
-        path: &mut Vec<Seg>,
-        n: &mut usize,
-    ) -> Result<(), CryptError> {
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m.iter_mut() {
-                    path.push(Seg::Key(k.clone()));
-                    walk(file, child, id, path, n)?;
-                    path.pop();
-                }
-            }
-            Value::Array(a) => {
-                for (i, child) in a.iter_mut().enumerate() {
-                    path.push(Seg::Index(i));
-                    walk(file, child, id, path, n)?;
-                    path.pop();
-                }
-            }
-            Value::String(s) if is_encrypted(s) => {
-                *s = open(s, &locator(file, path), id)?;
-                *n += 1;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
     let mut n = 0;
-    walk(file, doc, id, &mut Vec::new(), &mut n)?;
+    for path in sealed_paths(doc) {
+        let Some(ct) = lookup(doc, &path).and_then(Value::as_str).map(String::from) else {
+            continue;
+        };
+        let opened = open_at(&ct, file, &path, id)?;
+        set_at(doc, &path, opened.value);
+        n += 1;
+    }
     Ok(n)
 }
 
-/// The locators of every sealed value in `doc`.
-pub fn sealed_locators(file: &str, doc: &Value) -> Vec<String> {
-    fn walk(file: &str, v: &Value, path: &mut Vec<Seg>, out: &mut Vec<String>) {
+/// The paths of every sealed value in `doc`.
+pub fn sealed_paths(doc: &Value) -> Vec<Vec<Seg>> {
+    fn walk(v: &Value, path: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
         match v {
             Value::Object(m) => {
                 for (k, child) in m {
                     path.push(Seg::Key(k.clone()));
-                    walk(file, child, path, out);
+                    walk(child, path, out);
                     path.pop();
                 }
             }
             Value::Array(a) => {
                 for (i, child) in a.iter().enumerate() {
                     path.push(Seg::Index(i));
-                    walk(file, child, path, out);
+                    walk(child, path, out);
                     path.pop();
                 }
             }
-            Value::String(s) if is_encrypted(s) => out.push(locator(file, path)),
+            Value::String(s) if is_encrypted(s) => out.push(path.clone()),
             _ => {}
         }
     }
     let mut out = Vec::new();
-    walk(file, doc, &mut Vec::new(), &mut out);
+    walk(doc, &mut Vec::new(), &mut out);
     out
 }
 
-/// Parses a `file:a.b[2].c` locator into the file and its path.
+/// The locators of every sealed value in `doc`.
+pub fn sealed_locators(file: &str, doc: &Value) -> Vec<String> {
+    sealed_paths(doc).iter().map(|p| locator(file, p)).collect()
+}
+
+/// Parses a `file:a.b[2].c` locator (keys escaped as `dotted` writes them) into file and path.
 pub fn parse_locator(loc: &str) -> Option<(String, Vec<Seg>)> {
     let (file, field) = loc.split_once(':')?;
-    let mut path = Vec::new();
-    for part in field.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            path.push(Seg::Key(key.to_string()));
-        }
-        while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            path.push(Seg::Index(r[..end].parse().ok()?));
-            rest = &r[end + 1..];
-        }
-    }
+    let path = parse_path(field)?;
     (!path.is_empty()).then(|| (file.to_string(), path))
 }
 

@@ -1,10 +1,15 @@
 //! age encryption of single fields: identities, recipients, and the `ENC[age:…]` inline form.
 //!
-//! The plaintext sealed in each value is `ctx1\n<locator>\n<value>`, where the locator is the store
-//! file and the field path with array indices blanked. A ciphertext copied into another field or
+//! The plaintext sealed in each value is `ctx1\n<binding>\n<value>` (`ctx1j` for a number or a
+//! boolean, whose JSON text follows), where the binding is the store file and the field path with
+//! array indices blanked. A ciphertext copied into another field or
 //! file therefore fails to open instead of leaking a value where it was never meant to be.
 
+pub mod align;
+pub mod detect;
+pub mod entropy;
 pub mod fields;
+pub mod shapes;
 pub mod rules;
 
 use std::io::{Read, Write};
@@ -12,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use base64::Engine;
+
+use rules::Seg;
 
 const PREFIX: &str = "ENC[age:";
 const ENVELOPE: &str = "ctx1";
@@ -44,6 +51,10 @@ pub enum CryptError {
     /// Encryption failed.
     #[error("cannot encrypt {locator}: {reason}")]
     Encrypt { locator: String, reason: String },
+    /// A list edited on a machine that cannot read one of its secrets, such that where the
+    /// secret belongs now (after which neighbour) cannot be told.
+    #[error("{locator} is a secret this machine cannot read, and the edit of its list moved it away from its neighbour")]
+    Misplaced { locator: String },
 }
 
 type Result<T, E = CryptError> = std::result::Result<T, E>;
@@ -158,9 +169,43 @@ pub fn is_encrypted(value: &str) -> bool {
     value.starts_with(PREFIX) && value.ends_with(']')
 }
 
-/// The locator a field's ciphertext is bound to: `file:path` with array indices blanked, so that
-/// an element moving inside an array (a merge inserting before it) keeps its ciphertext valid.
-pub fn binding(locator: &str) -> String {
+/// What a field's ciphertext is bound to: the store file and the field path with array indices
+/// blanked (so an element moving inside an array, a merge inserting before it, keeps its
+/// ciphertext valid), keys escaped as locators write them.
+pub fn binding_of(file: &str, path: &[Seg]) -> String {
+    let mut out = format!("{file}:");
+    let mut first = true;
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !first {
+                    out.push('.');
+                }
+                out.push_str(&rules::escape_key(k));
+            }
+            Seg::Index(_) => out.push_str("[]"),
+        }
+        first = false;
+    }
+    out
+}
+
+/// The binding ctx wrote before keys were escaped (`mcp.notion.com` as three keys); accepted
+/// when opening, so stores sealed then still open. Never written.
+fn legacy_binding(file: &str, path: &[Seg]) -> String {
+    let mut dotted = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !dotted.is_empty() {
+                    dotted.push('.');
+                }
+                dotted.push_str(k);
+            }
+            Seg::Index(i) => dotted.push_str(&format!("[{i}]")),
+        }
+    }
+    let locator = format!("{file}:{dotted}");
     let mut out = String::with_capacity(locator.len());
     let mut in_index = false;
     for c in locator.chars() {
@@ -177,20 +222,60 @@ pub fn binding(locator: &str) -> String {
     out
 }
 
-/// Encrypts `value` for `locator` to every recipient.
+/// The file and path of a locator string, if it is one; any bracket is an index (bindings
+/// blank them all).
+fn split_locator(locator: &str) -> Option<(&str, Vec<Seg>)> {
+    let (file, field) = locator.split_once(':')?;
+    let path = rules::parse_field(field)?
+        .into_iter()
+        .map(|p| match p {
+            rules::PatSeg::Key(k) => Seg::Key(k),
+            rules::PatSeg::AnyKey => Seg::Key("*".into()),
+            rules::PatSeg::Index(i) => Seg::Index(i),
+            rules::PatSeg::AnyIndex => Seg::Index(0),
+        })
+        .collect();
+    Some((file, path))
+}
+
+/// Encrypts the string `value` for `locator` (`FILE:field.path`) to every recipient.
 pub fn seal(value: &str, locator: &str, to: &Recipients) -> Result<String> {
+    let (file, path) = split_locator(locator).ok_or_else(|| CryptError::Encrypt {
+        locator: locator.to_string(),
+        reason: "not a locator".into(),
+    })?;
+    seal_at(
+        &serde_json::Value::String(value.to_string()),
+        file,
+        &path,
+        to,
+    )
+}
+
+/// Encrypts `value` (a string, or a number or boolean, which opens as one again) for the field
+/// at `path` of `file`, to every recipient.
+pub fn seal_at(
+    value: &serde_json::Value,
+    file: &str,
+    path: &[Seg],
+    to: &Recipients,
+) -> Result<String> {
+    let bound = binding_of(file, path);
     if to.is_empty() {
         return Err(CryptError::NoRecipients);
     }
     let err = |reason: String| CryptError::Encrypt {
-        locator: locator.to_string(),
+        locator: format!("{file}:{}", rules::dotted(path)),
         reason,
+    };
+    let plain = match value {
+        serde_json::Value::String(s) => format!("{ENVELOPE}\n{bound}\n{s}"),
+        other => format!("{ENVELOPE}j\n{bound}\n{other}"),
     };
     let enc = age::Encryptor::with_recipients(to.keys.iter().map(|k| k as &dyn age::Recipient))
         .map_err(|e| err(e.to_string()))?;
     let mut ct = Vec::new();
     let mut w = enc.wrap_output(&mut ct).map_err(|e| err(e.to_string()))?;
-    let plain = format!("{ENVELOPE}\n{}\n{value}", binding(locator));
     w.write_all(plain.as_bytes())
         .map_err(|e| err(e.to_string()))?;
     w.finish().map_err(|e| err(e.to_string()))?;
@@ -200,10 +285,38 @@ pub fn seal(value: &str, locator: &str, to: &Recipients) -> Result<String> {
     ))
 }
 
-/// Decrypts an inline ciphertext found at `locator`.
+/// A value opened from its ciphertext.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    /// The value (a string, or the number or boolean that was sealed).
+    pub value: serde_json::Value,
+    /// Whether it was bound to the current form of its locator (not the form before keys were
+    /// escaped): a value that is not is sealed again when it is next written.
+    pub current: bool,
+}
+
+/// Decrypts an inline ciphertext found at `locator`, as a string (a sealed number as its text).
 pub fn open(ciphertext: &str, locator: &str, id: &Identity) -> Result<String> {
+    let opened = match split_locator(locator) {
+        Some((file, path)) => open_at(ciphertext, file, &path, id)?,
+        None => {
+            return Err(CryptError::Decrypt {
+                locator: locator.to_string(),
+                reason: "not a locator".into(),
+            })
+        }
+    };
+    Ok(match opened.value {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+/// Decrypts an inline ciphertext found at `path` of `file`.
+pub fn open_at(ciphertext: &str, file: &str, path: &[Seg], id: &Identity) -> Result<Opened> {
+    let locator = format!("{file}:{}", rules::dotted(path));
     let err = |reason: &str| CryptError::Decrypt {
-        locator: locator.to_string(),
+        locator: locator.clone(),
         reason: reason.to_string(),
     };
     let body = ciphertext
@@ -221,15 +334,101 @@ pub fn open(ciphertext: &str, locator: &str, id: &Identity) -> Result<String> {
     reader
         .read_to_string(&mut plain)
         .map_err(|e| err(&e.to_string()))?;
-    let rest = plain
-        .strip_prefix(ENVELOPE)
-        .and_then(|s| s.strip_prefix('\n'))
-        .ok_or_else(|| err("not a ctx ciphertext"))?;
+    let (json, rest) = match plain.split_once('\n') {
+        Some((ENVELOPE, rest)) => (false, rest),
+        Some((e, rest)) if e == format!("{ENVELOPE}j") => (true, rest),
+        _ => return Err(err("not a ctx ciphertext")),
+    };
     let (bound, value) = rest.split_once('\n').ok_or_else(|| err("truncated"))?;
-    if bound != binding(locator) {
+    let current = bound == binding_of(file, path);
+    if !current && bound != legacy_binding(file, path) {
         return Err(err(&format!(
             "this ciphertext belongs to {bound}, it was copied here"
         )));
     }
-    Ok(value.to_string())
+    let value = match json {
+        false => serde_json::Value::String(value.to_string()),
+        true => serde_json::from_str(value).map_err(|_| err("a damaged sealed value"))?,
+    };
+    Ok(Opened { value, current })
+}
+
+/// A ciphertext opened with `id` and sealed afresh to `to`, same value and type, bound to the
+/// current form of its locator.
+pub fn reseal_at(
+    ciphertext: &str,
+    file: &str,
+    path: &[Seg],
+    id: &Identity,
+    to: &Recipients,
+) -> Result<String> {
+    let opened = open_at(ciphertext, file, path, id)?;
+    seal_at(&opened.value, file, path, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> (Identity, Recipients) {
+        let id = Identity::generate();
+        let pairs = [("m".to_string(), id.public_key())];
+        let r = Recipients::parse(pairs.iter().map(|(a, b)| (a, b)));
+        (id, r.unwrap_or_else(|e| panic!("recipients: {e}")))
+    }
+
+    /// A ciphertext as ctx wrote it before keys were escaped, bound to `bound`.
+    fn sealed_as(bound: &str, value: &str, to: &Recipients) -> String {
+        let enc = age::Encryptor::with_recipients(to.keys.iter().map(|k| k as &dyn age::Recipient));
+        let enc = enc.unwrap_or_else(|e| panic!("{e}"));
+        let mut ct = Vec::new();
+        let mut w = enc.wrap_output(&mut ct).unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(format!("ctx1\n{bound}\n{value}").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        w.finish().unwrap_or_else(|e| panic!("{e}"));
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(ct);
+        format!("{PREFIX}{b64}]")
+    }
+
+    #[test]
+    fn a_value_sealed_before_keys_were_escaped_still_opens() {
+        let (id, to) = keys();
+        let path = [
+            Seg::Key("mcp.notion.com".into()),
+            Seg::Key("headers".into()),
+            Seg::Key("Authorization".into()),
+        ];
+        let old = sealed_as(
+            "claude/mcp.json:mcp.notion.com.headers.Authorization",
+            "v",
+            &to,
+        );
+        let opened = open_at(&old, "claude/mcp.json", &path, &id);
+        let opened = opened.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opened.value, serde_json::json!("v"));
+        assert!(!opened.current, "sealed again when next written");
+        let fresh = seal_at(&opened.value, "claude/mcp.json", &path, &to);
+        let fresh = open_at(&fresh.unwrap_or_default(), "claude/mcp.json", &path, &id);
+        assert!(fresh.is_ok_and(|o| o.current));
+        // Another field's ciphertext still fails, in either form.
+        let other = [
+            Seg::Key("x".into()),
+            Seg::Key("env".into()),
+            Seg::Key("A".into()),
+        ];
+        assert!(open_at(&old, "claude/mcp.json", &other, &id).is_err());
+    }
+
+    #[test]
+    fn a_number_opens_as_a_number() {
+        let (id, to) = keys();
+        let path = [
+            Seg::Key("s".into()),
+            Seg::Key("env".into()),
+            Seg::Key("PIN".into()),
+        ];
+        let ct = seal_at(&serde_json::json!(1234), "claude/mcp.json", &path, &to);
+        let opened = open_at(&ct.unwrap_or_default(), "claude/mcp.json", &path, &id);
+        assert_eq!(opened.map(|o| o.value).ok(), Some(serde_json::json!(1234)));
+    }
 }

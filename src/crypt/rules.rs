@@ -1,7 +1,8 @@
-//! Which fields are secret: the built-in rules, the rules from `ctx.yaml`, and the
-//! recognisers for well-known token shapes.
+//! Which fields are secret by rule (the built-in rules and those of `ctx.yaml`), what ctx.yaml
+//! marks as not secret, and the field-path vocabulary of locators (`FILE:a.b[2].c`).
 
-use crate::model::SecretRule;
+use super::detect::Reason;
+use crate::model::{NotSecret, SecretRule};
 
 /// One step of a path into a JSON/YAML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,25 @@ pub enum Seg {
     Index(usize),
 }
 
-/// `a.b[2].c`: the form locators and messages use.
+/// Characters a key must escape in a locator: they would read as a path step otherwise
+/// (`mcp.notion.com` is one server name, not three keys). A `/` needs none: a field path never
+/// splits at one (only the file part of a locator has slashes, before the `:`).
+const SPECIAL: &[char] = &['.', '[', ']', '\\', '*'];
+
+/// A key as a locator writes it: special characters escaped with `\`. A key without any (almost
+/// all) is written as it is, so existing locators and ciphertexts keep their form.
+pub fn escape_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        if SPECIAL.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `a.b[2].c`: the form locators and messages use, keys escaped.
 pub fn dotted(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
@@ -21,7 +40,7 @@ pub fn dotted(path: &[Seg]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(k);
+                out.push_str(&escape_key(k));
             }
             Seg::Index(i) => out.push_str(&format!("[{i}]")),
         }
@@ -29,10 +48,105 @@ pub fn dotted(path: &[Seg]) -> String {
     out
 }
 
-/// The secret rules in force for a store.
+/// One step of a field pattern: a path step or a wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatSeg {
+    /// This key.
+    Key(String),
+    /// Any key (`*`).
+    AnyKey,
+    /// This index.
+    Index(usize),
+    /// Any index (`[]` or `[*]`).
+    AnyIndex,
+}
+
+/// Parses `a.b\.c[2].*[]` into steps; `None` if malformed (an open bracket, a trailing `\`).
+pub fn parse_field(field: &str) -> Option<Vec<PatSeg>> {
+    /// The key being read: its text, whether it has begun, whether it holds an escape (`\*` is
+    /// a literal star, not the wildcard).
+    #[derive(Default)]
+    struct Key {
+        text: String,
+        open: bool,
+        escaped: bool,
+    }
+    fn flush(key: &mut Key, out: &mut Vec<PatSeg>) {
+        if key.open {
+            let k = std::mem::take(&mut key.text);
+            out.push(match (k.as_str(), key.escaped) {
+                ("*", false) => PatSeg::AnyKey,
+                _ => PatSeg::Key(k),
+            });
+        }
+        *key = Key::default();
+    }
+    let mut out = Vec::new();
+    let mut key = Key::default();
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                key.text.push(chars.next()?);
+                (key.open, key.escaped) = (true, true);
+            }
+            '.' => flush(&mut key, &mut out),
+            '[' => {
+                flush(&mut key, &mut out);
+                let mut inner = String::new();
+                loop {
+                    match chars.next()? {
+                        ']' => break,
+                        d => inner.push(d),
+                    }
+                }
+                // Not a number (a list element named by its identity, as the merge engine names
+                // one): any index, as bindings blank them all.
+                out.push(match inner.parse() {
+                    Ok(n) => PatSeg::Index(n),
+                    Err(_) => PatSeg::AnyIndex,
+                });
+            }
+            _ => {
+                key.text.push(c);
+                key.open = true;
+            }
+        }
+    }
+    flush(&mut key, &mut out);
+    Some(out)
+}
+
+/// A field path (no wildcards) from its dotted form.
+pub fn parse_path(field: &str) -> Option<Vec<Seg>> {
+    parse_field(field)?
+        .into_iter()
+        .map(|p| match p {
+            PatSeg::Key(k) => Some(Seg::Key(k)),
+            PatSeg::Index(i) => Some(Seg::Index(i)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pattern_matches(pattern: &str, path: &[Seg]) -> bool {
+    let Some(pat) = parse_field(pattern) else {
+        return false;
+    };
+    pat.len() == path.len()
+        && pat.iter().zip(path).all(|(p, s)| match (p, s) {
+            (PatSeg::AnyKey, Seg::Key(_)) | (PatSeg::AnyIndex, Seg::Index(_)) => true,
+            (PatSeg::Key(a), Seg::Key(b)) => a == b,
+            (PatSeg::Index(a), Seg::Index(b)) => a == b,
+            _ => false,
+        })
+}
+
+/// The secret rules in force for a store, and what it marks as not secret.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     extra: Vec<SecretRule>,
+    not_secret: Vec<NotSecret>,
 }
 
 impl Rules {
@@ -40,47 +154,74 @@ impl Rules {
     pub fn new(extra: &[SecretRule]) -> Rules {
         Rules {
             extra: extra.to_vec(),
+            not_secret: Vec::new(),
         }
+    }
+
+    /// With ctx.yaml's `not_secret:` entries.
+    pub fn with_not_secret(mut self, entries: &[NotSecret]) -> Rules {
+        self.not_secret = entries.to_vec();
+        self
+    }
+
+    /// ctx.yaml's `not_secret:` entries.
+    pub fn not_secret(&self) -> &[NotSecret] {
+        &self.not_secret
+    }
+
+    /// Whether ctx.yaml says a finding is not a secret: its file matches a `file:` glob, or the
+    /// value's fingerprint is listed.
+    pub fn allowed(&self, file: &str, value: &str) -> bool {
+        let mut fp = None;
+        self.not_secret.iter().any(|n| {
+            n.file.as_deref().is_some_and(|g| glob(g, file))
+                || n.fingerprint.as_deref().is_some_and(|f| {
+                    f == fp
+                        .get_or_insert_with(|| super::detect::fingerprint(value))
+                        .as_str()
+                })
+        })
     }
 
     /// Whether the value at `path` in store file `file` must be encrypted, by rule (not by shape).
     pub fn is_secret_field(&self, file: &str, path: &[Seg]) -> bool {
+        self.rule(file, path).is_some()
+    }
+
+    /// The rule that makes the value at `path` of `file` secret, if one does.
+    pub fn rule(&self, file: &str, path: &[Seg]) -> Option<Reason> {
         let name = file.rsplit('/').next().unwrap_or(file);
-        let keys: Vec<&str> = path
-            .iter()
-            .map(|s| match s {
-                Seg::Key(k) => k.as_str(),
-                Seg::Index(_) => "[]",
-            })
-            .collect();
+        let key = |i: usize| match path.get(i) {
+            Some(Seg::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
         // MCP servers: everything under a server's env and headers.
-        if is_mcp_file(file) && keys.len() >= 3 && (keys[1] == "env" || keys[1] == "headers") {
-            return true;
+        if is_mcp_file(file) && path.len() >= 3 && matches!(key(1), Some("env" | "headers")) {
+            return Some(Reason::Rule(format!("MCP server {}", key(1).unwrap_or(""))));
         }
         // Settings: env values whose name says it is a key, token, secret, password or credential.
         if (name == "settings.json" || name == "settings.local.json")
-            && keys.len() == 2
-            && keys[0] == "env"
-            && is_secret_name(keys[1])
+            && path.len() == 2
+            && key(0) == Some("env")
+            && key(1).is_some_and(is_secret_name)
         {
-            return true;
+            return Some(Reason::Rule("secret-named settings env".into()));
         }
         self.extra
             .iter()
-            .any(|r| glob(&r.file, file) && field_matches(&r.field, &keys))
+            .find(|r| glob(&r.file, file) && pattern_matches(&r.field, path))
+            .map(|r| Reason::Rule(format!("ctx.yaml secrets: {}:{}", r.file, r.field)))
     }
 }
 
 /// Store files whose root is a map of MCP servers.
 pub fn is_mcp_file(file: &str) -> bool {
-    file == "claude/mcp.json"
-        || file == "desktop/mcp.json"
-        || file.ends_with("/.mcp.json")
-        || file == ".mcp.json"
+    crate::layout::is_mcp_file(file)
 }
 
 /// An env variable name that says it holds a secret. Word by word, so `MAX_OUTPUT_TOKENS` (a
-/// count) is not one, while `GITHUB_TOKEN`, `OPENAI_API_KEY` and `DB_PASSWORD` are.
+/// count) is not one, while `GITHUB_TOKEN`, `OPENAI_API_KEY`, `DB_PASSWORD` and `AUTH` are; in
+/// an env a bare `KEY` word counts too (`SSH_KEY`), and so do headers and webhooks.
 pub fn is_secret_name(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "KEY",
@@ -94,15 +235,14 @@ pub fn is_secret_name(name: &str) -> bool {
         "CREDENTIAL",
         "CREDENTIALS",
         "PAT",
+        "AUTH",
+        "HEADERS",
+        "WEBHOOK",
     ];
     name.to_ascii_uppercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| WORDS.contains(&w))
-}
-
-fn field_matches(pattern: &str, keys: &[&str]) -> bool {
-    let pat: Vec<&str> = pattern.split('.').collect();
-    pat.len() == keys.len() && pat.iter().zip(keys).all(|(p, k)| *p == "*" || p == k)
+        || super::detect::secret_name(name)
 }
 
 /// Path glob: `*` within one segment, `**` across any number of segments.
@@ -128,134 +268,16 @@ pub fn glob(pattern: &str, path: &str) -> bool {
     segs(&p, &s)
 }
 
-/// Prefixes of well-known credentials, with the shortest credible tail after them.
-const PREFIXES: &[(&str, usize, &str)] = &[
-    ("github_pat_", 20, "GitHub token"),
-    ("ghp_", 30, "GitHub token"),
-    ("gho_", 30, "GitHub token"),
-    ("ghu_", 30, "GitHub token"),
-    ("ghs_", 30, "GitHub token"),
-    ("ghr_", 30, "GitHub token"),
-    ("sk-ant-", 20, "Anthropic API key"),
-    ("sk-proj-", 20, "OpenAI API key"),
-    ("sk-svcacct-", 20, "OpenAI API key"),
-    ("xoxb-", 10, "Slack token"),
-    ("xoxp-", 10, "Slack token"),
-    ("xoxa-", 10, "Slack token"),
-    ("xoxs-", 10, "Slack token"),
-    ("xoxe-", 10, "Slack token"),
-    ("xapp-", 10, "Slack token"),
-    ("lin_api_", 20, "Linear API key"),
-    ("glpat-", 20, "GitLab token"),
-    ("npm_", 36, "npm token"),
-    ("AIza", 35, "Google API key"),
-    ("sk_live_", 16, "Stripe key"),
-    ("rk_live_", 16, "Stripe key"),
-    ("hf_", 30, "Hugging Face token"),
-    ("BSA", 20, "Brave Search API key"),
-    ("AKIA", 16, "AWS access key"),
-    ("ASIA", 16, "AWS access key"),
-];
-
-fn token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-
-/// What kind of credential `text` contains, if it contains one.
-pub fn token_kind(text: &str) -> Option<&'static str> {
-    let bytes = text.as_bytes();
-    if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
-        return Some("private key");
-    }
-    for (i, _) in text.char_indices() {
-        if i > 0 && token_char(bytes[i - 1]) {
-            continue;
-        }
-        let rest = &text[i..];
-        for (prefix, min, kind) in PREFIXES {
-            if let Some(tail) = rest.strip_prefix(prefix) {
-                let run = tail.bytes().take_while(|b| token_char(*b)).count();
-                if run >= *min {
-                    return Some(kind);
-                }
-            }
-        }
-        if let Some(tail) = rest.strip_prefix("sk-") {
-            let run = tail
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric())
-                .count();
-            if run >= 32 {
-                return Some("OpenAI API key");
-            }
-        }
-        if let Some(tail) = rest.strip_prefix("Bearer ") {
-            let run = tail
-                .bytes()
-                .take_while(|b| token_char(*b) || *b == b'.')
-                .count();
-            if run >= 20 && !tail.starts_with("${") {
-                return Some("bearer token");
-            }
-        }
-    }
-    if url_password(text) {
-        return Some("password in a URL");
-    }
-    None
-}
-
-/// `scheme://user:password@host` with a literal password (not a `${VAR}` reference).
-fn url_password(text: &str) -> bool {
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let after = &rest[i + 3..];
-        let end = after
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        if let Some((userinfo, _host)) = authority.rsplit_once('@') {
-            if let Some((_user, pass)) = userinfo.split_once(':') {
-                if !pass.is_empty() && !pass.starts_with('$') {
-                    return true;
-                }
-            }
-        }
-        rest = after;
-    }
-    false
-}
-
-/// The first line of `text` holding a credential, 1-based, and its kind.
-pub fn find_token_line(text: &str) -> Option<(usize, &'static str)> {
-    text.lines()
-        .enumerate()
-        .find_map(|(n, line)| token_kind(line).map(|k| (n + 1, k)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn recognises_fixture_tokens() {
-        assert_eq!(
-            token_kind("ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000"),
-            Some("GitHub token")
-        );
-        assert!(token_kind("Bearer lin_api_FAKE0000000000000000000000000000000000FAKE").is_some());
-        assert!(token_kind("postgresql://alice:FAKE_DB_PASSWORD@localhost:5432/x").is_some());
-        assert_eq!(token_kind("Bash(git diff *)"), None);
-        assert_eq!(token_kind("https://mcp.linear.app/mcp"), None);
-        assert_eq!(token_kind("Authorization:${AUTH_HEADER}"), None);
-        assert_eq!(token_kind("postgresql://${USER}:${PASS}@db/x"), None);
-        assert_eq!(token_kind("mask-ant-thing"), None);
-    }
-
-    #[test]
     fn secret_env_names_are_word_based() {
         assert!(is_secret_name("GITHUB_TOKEN"));
         assert!(is_secret_name("OPENAI_API_KEY"));
+        assert!(is_secret_name("AUTH"));
+        assert!(is_secret_name("ANTHROPIC_CUSTOM_HEADERS"));
         assert!(!is_secret_name("CLAUDE_CODE_MAX_OUTPUT_TOKENS"));
         assert!(!is_secret_name("BASH_DEFAULT_TIMEOUT_MS"));
     }
@@ -268,14 +290,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_with_dots_are_escaped_and_read_back() {
+        let k = |s: &str| Seg::Key(s.into());
+        let path = vec![k("mcp.notion.com"), k("headers"), k("a/b"), Seg::Index(2)];
+        let d = dotted(&path);
+        assert_eq!(d, "mcp\\.notion\\.com.headers.a/b[2]");
+        assert_eq!(parse_path(&d), Some(path));
+        assert_eq!(dotted(&[k("github"), k("env"), k("X")]), "github.env.X");
+    }
+
+    #[test]
     fn rules() {
-        let r = Rules::new(&[SecretRule {
-            file: "claude/settings.json".into(),
-            field: "statusLine.command".into(),
-        }]);
+        let r = Rules::new(&[
+            SecretRule {
+                file: "claude/settings.json".into(),
+                field: "statusLine.command".into(),
+            },
+            SecretRule {
+                file: "claude/mcp.json".into(),
+                field: "*.args[]".into(),
+            },
+        ]);
         let k = |s: &str| Seg::Key(s.into());
         assert!(r.is_secret_field("claude/mcp.json", &[k("github"), k("env"), k("X")]));
+        assert!(r.is_secret_field("claude/mcp.json", &[k("a.b"), k("env"), k("X")]));
         assert!(r.is_secret_field("claude/settings.json", &[k("statusLine"), k("command")]));
+        assert!(r.is_secret_field("claude/mcp.json", &[k("s"), k("args"), Seg::Index(3)]));
         assert!(!r.is_secret_field("claude/settings.json", &[k("env"), k("DEBUG")]));
     }
 }

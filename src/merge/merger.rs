@@ -111,16 +111,18 @@ impl Changes {
     }
 }
 
+/// The field path as locators write it (keys escaped), so a ciphertext opens with it.
 pub(super) fn dotted(at: &[String]) -> String {
     let mut s = String::new();
     for seg in at {
+        // An index, or an element's identity in a list merged by identity: blanked in bindings.
         if seg.starts_with('[') {
             s.push_str(seg);
         } else {
             if !s.is_empty() {
                 s.push('.');
             }
-            s.push_str(seg);
+            s.push_str(&crate::crypt::rules::escape_key(seg));
         }
     }
     s

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::conflicts::{commit_merge, ConflictKind, FileConflict, MergeState};
 use super::SyncError;
 use crate::apply::{self, OnDirty, Scope};
+use crate::layout::Source;
 use crate::merge::Policy;
 use crate::store::Entry;
 use crate::workspace::Workspace;
@@ -187,8 +188,16 @@ fn resolution(ws: &Workspace, c: &FileConflict, how: Resolution) -> Result<Optio
         Resolution::Theirs => c.theirs,
         Resolution::Content(bytes) => {
             check_resolution(&c.path, &bytes)?;
+            // A person's text goes into the store as a live file does: home paths mapped, a
+            // pasted secret sealed (or the file refused), never stored as typed.
+            let ours = c.ours.map(|e| store.blob(e.oid)).transpose()?;
+            let sealed = ws
+                .codec()
+                .to_store(&c.path, &Source::Whole, &c.path, &bytes, ours.as_deref())
+                .map_err(crate::error::Error::from)?
+                .unwrap_or(bytes);
             Some(Entry {
-                oid: store.write_blob(&bytes)?,
+                oid: store.write_blob(&sealed)?,
                 exec,
             })
         }

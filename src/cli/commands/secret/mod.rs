@@ -1,4 +1,4 @@
-//! `ctx secret ls | set | rotate`
+//! `ctx secret ls | set | rm | rotate`
 
 use std::io::{IsTerminal, Read};
 
@@ -8,7 +8,8 @@ use crate::env::Env;
 /// `ctx secret` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum SecretCommand {
-    /// List the encrypted values by locator (FILE:field.path); never prints a value.
+    /// List the encrypted values by locator (FILE:field.path) and why each is sealed, and what
+    /// ctx.yaml marks as not secret; never prints a value.
     Ls {
         /// Print one JSON document.
         #[arg(long)]
@@ -17,6 +18,12 @@ pub enum SecretCommand {
     /// Set an encrypted value, read from stdin without echo, then apply it.
     Set {
         /// Where: `FILE:field.path`, e.g. claude/mcp.json:github.env.GITHUB_TOKEN.
+        locator: String,
+    },
+    /// Stop treating a field as secret: remove the rule `set` added; the value is stored in
+    /// plain text unless it still looks like a secret.
+    Rm {
+        /// Where: `FILE:field.path`.
         locator: String,
     },
     /// Re-encrypt every secret with fresh ciphertexts (after a key may have leaked).
@@ -28,24 +35,54 @@ pub fn run(cmd: SecretCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     match cmd {
         SecretCommand::Ls { json } => ls(env, ui, json),
         SecretCommand::Set { locator } => set(env, ui, &locator),
+        SecretCommand::Rm { locator } => rm(env, ui, &locator),
         SecretCommand::Rotate => rotate(env, ui),
     }
 }
 
+fn rm(env: &Env, ui: &Ui, locator: &str) -> Result<i32, CliError> {
+    let mut o = crate::cli::open(env, Some("secret"))?;
+    let done = crate::secrets::remove(&mut o.ws, locator)?;
+    let head = done
+        .commit
+        .as_deref()
+        .map(|c| format!("[{}] ", &c[..10]))
+        .unwrap_or_default();
+    match (&done.still_sealed, done.rule_removed) {
+        (Some(why), true) => ui.line(&format!("{head}removed the rule for {locator}; it stays sealed ({why}): list it under `not_secret:` in ctx.yaml to store it in plain text")),
+        (Some(why), false) => ui.line(&format!("{locator} stays sealed ({why}): list it under `not_secret:` in ctx.yaml to store it in plain text")),
+        (None, true) => ui.line(&format!("{head}removed the rule for {locator}; its value is stored in plain text")),
+        (None, false) => ui.line(&format!("{head}{locator} is stored in plain text")),
+    }
+    Ok(0)
+}
+
 fn ls(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
     let o = crate::cli::open(env, None)?;
-    let listed = crate::secrets::list(&o.ws)?;
+    let listing = crate::secrets::list(&o.ws)?;
     if json {
-        ui.json(&listed);
-    } else if listed.is_empty() {
+        ui.json(&listing);
+        return Ok(0);
+    }
+    if listing.sealed.is_empty() {
         ui.line("No encrypted values in the store.");
-    } else {
-        for l in &listed {
-            let note = match l.readable {
-                true => "",
-                false => "  (this machine cannot read it)",
+    }
+    for l in &listing.sealed {
+        let note = match l.readable {
+            true => "",
+            false => "  (this machine cannot read it)",
+        };
+        ui.raw(&format!("{}  [{}]{note}\n", l.locator, l.why));
+    }
+    if !listing.not_secret.is_empty() {
+        ui.raw("not secret (ctx.yaml `not_secret:`):\n");
+        for n in &listing.not_secret {
+            let what = match (&n.file, &n.fingerprint) {
+                (Some(f), _) => format!("file {f}"),
+                (None, Some(fp)) => format!("value {fp}"),
+                (None, None) => continue,
             };
-            ui.raw(&format!("{}{note}\n", l.locator));
+            ui.raw(&format!("  {what}\n"));
         }
     }
     Ok(0)
