@@ -70,6 +70,17 @@ impl Env {
         self.config_dir.join("identity.txt")
     }
 
+    /// The machine's SSH signing key: every commit it makes is signed with it.
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.config_dir.join("signing_key")
+    }
+
+    /// The machines this one trusts and their signing keys, pinned here, never read from the
+    /// remote.
+    pub fn trust_path(&self) -> PathBuf {
+        self.config_dir.join("trust.yaml")
+    }
+
     /// The machine's own settings (its name), kept outside the store.
     pub fn machine_config_path(&self) -> PathBuf {
         self.config_dir.join("config.yaml")

@@ -26,6 +26,9 @@ pub enum Error {
     /// Keys and encryption.
     #[error(transparent)]
     Crypt(#[from] CryptError),
+    /// The signing key.
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
     /// Reading or converting live files.
     #[error(transparent)]
     Capture(#[from] CaptureError),

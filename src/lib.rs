@@ -25,6 +25,8 @@ pub mod summary;
 pub mod inventory;
 /// age encryption of single values, the secret rules and the token detector.
 pub mod crypt;
+/// This machine's SSH signing key and commit signatures in git's format.
+pub mod signing;
 /// The one redaction policy for reports, messages and diffs.
 pub mod redact;
 /// The semantic three-way merge engine (JSON, YAML, TOML, Markdown, JSONL, text).
@@ -41,6 +43,8 @@ pub mod state;
 pub mod codec;
 /// A file in conflict, and the open live conflicts.
 pub mod conflict;
+/// The machines this machine trusts, pinned locally.
+pub mod trust;
 /// The error of the workspace operations.
 pub mod error;
 /// The store at `main` and the transaction that is the only way `main` moves.

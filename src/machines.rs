@@ -23,6 +23,19 @@ pub enum MachineError {
     /// No `machines/<name>.yaml`.
     #[error("no machine named `{0}` has joined this store")]
     Unknown(String),
+    /// `--fingerprint` names another key than the machine's.
+    #[error("`{name}`'s signing key is {actual}, not {expected}")]
+    FingerprintMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
+    /// The machine has no signing key (set up by a ctx that did not sign).
+    #[error("`{0}` has no signing key yet")]
+    NoSigningKey(String),
+    /// The trust file.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// Revoking would leave nobody able to read the secrets.
     #[error("`{0}` is the last machine that can read the secrets")]
     LastRecipient(String),
@@ -58,6 +71,14 @@ pub struct MachineInfo {
     pub this_machine: bool,
     /// When it last committed or synced something (its newest commit in the store, RFC 3339).
     pub last_sync: Option<String>,
+    /// Its SSH signing key (an OpenSSH public key line), for an allowed-signers file.
+    pub signing_key: Option<String>,
+    /// That key's fingerprint.
+    pub fingerprint: Option<String>,
+    /// Whether this machine trusts its signed commits (pinned here).
+    pub trusted: bool,
+    /// Whether its record only arrived as a join request no trusted machine has approved yet.
+    pub awaiting_approval: bool,
 }
 
 /// Every machine that joined, with whether it can read the secrets.
@@ -70,12 +91,34 @@ pub fn list(ws: &Workspace) -> Result<Vec<MachineInfo>, MachineError> {
             }
         }
     }
+    let trust = ws.trust()?;
     let mut out = Vec::new();
-    for name in records(ws) {
-        let rec = record(ws, &name)?;
+    let mut names = records(ws);
+    names.extend(
+        trust
+            .pending()
+            .iter()
+            .filter(|(n, p)| p.record.is_some() && !names.contains(n))
+            .map(|(n, _)| n.clone())
+            .collect::<Vec<_>>(),
+    );
+    for name in names {
+        let rec = record_or_pending(ws, &trust, &name)?;
+        let fingerprint = rec
+            .signing_key
+            .as_deref()
+            .and_then(|k| crate::signing::fingerprint_of(k).ok());
+        let trusted = match (rec.signing_key.as_deref(), trust.key_of(&name)) {
+            (Some(k), Some(t)) => crate::signing::same_key(k, t),
+            _ => false,
+        };
         out.push(MachineInfo {
             can_read_secrets: ws.repo.manifest.recipients.get(&name) == Some(&rec.public_key),
             this_machine: name == ws.machine(),
+            awaiting_approval: !trusted,
+            trusted,
+            fingerprint,
+            signing_key: rec.signing_key.clone(),
             last_sync: last.get(&name).and_then(|t| {
                 jiff::Timestamp::from_second(*t)
                     .ok()
@@ -122,8 +165,60 @@ fn record_of(ws: &Workspace, name: &str) -> Result<Option<MachineRecord>, Error>
     }
 }
 
-fn record(ws: &Workspace, name: &str) -> Result<MachineRecord, MachineError> {
-    record_of(ws, name)?.ok_or_else(|| MachineError::Unknown(name.to_string()))
+/// The record at `main`, else the one a pending join request brought.
+fn record_or_pending(
+    ws: &Workspace,
+    trust: &crate::trust::Trust,
+    name: &str,
+) -> Result<MachineRecord, MachineError> {
+    if let Some(r) = record_of(ws, name)? {
+        return Ok(r);
+    }
+    let path = format!("machines/{name}.yaml");
+    let text = trust
+        .pending()
+        .get(name)
+        .and_then(|p| p.record.clone())
+        .ok_or_else(|| MachineError::Unknown(name.to_string()))?;
+    Ok(crate::model::parse_yaml(&path, text.as_bytes()).map_err(Error::from)?)
+}
+
+/// A machine about to be approved: its record and the key that will be trusted.
+#[derive(Debug, Serialize)]
+pub struct Candidate {
+    /// The machine.
+    pub name: String,
+    /// Its signing key's fingerprint.
+    pub fingerprint: String,
+    /// The fingerprint this machine pinned for it before, when that was another key.
+    pub changed_from: Option<String>,
+    #[serde(skip)]
+    record: MachineRecord,
+    #[serde(skip)]
+    record_in_store: bool,
+}
+
+/// Who `ctx machine approve NAME` would trust, before anything changes.
+pub fn candidate(ws: &Workspace, name: &str) -> Result<Candidate, MachineError> {
+    let trust = ws.trust()?;
+    let record_in_store = record_of(ws, name)?.is_some();
+    let record = record_or_pending(ws, &trust, name)?;
+    let key = record
+        .signing_key
+        .clone()
+        .ok_or_else(|| MachineError::NoSigningKey(name.to_string()))?;
+    let fingerprint = crate::signing::fingerprint_of(&key).map_err(Error::from)?;
+    let changed_from = trust
+        .key_of(name)
+        .filter(|k| !crate::signing::same_key(k, &key))
+        .map(|k| crate::signing::fingerprint_of(k).unwrap_or_default());
+    Ok(Candidate {
+        name: name.to_string(),
+        fingerprint,
+        changed_from,
+        record,
+        record_in_store,
+    })
 }
 
 /// What approve or revoke did.
@@ -139,10 +234,32 @@ pub struct KeyChange {
     pub damaged: Vec<String>,
 }
 
-/// Lets `name` read the secrets: adds its key to the recipients and seals every secret again.
-pub fn approve(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError> {
-    let rec = record(ws, name)?;
-    if ws.repo.manifest.recipients.get(name) == Some(&rec.public_key) {
+/// Trusts `c`'s signing key here and lets it read the secrets: adds it to the signers and its
+/// age key to the recipients, sealing every secret again. `fingerprint`, when given, must be
+/// its key's.
+pub fn approve(
+    ws: &mut Workspace,
+    c: Candidate,
+    fingerprint: Option<&str>,
+) -> Result<KeyChange, MachineError> {
+    let name = c.name.as_str();
+    if let Some(fp) = fingerprint.filter(|fp| *fp != c.fingerprint) {
+        return Err(MachineError::FingerprintMismatch {
+            name: name.to_string(),
+            expected: fp.to_string(),
+            actual: c.fingerprint.clone(),
+        });
+    }
+    let key = c.record.signing_key.clone().unwrap_or_default();
+    let mut trust = ws.trust()?;
+    trust.pin(name, &key);
+    trust.save()?;
+    let rec = &c.record;
+    let manifest = &ws.repo.manifest;
+    if manifest.recipients.get(name) == Some(&rec.public_key)
+        && manifest.signers.get(name) == Some(&key)
+        && c.record_in_store
+    {
         return Ok(KeyChange {
             machine: name.to_string(),
             commit: None,
@@ -150,16 +267,26 @@ pub fn approve(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError
             damaged: Vec::new(),
         });
     }
-    let mut manifest = ws.repo.manifest.clone();
+    let mut manifest = manifest.clone();
     manifest
         .recipients
         .insert(name.to_string(), rec.public_key.clone());
+    manifest.signers.insert(name.to_string(), key);
+    let record = (!c.record_in_store).then(|| {
+        let yaml = serde_yaml::to_string(rec).unwrap_or_default();
+        (format!("machines/{name}.yaml"), yaml)
+    });
     let what = format!("{}: approve {name} to read the secrets", ws.machine());
-    change_recipients(ws, manifest, name, &what)
+    change_recipients(ws, manifest, record, name, &what)
 }
 
 /// Takes `name`'s access away: removes its key and seals every secret again without it.
 pub fn revoke(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError> {
+    if name != ws.machine() {
+        let mut trust = ws.trust()?;
+        trust.unpin(name);
+        trust.save()?;
+    }
     if !ws.repo.manifest.recipients.contains_key(name) {
         if records(ws).iter().any(|r| r == name) {
             return Ok(KeyChange {
@@ -173,16 +300,18 @@ pub fn revoke(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError>
     }
     let mut manifest = ws.repo.manifest.clone();
     manifest.recipients.remove(name);
+    manifest.signers.remove(name);
     if manifest.recipients.is_empty() {
         return Err(MachineError::LastRecipient(name.to_string()));
     }
     let what = format!("{}: revoke {name}'s access to the secrets", ws.machine());
-    change_recipients(ws, manifest, name, &what)
+    change_recipients(ws, manifest, None, name, &what)
 }
 
 fn change_recipients(
     ws: &mut Workspace,
     manifest: crate::model::Manifest,
+    record: Option<(String, String)>,
     name: &str,
     what: &str,
 ) -> Result<KeyChange, MachineError> {
@@ -200,6 +329,9 @@ fn change_recipients(
             exec: false,
         },
     );
+    if let Some((path, yaml)) = record {
+        tx.write(&path, yaml.into_bytes(), false);
+    }
     let items: Vec<String> = tx
         .paths()
         .map(|p| crate::summary::short(p).to_string())

@@ -15,6 +15,11 @@ pub struct Manifest {
     /// Machines that can read the secrets: machine name -> age X25519 public key (`age1…`).
     #[serde(default)]
     pub recipients: BTreeMap<String, String>,
+    /// Machines whose signed commits the others accept: machine name -> SSH signing key (an
+    /// OpenSSH public key line). Each machine pins its own copy; this list only tells it what
+    /// a trusted machine approved or revoked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signers: BTreeMap<String, String>,
     /// Extra secret rules, on top of the built-in ones (`ctx secret set` adds one, `ctx secret
     /// rm` removes it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -53,6 +58,7 @@ impl Default for Manifest {
         Manifest {
             version: 1,
             recipients: BTreeMap::new(),
+            signers: BTreeMap::new(),
             secrets: Vec::new(),
             not_secret: Vec::new(),
             conflicts: ConflictPolicy::Stop,
@@ -111,6 +117,9 @@ pub struct MachineRecord {
     pub name: String,
     /// The machine's age X25519 public key.
     pub public_key: String,
+    /// The machine's SSH signing key (an OpenSSH public key line): its commits are signed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
     /// Operating system (`linux`, `macos`, `windows`).
     pub os: String,
     /// Home directory on that machine; absolute paths under it are stored as `${CTX_HOME}`.

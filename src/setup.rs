@@ -28,6 +28,13 @@ pub struct InitReport {
     pub approved: bool,
     /// Whether the store's main is on the remote now.
     pub pushed: bool,
+    /// This machine's signing key (an OpenSSH public key line).
+    pub signing_key: String,
+    /// Its fingerprint: give it to the machine that approves this one.
+    pub fingerprint: String,
+    /// The machines this one trusts now, with their fingerprints (on a join: the store's
+    /// signers, trusted on first use).
+    pub trusted: Vec<(String, String)>,
 }
 
 /// Extensions routed to the ctx merge driver.
@@ -117,8 +124,13 @@ pub fn init(
     wire_merge_driver(env, &store, &mut created)?;
     drop(store);
     let mut repo = Repo::open(&env.store_dir, &name)?;
+    let signer = crate::workspace::signer(env)?;
+    repo.store.set_signer(signer.clone());
+    wire_signing(env, &repo.store, &mut created)?;
     let key = identity.public_key();
-    commit_setup(env, &mut repo, &key, &mut created)?;
+    let signing = signer.public_line();
+    let trusted = pin_trust(env, &repo, &name, &signing, joined)?;
+    commit_setup(env, &mut repo, (&key, &signing), &mut created)?;
     let approved = repo.manifest.recipients.get(&name) == Some(&key);
     let pushed = push_setup(env, &repo, &mut created)?;
     Ok(InitReport {
@@ -130,7 +142,40 @@ pub fn init(
         joined,
         approved,
         pushed,
+        fingerprint: signer.fingerprint(),
+        signing_key: signing,
+        trusted,
     })
+}
+
+/// This machine's trust: itself, and on a join the signers the store names (trust on first
+/// use, printed so the person can check them). Returns who is trusted, with fingerprints.
+fn pin_trust(
+    env: &Env,
+    repo: &Repo,
+    name: &str,
+    signing: &str,
+    joined: bool,
+) -> Result<Vec<(String, String)>, InitError> {
+    let fresh = !env.trust_path().exists();
+    let mut trust = crate::trust::Trust::load_or_start(&env.trust_path(), name, signing)
+        .map_err(crate::sync::SyncError::from)?;
+    if joined || fresh {
+        for (m, k) in &repo.manifest.signers {
+            if m != name && trust.key_of(m).is_none() {
+                trust.pin(m, k);
+            }
+        }
+    }
+    trust.save().map_err(crate::sync::SyncError::from)?;
+    Ok(trust
+        .machines()
+        .iter()
+        .map(|(m, k)| {
+            let fp = crate::signing::fingerprint_of(k).unwrap_or_default();
+            (m.clone(), fp)
+        })
+        .collect())
 }
 
 /// The machine name: the flag, else the one already set, else the host name.
@@ -172,6 +217,23 @@ fn identity(env: &Env, created: &mut Vec<String>) -> Result<Identity, InitError>
     Ok(id)
 }
 
+/// The store's git config signs what a person commits there with git itself (`ctx git commit`,
+/// a hand edit) with this machine's key, as ctx signs its own commits: the other machines
+/// refuse unsigned commits.
+fn wire_signing(env: &Env, store: &Store, created: &mut Vec<String>) -> Result<(), InitError> {
+    let key = env.signing_key_path().to_string_lossy().to_string();
+    let cfg = store.config();
+    if cfg.value("user.signingkey").as_deref() != Some(key.as_str()) {
+        cfg.set(&[
+            ("gpg.format", "ssh"),
+            ("user.signingkey", key.as_str()),
+            ("commit.gpgsign", "true"),
+        ])?;
+        created.push("commit signing in the store's git config".into());
+    }
+    Ok(())
+}
+
 /// The store's git config and attributes route structured files to `ctx merge-driver`.
 fn wire_merge_driver(env: &Env, store: &Store, created: &mut Vec<String>) -> Result<(), InitError> {
     let driver = driver_command();
@@ -194,7 +256,7 @@ fn wire_merge_driver(env: &Env, store: &Store, created: &mut Vec<String>) -> Res
 fn commit_setup(
     env: &Env,
     repo: &mut Repo,
-    key: &str,
+    (key, signing): (&str, &str),
     created: &mut Vec<String>,
 ) -> Result<(), InitError> {
     let name = repo.machine.clone();
@@ -204,6 +266,7 @@ fn commit_setup(
     if repo.manifest.recipients.is_empty() {
         let mut manifest = repo.manifest.clone();
         manifest.recipients.insert(name.clone(), key.to_string());
+        manifest.signers.insert(name.clone(), signing.to_string());
         let text = render_manifest(&manifest);
         tx.write(crate::layout::MANIFEST, text.into_bytes(), false);
     }
@@ -211,9 +274,10 @@ fn commit_setup(
     let record_ok = repo
         .read(&record_path)?
         .and_then(|b| crate::model::parse_yaml::<MachineRecord>(&record_path, &b).ok())
-        .is_some_and(|r| r.public_key == key);
+        .is_some_and(|r| r.public_key == key && r.signing_key.as_deref() == Some(signing));
     if !record_ok {
-        let yaml = serde_yaml::to_string(&machine_record(env, &name, key)).unwrap_or_default();
+        let record = machine_record(env, &name, key, signing);
+        let yaml = serde_yaml::to_string(&record).unwrap_or_default();
         tx.write(&record_path, yaml.into_bytes(), false);
     }
     if repo.read(".gitattributes")?.as_deref() != Some(gitattributes().as_bytes()) {
@@ -230,11 +294,12 @@ fn commit_setup(
     Ok(())
 }
 
-fn machine_record(env: &Env, name: &str, key: &str) -> MachineRecord {
+fn machine_record(env: &Env, name: &str, key: &str, signing: &str) -> MachineRecord {
     let path = |p: &std::path::Path| p.to_string_lossy().to_string();
     MachineRecord {
         name: name.to_string(),
         public_key: key.to_string(),
+        signing_key: Some(signing.to_string()),
         os: std::env::consts::OS.to_string(),
         home: path(&env.home),
         hostname: Some(env.hostname.clone()),

@@ -33,6 +33,13 @@ pub fn machine_config(env: &Env) -> Result<MachineConfig> {
     Ok(crate::model::parse_yaml(&env.display(&path), &bytes)?)
 }
 
+/// This machine's signing key, created on first use (a machine set up by an older ctx gets one
+/// here).
+pub fn signer(env: &Env) -> Result<std::sync::Arc<crate::signing::SigningKey>> {
+    let (key, _) = crate::signing::SigningKey::load_or_create(&env.signing_key_path())?;
+    Ok(std::sync::Arc::new(key))
+}
+
 /// The key this machine's record in the store holds.
 fn registered_key(repo: &Repo, machine: &str) -> Option<String> {
     let path = format!("machines/{machine}.yaml");
@@ -51,13 +58,17 @@ pub struct Workspace {
     pub keys: Keyring,
     /// This machine's state files.
     pub state: StatePaths,
+    /// This machine's signing key (every commit is signed with it).
+    pub signer: std::sync::Arc<crate::signing::SigningKey>,
 }
 
 impl Workspace {
     /// Opens the store for this machine; a store without a commit is an error.
     pub fn open(env: Env) -> Result<Workspace> {
         let cfg = machine_config(&env)?;
-        let repo = Repo::open(&env.store_dir, &cfg.machine)?;
+        let mut repo = Repo::open(&env.store_dir, &cfg.machine)?;
+        let signer = signer(&env)?;
+        repo.store.set_signer(signer.clone());
         if repo.head.is_none() {
             return Err(StoreError::Empty {
                 dir: env.store_dir.clone(),
@@ -78,7 +89,17 @@ impl Workspace {
             repo,
             keys,
             state,
+            signer,
         })
+    }
+
+    /// This machine's trust, pinned locally (started with itself if it has none yet).
+    pub fn trust(&self) -> std::result::Result<crate::trust::Trust, crate::trust::TrustError> {
+        crate::trust::Trust::load_or_start(
+            &self.env.trust_path(),
+            self.machine(),
+            &self.signer.public_line(),
+        )
     }
 
     /// This machine's name.

@@ -63,7 +63,11 @@ fn paths_capture_never_takes_are_never_written_from_the_remote() {
         "victim: harmless",
     ]);
     git(&["push", "-q", "origin", "HEAD:main"]);
-    let out = victim.ctx(&["sync"]);
+    // The commit is not signed: refused whole, nothing written.
+    let refused = victim.fails(&["sync"], 2);
+    assert!(refused.stderr.contains("not signed"), "{}", refused.stderr);
+    // Even accepted by mistake as old unsigned history, apply never writes those paths.
+    let out = victim.ctx(&["sync", "--accept-unsigned"]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     for p in planted {
         let live = victim.claude_dir().join(p.trim_start_matches("claude/"));
@@ -184,7 +188,10 @@ fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
         "a: tweak",
     ]);
     git(&["push", "-q", "origin", "HEAD:main"]);
-    let out = a.ctx(&["sync"]);
+    let refused = a.fails(&["sync"], 2);
+    assert!(refused.stderr.contains("not signed"), "{}", refused.stderr);
+    // Accepted by mistake, the damage is still loud.
+    let out = a.ctx(&["sync", "--accept-unsigned"]);
     assert_eq!(
         out.status.code(),
         Some(2),

@@ -360,6 +360,9 @@ fn a_joining_machines_own_settings_are_an_open_conflict_resolve_settles() {
     assert_eq!(v["model"], "haiku", "m2 kept its value");
     assert_eq!(m2.ctx(&["status"]).status.code(), Some(0));
     m2.ok(&["sync"]);
+    // m2 committed more than its join request: m1 hears it once it approves m2.
+    m1.fails(&["sync"], 2);
+    m1.ok(&["machine", "approve", "m2"]);
     m1.ok(&["sync"]);
     let theirs: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(m1.claude_dir().join("settings.json")).unwrap(),

@@ -397,6 +397,22 @@ fn an_insert_in_args_on_a_machine_without_the_key_keeps_each_secret_after_its_fl
         m2_args(&m2),
         serde_json::json!(["--token", "", "--api-key", ""])
     );
+    // Between a flag and its secret: where the secret goes cannot be told, so it is refused.
+    let before = std::fs::read_to_string(m2.claude_json()).unwrap();
+    edit_json(&m2.claude_json(), |v| {
+        v["mcpServers"]["flags"]["args"]
+            .as_array_mut()
+            .unwrap()
+            .insert(1, "--quiet".into());
+    });
+    let run = m2.run(&["commit"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(
+        run.stderr.contains("moved it away from its neighbour"),
+        "{run}"
+    );
+    std::fs::write(m2.claude_json(), before).unwrap();
+    // Before the first flag: each secret stays after its own flag.
     edit_json(&m2.claude_json(), |v| {
         v["mcpServers"]["flags"]["args"]
             .as_array_mut()
@@ -404,6 +420,9 @@ fn an_insert_in_args_on_a_machine_without_the_key_keeps_each_secret_after_its_fl
             .insert(0, "--verbose".into());
     });
     m2.ok(&["sync"]);
+    // m2 is not approved: m1 hears it only once it is.
+    m1.fails(&["sync"], 2);
+    m1.ok(&["machine", "approve", "m2"]);
     m1.ok(&["sync"]);
     let live = common::json(&m1.claude_json())["mcpServers"]["flags"]["args"].clone();
     assert_eq!(
@@ -415,20 +434,6 @@ fn an_insert_in_args_on_a_machine_without_the_key_keeps_each_secret_after_its_fl
             "--api-key",
             "FAKEapiKeyValue0123456789"
         ])
-    );
-    // Between a flag and its secret: where the secret goes cannot be told, so it is refused.
-    m2.ok(&["sync"]);
-    edit_json(&m2.claude_json(), |v| {
-        v["mcpServers"]["flags"]["args"]
-            .as_array_mut()
-            .unwrap()
-            .insert(2, "--quiet".into());
-    });
-    let run = m2.run(&["commit"]);
-    assert_eq!(run.code, Some(2), "{run}");
-    assert!(
-        run.stderr.contains("moved it away from its neighbour"),
-        "{run}"
     );
     drop(remote);
 }

@@ -391,6 +391,9 @@ fn a_joining_machine_with_its_own_files_deletes_nothing_and_keeps_its_edits() {
     m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
     let out = m2.ctx(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // m2 committed more than its join request: m1 hears it once it approves m2.
+    m1.fails(&["sync"], 2);
+    m1.ok(&["machine", "approve", "m2"]);
     m1.ok(&["sync"]);
     for m in [&m1, &m2] {
         let a = allow(m);
@@ -739,7 +742,11 @@ fn criss_cross_history_keeps_a_deletion() {
     use ctx::store::{Change, Store};
     use std::collections::BTreeMap;
     let (remote, m1, _m2) = two_machines();
-    let s = Store::open(&m1.store(), "m1").unwrap();
+    let mut s = Store::open(&m1.store(), "m1").unwrap();
+    // Signed as m1 signs: the other side's commits are fetched ones, and must be trusted.
+    let (key, _) =
+        ctx::signing::SigningKey::load_or_create(&m1.ctx_config().join("signing_key")).unwrap();
+    s.set_signer(std::sync::Arc::new(key));
     let c0 = s.head().unwrap().unwrap();
     let t0 = s.tree_of(c0).unwrap();
     let write = |base: gix::ObjectId, path: &str, change: Change| {

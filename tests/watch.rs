@@ -140,6 +140,8 @@ fn sync_every_syncs_both_ways() {
     let m2 = Machine::empty("m2");
     m2.ok(&["init", "--machine", "m2", "--remote", &url]);
     m2.ok(&["sync"]);
+    m1.ok(&["sync"]);
+    m1.ok(&["machine", "approve", "m2"]);
     let child = spawn_watch(&m1, &["--sync-every", "1s"]);
     // m1's edit reaches the remote without anyone running sync on m1.
     std::fs::write(m1.claude_dir().join("CLAUDE.md"), "# from m1's watch\n").unwrap();

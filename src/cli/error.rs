@@ -166,6 +166,7 @@ impl From<Error> for CliError {
                 }
             }
             Error::Io { .. } => "check the file's permissions and free space",
+            Error::Signing(_) => "restore this machine's signing_key from a backup, or move it away to make a new one (then approve this machine again from another)",
             Error::NotAnObject { .. } => "fix the file so it holds one JSON object",
             Error::SharedFileDamaged { .. } => "fix the file (other tools own the rest of it; ctx only sets its mcpServers key), then run the command again",
             Error::KeyMismatch { .. } => "restore this machine's own identity.txt from a backup; or run `ctx init` here to register this key, then `ctx machine approve <name>` on an approved machine; nothing was changed",
@@ -241,6 +242,20 @@ impl From<crate::sync::SyncError> for CliError {
             S::BadResolution { .. } => {
                 "fix the file and run `ctx resolve` again; nothing was recorded"
             }
+            S::Trust(_) => "fix or remove the file (ctx then trusts only this machine until you approve the others)",
+            S::Untrusted { refused } => {
+                return CliError {
+                    message: format!("{} fetched commit(s) are not signed by a machine this one trusts; nothing was merged, applied or pushed", refused.len()),
+                    details: refused
+                        .iter()
+                        .map(|r| {
+                            let by = r.claims.as_deref().map(|m| format!(" (says it is from {m})")).unwrap_or_default();
+                            format!("{}{by}: {}", &r.commit[..r.commit.len().min(12)], r.reason)
+                        })
+                        .collect(),
+                    ..CliError::new("", "if a machine of yours made them, trust it with `ctx machine approve NAME` (check the fingerprint it printed at `ctx init`); history from a ctx that did not sign: `ctx sync --accept-unsigned`, once")
+                };
+            }
         };
         CliError::from_error(&e, hint)
     }
@@ -306,6 +321,15 @@ impl From<crate::machines::MachineError> for CliError {
                 &e,
                 "approve another machine first, or the secrets could never be read again",
             ),
+            M::FingerprintMismatch { .. } => CliError::from_error(
+                &e,
+                "nothing was approved: check the fingerprint `ctx init` printed on that machine; a different key may be an impostor's",
+            ),
+            M::NoSigningKey(_) => CliError::from_error(
+                &e,
+                "run `ctx init` on that machine (it makes a signing key and registers it), then `ctx sync` there and here",
+            ),
+            M::Trust(_) => CliError::from_error(&e, "fix or remove the trust file; nothing was approved"),
         }
     }
 }

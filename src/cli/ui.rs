@@ -147,6 +147,20 @@ impl Ui {
     }
 
     /// Whether a progress line may be drawn: stderr is a terminal and `-q` was not given.
+    /// Asks a yes/no question on the terminal; `None` when there is none to ask on.
+    pub fn ask(&self, question: &str) -> Option<bool> {
+        use std::io::{BufRead, Write};
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok()?;
+        Some(matches!(answer.trim(), "y" | "Y" | "yes"))
+    }
+
+    /// Whether progress lines may be drawn (stderr is a terminal and not `--quiet`).
     pub fn progress_allowed(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }

@@ -113,6 +113,8 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     repo: gix::Repository,
     dir: PathBuf,
+    /// Signs every commit this store writes, when set.
+    signer: Option<std::sync::Arc<crate::signing::SigningKey>>,
 }
 
 impl Store {
@@ -162,7 +164,19 @@ impl Store {
         Ok(Store {
             repo,
             dir: dir.to_path_buf(),
+            signer: None,
         })
+    }
+
+    /// Signs every commit written from now on with `key`.
+    pub fn set_signer(&mut self, key: std::sync::Arc<crate::signing::SigningKey>) {
+        self.signer = Some(key);
+    }
+
+    /// The raw bytes of a commit object (headers and message), for its signature.
+    pub fn raw_commit(&self, id: ObjectId) -> Result<Vec<u8>> {
+        let obj = self.repo.find_object(id)?;
+        Ok(obj.data.clone())
     }
 
     /// The store's commit graph.
@@ -258,10 +272,7 @@ impl Store {
         expected: Option<ObjectId>,
         message: &str,
     ) -> Result<ObjectId> {
-        let commit = self
-            .repo
-            .new_commit(message, tree, parents.iter().copied())?
-            .id;
+        let commit = self.write_commit(tree, parents, message)?;
         self.move_ref(refname, commit, expected, message)?;
         Ok(commit)
     }
@@ -273,10 +284,34 @@ impl Store {
         parents: &[ObjectId],
         message: &str,
     ) -> Result<ObjectId> {
-        Ok(self
-            .repo
-            .new_commit(message, tree, parents.iter().copied())?
-            .id)
+        let Some(signer) = &self.signer else {
+            return Ok(self
+                .repo
+                .new_commit(message, tree, parents.iter().copied())?
+                .id);
+        };
+        let mut commit = gix::objs::Commit {
+            message: message.into(),
+            tree,
+            author: identity(self.repo.author())?,
+            committer: identity(self.repo.committer())?,
+            encoding: None,
+            parents: parents.iter().copied().collect(),
+            extra_headers: Vec::new(),
+        };
+        // What git signs is the commit as it would be without the signature header.
+        let mut payload = Vec::new();
+        gix::objs::WriteTo::write_to(&commit, &mut payload).map_err(|source| StoreError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let sig = signer
+            .sign(&payload)
+            .map_err(|e| StoreError::Git(Box::new(gix::Error::from_error(e))))?;
+        commit
+            .extra_headers
+            .push((crate::signing::HEADER.into(), sig.into()));
+        Ok(self.repo.write_object(&commit)?.detach())
     }
 
     /// Moves `refname` to `new` if it still points at `expected` (`None`: must not exist).
@@ -353,6 +388,16 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The author or committer gix resolved from the store's config (always set by `open`).
+fn identity<E: std::error::Error + Send + Sync + 'static>(
+    who: Option<std::result::Result<gix::actor::SignatureRef<'_>, E>>,
+) -> Result<gix::actor::Signature> {
+    let who = who
+        .ok_or_else(|| gix::Error::from_error(std::io::Error::other("no committer identity")))?
+        .map_err(gix::Error::from_error)?;
+    Ok(who.to_owned().map_err(gix::Error::from_error)?)
 }
 
 fn kind(exec: bool) -> EntryKind {

@@ -8,6 +8,7 @@ mod decide;
 mod join;
 mod resolve;
 mod tree_merge;
+mod verify;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ pub use join::{connect, remote_status, RemoteStatus};
 pub use resolve::{
     find_conflict, find_live_conflict, marked_content, resolve, Resolution, ResolveReport,
 };
+pub use verify::{check as verify_commits, Checked, Refused};
 
 use crate::apply::{self, OnDirty, Scope};
 use crate::capture::CommitInfo;
@@ -68,6 +70,15 @@ pub enum SyncError {
         /// How many were tried.
         attempts: u32,
     },
+    /// Fetched commits that no trusted machine signed: nothing merged, applied or pushed.
+    #[error("{} fetched commit(s) refused: {}", refused.len(), first_refusal(refused))]
+    Untrusted {
+        /// Each refused commit and why.
+        refused: Vec<Refused>,
+    },
+    /// The trust file.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// `ctx resolve` without an open conflict on that path.
     #[error("no open conflict{}", path.as_ref().map(|p| format!(" on {p}")).unwrap_or_default())]
     NoConflict {
@@ -85,6 +96,20 @@ pub enum SyncError {
         /// What is wrong.
         reason: String,
     },
+}
+
+fn first_refusal(refused: &[Refused]) -> String {
+    refused
+        .first()
+        .map(|r| {
+            let by = r
+                .claims
+                .as_deref()
+                .map(|m| format!(" (claims {m})"))
+                .unwrap_or_default();
+            format!("{}{by}: {}", &r.commit[..r.commit.len().min(10)], r.reason)
+        })
+        .unwrap_or_default()
 }
 
 impl From<StoreError> for SyncError {
@@ -150,6 +175,8 @@ pub struct SyncReport {
     /// Sealed values this machine is a recipient of but cannot open: tampered with, swapped or
     /// sealed without it. Their live values were kept.
     pub damaged: Vec<String>,
+    /// Machines that asked to join (their record arrived): `ctx machine approve NAME`.
+    pub join_requests: Vec<String>,
 }
 
 /// Options of a sync.
@@ -165,6 +192,8 @@ pub struct SyncOptions {
     pub progress: Option<fn(&str)>,
     /// Let the commit delete more files at once than the guard allows.
     pub allow_mass_delete: bool,
+    /// Accept unsigned fetched commits (history made by a ctx that did not sign), once.
+    pub accept_unsigned: bool,
 }
 
 impl Default for SyncOptions {
@@ -175,6 +204,7 @@ impl Default for SyncOptions {
             apply: true,
             progress: None,
             allow_mass_delete: false,
+            accept_unsigned: false,
         }
     }
 }
@@ -224,6 +254,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
         let theirs = fetch(&ws, &remote, &report, opts)?;
+        verify(&ws, theirs, opts.accept_unsigned, &mut report)?;
         if integrate(&mut ws, theirs, &url, &mut report)? {
             return Ok(report);
         }
@@ -294,6 +325,33 @@ fn fetch(
         true => Ok(ws.repo.store.ref_target(TRACKING)?),
         false => Ok(None),
     }
+}
+
+/// Refuses the fetch unless every new commit in it is trusted (see [`verify`]).
+fn verify(
+    ws: &Workspace,
+    theirs: Option<ObjectId>,
+    accept_unsigned: bool,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let Some(t) = theirs else { return Ok(()) };
+    if ws.repo.head == Some(t) {
+        return Ok(());
+    }
+    let mut trust = ws.trust()?;
+    let checked = verify::check(&ws.repo.store, &mut trust, ws.repo.head, t, accept_unsigned)?;
+    trust.save()?;
+    for name in checked.join_requests {
+        if !report.join_requests.contains(&name) {
+            report.join_requests.push(name);
+        }
+    }
+    if checked.refused.is_empty() {
+        return Ok(());
+    }
+    Err(SyncError::Untrusted {
+        refused: checked.refused,
+    })
 }
 
 /// The tracking ref follows what was pushed; it is only a cache of the remote's main.

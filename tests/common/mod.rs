@@ -93,7 +93,8 @@ fn copy_dir(from: &Path, to: &Path) {
 
 impl Machine {
     /// Commits `text` as `path` on the store's main, as a person editing the store with git
-    /// would (no ctx involved).
+    /// would (no ctx involved; signed with the machine's key, as the store's config makes
+    /// `git commit` do).
     pub fn commit_to_store(&self, path: &str, text: &str, message: &str) {
         let index = self.root.join("edit-index");
         let git = |args: &[&str], input: Option<&str>| -> String {
@@ -120,7 +121,11 @@ impl Machine {
         let info = format!("100644,{blob},{path}");
         git(&["update-index", "--cacheinfo", &info], None);
         let tree = git(&["write-tree"], None);
-        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", message], None);
+        // `-S`: `git commit` signs by the store's `commit.gpgsign`, which plumbing ignores.
+        let commit = git(
+            &["commit-tree", "-S", &tree, "-p", "main", "-m", message],
+            None,
+        );
         git(&["update-ref", "refs/heads/main", &commit], None);
     }
 

@@ -39,7 +39,14 @@ pub fn run(args: InitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         "machine `{}` ready (public key {}).",
         report.machine, report.public_key
     ));
+    ui.line(&format!(
+        "signing key fingerprint: {} (give it to the machine that approves this one)",
+        report.fingerprint
+    ));
     if report.joined {
+        for (m, fp) in report.trusted.iter().filter(|(m, _)| *m != report.machine) {
+            ui.line(&format!("trusting `{m}` ({fp}), as the store names it"));
+        }
         if !report.approved {
             ui.warn(&format!(
                 "this machine cannot read the store's secrets yet: on a machine that can, run `ctx sync && ctx machine approve {}`",

@@ -14,6 +14,10 @@ pub struct SyncArgs {
     /// Let the commit delete more than 20 tracked files, or over half of them, at once.
     #[arg(long)]
     pub allow_mass_delete: bool,
+    /// Accept fetched commits that are not signed, once: history made by a ctx that did not
+    /// sign its commits yet. Commits signed by an unknown key are still refused.
+    #[arg(long)]
+    pub accept_unsigned: bool,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -26,6 +30,7 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let opts = SyncOptions {
         push: !args.no_push,
         allow_mass_delete: args.allow_mass_delete,
+        accept_unsigned: args.accept_unsigned,
         progress: live.then_some(progress as fn(&str)),
         ..Default::default()
     };
@@ -115,6 +120,12 @@ pub fn print(r: &SyncReport, ui: &Ui) {
         ui.warn(&format!(
             "{s} holds uncommitted changes and was left as it is; `ctx sync` again commits and merges it"
         ));
+    }
+    for m in &r.join_requests {
+        ui.warn_hint(
+            &format!("machine `{m}` asked to join (its record arrived, signed by its own new key)"),
+            &format!("if it is yours, compare fingerprints and run `ctx machine approve {m}`"),
+        );
     }
     for d in &r.damaged {
         ui.warn_hint(

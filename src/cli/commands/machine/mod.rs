@@ -14,10 +14,15 @@ pub enum MachineCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Let a joined machine read the secrets (re-encrypts every secret to it).
+    /// Trust a joined machine's signed commits and let it read the secrets (re-encrypts every
+    /// secret to it). Shows the key's fingerprint first: compare it with the one `ctx init`
+    /// printed there. Example: `ctx machine approve laptop --fingerprint SHA256:…`
     Approve {
         /// The machine's name, as `ctx machine ls` shows it.
         name: String,
+        /// The fingerprint the machine printed at `ctx init`; refused when the key differs.
+        #[arg(long, value_name = "FP")]
+        fingerprint: Option<String>,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -48,8 +53,15 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
                 } else {
                     ui.paint(Style::Yellow, "cannot read secrets (not approved)")
                 };
+                let trust = match (m.trusted, &m.fingerprint) {
+                    (true, Some(fp)) => format!("signs as {fp}"),
+                    (false, Some(fp)) => {
+                        ui.paint(Style::Yellow, &format!("awaiting approval (key {fp})"))
+                    }
+                    (_, None) => ui.paint(Style::Yellow, "no signing key (run `ctx init` there)"),
+                };
                 ui.line(&format!(
-                    "{}{}  {}  {}  last sync {}  {}",
+                    "{}{}  {}  {}  last sync {}  {}  {}",
                     m.name,
                     if m.this_machine {
                         " (this machine)"
@@ -59,14 +71,21 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
                     m.os,
                     m.public_key,
                     m.last_sync.as_deref().unwrap_or("never"),
-                    access
+                    access,
+                    trust
                 ));
             }
             Ok(0)
         }
-        MachineCommand::Approve { name, json } => {
+        MachineCommand::Approve {
+            name,
+            fingerprint,
+            json,
+        } => {
             let mut o = crate::cli::open(env, Some("machine approve"))?;
-            let r = machines::approve(&mut o.ws, &name)?;
+            let c = machines::candidate(&o.ws, &name)?;
+            confirm_key(&c, fingerprint.as_deref(), ui)?;
+            let r = machines::approve(&mut o.ws, c, fingerprint.as_deref())?;
             report(&r, json, ui, "approved", "can already read the secrets");
             Ok(0)
         }
@@ -81,6 +100,43 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             }
             Ok(0)
         }
+    }
+}
+
+/// Shows the key about to be trusted; a changed key needs `--fingerprint` or a yes on the
+/// terminal, and a terminal is asked in any case unless `--fingerprint` was given.
+fn confirm_key(
+    c: &machines::Candidate,
+    fingerprint: Option<&str>,
+    ui: &Ui,
+) -> Result<(), CliError> {
+    match &c.changed_from {
+        Some(was) => ui.warn(&format!(
+            "`{}`'s signing key CHANGED: it was {was}, it is now {}",
+            c.name, c.fingerprint
+        )),
+        None => ui.line(&format!("`{}`'s signing key: {}", c.name, c.fingerprint)),
+    }
+    if fingerprint.is_some() {
+        return Ok(());
+    }
+    match ui.ask("Is this the fingerprint that machine printed at `ctx init`?") {
+        Some(true) => Ok(()),
+        Some(false) => Err(CliError::new(
+            "not approved: the fingerprint was not confirmed",
+            "compare it with the one `ctx init` printed on that machine",
+        )),
+        None if c.changed_from.is_some() => Err(CliError::new(
+            format!(
+                "`{}`'s signing key changed since this machine first saw it; not approved",
+                c.name
+            ),
+            format!(
+                "check it on that machine and run `ctx machine approve {} --fingerprint {}`",
+                c.name, c.fingerprint
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
