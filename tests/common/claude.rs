@@ -181,12 +181,14 @@ fn download(platform: &str, integrity: &str, dir: &Path) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let bytes = std::fs::read(&tgz).map_err(|e| e.to_string())?;
+    let mut hasher = sha2::Sha512::new();
+    std::fs::File::open(&tgz)
+        .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
+        .map_err(|e| format!("{}: {e}", tgz.display()))?;
     let got = format!(
         "sha512-{}",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&bytes))
+        base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
     );
-    drop(bytes);
     if got != integrity {
         let _ = std::fs::remove_file(&tgz);
         return Err(format!(
