@@ -3,6 +3,8 @@
 //! reads or writes the real user's files.
 #![allow(dead_code)]
 
+pub mod claude;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
