@@ -122,6 +122,25 @@ fn session_start(env: &Env) -> Result<Vec<String>, EventError> {
     Ok(notes)
 }
 
+/// What a Claude session should be told as it starts (the hook's output joins the
+/// conversation): the config from other machines held for review here.
+pub fn session_banner(env: &Env) -> Vec<String> {
+    let Ok(ws) = Workspace::open(env.clone()) else {
+        return Vec::new();
+    };
+    crate::review::pending(&ws)
+        .into_iter()
+        .map(|h| {
+            let who = h.machine.unwrap_or_else(|| "another machine".into());
+            format!(
+                "ctx: {} from {who} changes what runs ({}) and is held for review; it is not applied here until the user runs `ctx review --accept`",
+                h.path,
+                h.fields.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Before a Claude session: a full `ctx sync` when the store has a remote, so the session starts
 /// from what the other machines did. Offline is not an error here: the session starts from the
 /// local store, and the reason goes to the hook log.

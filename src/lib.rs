@@ -57,6 +57,8 @@ pub mod workspace;
 pub mod capture;
 /// Store -> live: plan, execute on a real or dry-run system.
 pub mod apply;
+/// The review gate for executable config pulled from other machines.
+pub mod review;
 /// Projects and their personal files.
 pub mod project;
 /// `ctx commit` as every caller runs it: catch up deferred hooks, record, apply what merged.

@@ -28,6 +28,8 @@ pub struct Overview {
     pub remote: Option<RemoteStatus>,
     /// Machines that joined but cannot read the secrets.
     pub cannot_read_secrets: Vec<String>,
+    /// Executable config from other machines held for `ctx review`.
+    pub held_for_review: Vec<crate::state::HeldChange>,
     /// Whether the live files match the store.
     pub clean: bool,
 }
@@ -59,5 +61,6 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         conflicts,
         remote: remote_status(ws)?,
         cannot_read_secrets: unapproved,
+        held_for_review: crate::review::pending(ws),
     })
 }

@@ -196,6 +196,7 @@ fn machine_name(
     if existing.as_ref().map(|c| &c.machine) != Some(&name) {
         let cfg = MachineConfig {
             machine: name.clone(),
+            review: existing.as_ref().is_none_or(|c| c.review),
         };
         let text = serde_yaml::to_string(&cfg).unwrap_or_default();
         let path = env.machine_config_path();

@@ -18,6 +18,14 @@ use crate::store::StoreError;
 pub struct MachineConfig {
     /// The machine name, used in commits and `machines/<name>.yaml`.
     pub machine: String,
+    /// Hold executable config pulled from other machines until `ctx review --accept` (kept
+    /// here, not in the synced ctx.yaml: another machine must not be able to turn it off).
+    #[serde(default = "on")]
+    pub review: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// Reads the machine config: "not set up" only when it is absent.

@@ -158,6 +158,7 @@ fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
             "git {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).to_string()
     };
     git(&["clone", "-q", "-b", "main", &url, "."]);
     let mcp = work.join("claude/mcp.json");
@@ -200,6 +201,14 @@ fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
     );
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(err.contains("integrity: claude/mcp.json:"), "{err}");
+    let tampered = git(&["rev-parse", "HEAD"]);
+    assert!(
+        err.contains(&format!(
+            "last changed in commit {}",
+            &tampered.trim()[..10]
+        )),
+        "names the commit that brought it: {err}"
+    );
     let doctor = a.ctx(&["doctor"]);
     assert!(String::from_utf8_lossy(&doctor.stdout).contains("integrity"));
     let revoked = a.ctx(&["machine", "revoke", "b"]);
@@ -210,4 +219,71 @@ fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
         String::from_utf8_lossy(&revoked.stderr)
     );
     assert!(String::from_utf8_lossy(&revoked.stderr).contains("cannot be opened"));
+}
+
+#[test]
+fn config_that_runs_code_from_another_machine_is_held_until_reviewed() {
+    let (_dir, _url, a, b) = approved_pair();
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let settings = |m: &Machine| common::json(&m.claude_dir().join("settings.json"));
+    let github =
+        |m: &Machine| common::json(&m.claude_json())["mcpServers"]["github"]["command"].clone();
+    let before = github(&b);
+    // A trusted machine adds a hook, changes an MCP command and edits its memory.
+    let mut s = settings(&a);
+    s["hooks"]["Stop"] =
+        serde_json::json!([{"hooks": [{"type": "command", "command": "echo from-a"}]}]);
+    std::fs::write(
+        a.claude_dir().join("settings.json"),
+        serde_json::to_string_pretty(&s).unwrap(),
+    )
+    .unwrap();
+    let mut j = common::json(&a.claude_json());
+    j["mcpServers"]["github"]["command"] = "/opt/a/github-mcp".into();
+    std::fs::write(a.claude_json(), serde_json::to_string_pretty(&j).unwrap()).unwrap();
+    std::fs::write(a.claude_dir().join("CLAUDE.md"), "# edited on a\n").unwrap();
+    a.ok(&["sync"]);
+
+    let synced = b.run(&["sync"]);
+    assert_eq!(synced.code, Some(0), "{synced}");
+    assert!(synced.stderr.contains("held for review"), "{synced}");
+    let has_hook = |m: &Machine| settings(m)["hooks"].to_string().contains("echo from-a");
+    assert!(!has_hook(&b), "the hook waits: {synced}");
+    assert_eq!(github(&b), before, "the MCP command waits");
+    let memory = std::fs::read_to_string(b.claude_dir().join("CLAUDE.md")).unwrap();
+    assert_eq!(memory, "# edited on a\n", "everything else is applied");
+
+    let listed = b.run(&["review"]);
+    assert_eq!(listed.code, Some(1), "{listed}");
+    assert!(listed.stdout.contains("hooks"), "{listed}");
+    assert!(
+        listed.stdout.contains("mcpServers.github.command"),
+        "{listed}"
+    );
+    assert!(listed.stdout.contains("from a"), "{listed}");
+    assert!(b.run(&["status"]).stderr.contains("held for review"));
+    let session = b.run(&["hook", "session-start"]);
+    assert!(session.stdout.contains("held for review"), "{session}");
+    // `ctx apply` does not bypass the gate.
+    b.ok(&["apply"]);
+    assert!(!has_hook(&b), "apply wrote the held hook");
+
+    b.ok(&["review", "--accept", "settings.json"]);
+    assert!(has_hook(&b), "accepted, applied");
+    assert_eq!(github(&b), before, "only what was accepted is applied");
+    b.ok(&["review", "--reject"]);
+    assert!(b.ok(&["review"]).contains("Nothing is held"));
+    let again = b.run(&["sync"]);
+    assert!(
+        !again.stderr.contains("held for review"),
+        "not asked again: {again}"
+    );
+    assert_eq!(github(&b), before, "b keeps its version");
+    a.ok(&["sync"]);
+    assert_eq!(
+        github(&a),
+        "/opt/a/github-mcp",
+        "and does not push it back over a's"
+    );
 }

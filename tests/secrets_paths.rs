@@ -391,6 +391,8 @@ fn an_insert_in_args_on_a_machine_without_the_key_keeps_each_secret_after_its_fl
     });
     m1.ok(&["sync"]);
     m2.ok(&["sync"]);
+    // A new MCP server from another machine waits for review.
+    m2.ok(&["review", "--accept"]);
     let m2_args =
         |m2: &Machine| common::json(&m2.claude_json())["mcpServers"]["flags"]["args"].clone();
     assert_eq!(
@@ -424,6 +426,8 @@ fn an_insert_in_args_on_a_machine_without_the_key_keeps_each_secret_after_its_fl
     m1.fails(&["sync"], 2);
     m1.ok(&["machine", "approve", "m2"]);
     m1.ok(&["sync"]);
+    // A changed `args` list waits for review; accepted, it is applied as merged.
+    m1.ok(&["review", "--accept", "mcp.json"]);
     let live = common::json(&m1.claude_json())["mcpServers"]["flags"]["args"].clone();
     assert_eq!(
         live,

@@ -280,3 +280,36 @@ fn a_machine_not_yet_approved_is_heard_only_after_approval_with_its_fingerprint(
         "b's change arrived after approval: {live}"
     );
 }
+
+#[test]
+fn a_tree_holding_a_link_is_refused_with_its_commit_named() {
+    let r = remote();
+    let a = Machine::seeded("a");
+    a.ok(&["init", "--machine", "a", "--remote", &r.url]);
+    a.ok(&["sync"]);
+    let git = attacker(&r, &a);
+    // A link into the victim's home, inside a skill: git stores it as mode 120000.
+    let work = r.dir.path().join("attacker");
+    std::os::unix::fs::symlink("/etc/passwd", work.join("claude/skills/evil")).unwrap();
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=a",
+        "-c",
+        "user.email=a@a",
+        "commit",
+        "-qm",
+        "a: skill",
+    ]);
+    git(&["push", "-q", "origin", "HEAD:main"]);
+    let id = git(&["rev-parse", "HEAD"]);
+    let refused = a.fails(&["sync"], 2);
+    assert!(refused.stderr.contains(&id.trim()[..12]), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("claude/skills/evil: a symbolic link"),
+        "{refused}"
+    );
+    assert!(!a.claude_dir().join("skills/evil").exists());
+}

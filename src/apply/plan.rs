@@ -67,6 +67,8 @@ pub struct Plan {
     pub unreadable: Vec<String>,
     /// Live files not deleted because they lie inside a symlinked folder (another tree's files).
     pub kept: Vec<String>,
+    /// Store paths held by the review gate (`ctx review`): their live files are left alone.
+    pub held: Vec<String>,
     /// Store paths not written because capture would never take them (a `.git` folder in a
     /// skill, credentials, a never-synced name): what another machine pushed there stays out.
     pub refused: Vec<String>,
@@ -101,6 +103,7 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
         .filter(|p| is_live_path(p) && selected(p, only))
         .collect();
     let codec = ws.codec();
+    let held = crate::state::Held::load(&ws.state.held);
     let mut plan = Plan::default();
     for path in paths {
         let Some((live, source)) = live_location(&ws.env, path) else {
@@ -115,6 +118,10 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
         let have = snap.files.get(path).and_then(|c| c.entry);
         if want == have {
             plan.in_sync.insert(path.clone(), want);
+            continue;
+        }
+        if held.holds(path) {
+            plan.held.push(path.clone());
             continue;
         }
         if want.is_none() && !applied.files.contains_key(path) && !head.contains_key(path) {

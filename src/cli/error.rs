@@ -242,6 +242,7 @@ impl From<crate::sync::SyncError> for CliError {
             S::BadResolution { .. } => {
                 "fix the file and run `ctx resolve` again; nothing was recorded"
             }
+            S::Review(_) => "check the permissions of the store's ctx/ folder; the held list is rebuilt by the next sync",
             S::Trust(_) => "fix or remove the file (ctx then trusts only this machine until you approve the others)",
             S::Untrusted { refused } => {
                 return CliError {
@@ -330,6 +331,19 @@ impl From<crate::machines::MachineError> for CliError {
                 "run `ctx init` on that machine (it makes a signing key and registers it), then `ctx sync` there and here",
             ),
             M::Trust(_) => CliError::from_error(&e, "fix or remove the trust file; nothing was approved"),
+        }
+    }
+}
+
+impl From<crate::review::ReviewError> for CliError {
+    fn from(e: crate::review::ReviewError) -> Self {
+        use crate::review::ReviewError as R;
+        match e {
+            R::Workspace(w) => w.into(),
+            R::NotHeld(_) => CliError::from_error(&e, "`ctx review` lists what is held"),
+            R::Io { .. } => {
+                CliError::from_error(&e, "check the permissions of the store's ctx/ folder")
+            }
         }
     }
 }

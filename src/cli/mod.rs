@@ -62,6 +62,9 @@ pub enum Command {
     Machine(machine::MachineCommand),
     /// Make a new commit restoring an earlier state, then apply it.
     Rollback(rollback::RollbackArgs),
+    /// Show the config that runs code, pulled from other machines and held here; accept or
+    /// reject it. Example: `ctx review`, then `ctx review --accept settings.json`
+    Review(review::ReviewArgs),
     /// List, set or rotate encrypted values.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
@@ -116,6 +119,7 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Log(a) => log::run(a, env, ui),
         Command::Apply(a) => apply::run(a, env, ui),
         Command::Rollback(a) => rollback::run(a, env, ui),
+        Command::Review(a) => review::run(a, env, ui),
         Command::Sync(a) => sync::run(a, env, ui),
         Command::Resolve(a) => resolve::run(a, env, ui),
         Command::Machine(c) => machine::run(c, env, ui),

@@ -3,11 +3,13 @@
 
 mod applied;
 mod cache;
+mod held;
 
 use std::path::{Path, PathBuf};
 
 pub use applied::{write_journal, Applied};
 pub use cache::{stat, stat_of, CacheEntry, DirCache, FastHash, Listing, Stat, StatCache};
+pub use held::{Held, HeldChange};
 
 /// Paths of the state files inside the state dir.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct StatePaths {
     pub merge_state: PathBuf,
     /// `live-conflicts.json`: live edits a commit found in conflict with the store.
     pub live_conflicts: PathBuf,
+    /// `held.json`: changes the review gate holds.
+    pub held: PathBuf,
     /// `deferred-projects`: worktrees a git hook could not record (the store was busy), for the
     /// next command to record.
     pub deferred: PathBuf,
@@ -43,6 +47,7 @@ impl StatePaths {
             merge_state: dir.join("merge-state.json"),
             live_conflicts: dir.join("live-conflicts.json"),
             deferred: dir.join("deferred-projects"),
+            held: dir.join("held.json"),
         }
     }
 

@@ -48,6 +48,59 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Entries that `b` adds or changes against `a` whose name git's fsck rejects (`/`, a newline,
+    /// NUL, `.`, `..`, `.git` in any case, empty) or that are links or submodules, which ctx
+    /// never writes: as `path: why`.
+    pub fn bad_entries(&self, a: Option<ObjectId>, b: Option<ObjectId>) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        bad_into(&self.repo, "", a, b, &mut out)?;
+        Ok(out)
+    }
+}
+
+fn bad_name(name: &str) -> bool {
+    name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.eq_ignore_ascii_case(".git")
+        || name.contains(['/', '\n', '\0'])
+}
+
+fn bad_into(
+    repo: &gix::Repository,
+    prefix: &str,
+    a: Option<ObjectId>,
+    b: Option<ObjectId>,
+    out: &mut Vec<String>,
+) -> Result<()> {
+    if a == b || b.is_none() {
+        return Ok(());
+    }
+    let (ea, eb) = (tree_entries(repo, a)?, tree_entries(repo, b)?);
+    for (name, (kind, oid)) in &eb {
+        let old = ea.get(name).copied();
+        if old == Some((*kind, *oid)) {
+            continue;
+        }
+        let path = format!("{prefix}{}", name.escape_debug());
+        if bad_name(name) {
+            out.push(format!("{path}: a name git's fsck rejects"));
+            continue;
+        }
+        match kind {
+            EntryKind::Tree => {
+                let before = old.filter(|(k, _)| *k == EntryKind::Tree).map(|(_, o)| o);
+                bad_into(repo, &format!("{path}/"), before, Some(*oid), out)?;
+            }
+            EntryKind::Link => out.push(format!("{path}: a symbolic link")),
+            EntryKind::Commit => out.push(format!("{path}: a submodule")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `files` with `changes` applied, as `write_tree` applies them to a tree.
 pub fn files_after(files: &Files, changes: &BTreeMap<String, Change>) -> Files {
     let mut out = files.clone();

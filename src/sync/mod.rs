@@ -79,6 +79,9 @@ pub enum SyncError {
     /// The trust file.
     #[error(transparent)]
     Trust(#[from] crate::trust::TrustError),
+    /// The review gate's list.
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
     /// `ctx resolve` without an open conflict on that path.
     #[error("no open conflict{}", path.as_ref().map(|p| format!(" on {p}")).unwrap_or_default())]
     NoConflict {
@@ -175,8 +178,12 @@ pub struct SyncReport {
     /// Sealed values this machine is a recipient of but cannot open: tampered with, swapped or
     /// sealed without it. Their live values were kept.
     pub damaged: Vec<String>,
+    /// For each damaged value, the commit that last changed its file and the machine it names.
+    pub damage_origins: std::collections::BTreeMap<String, String>,
     /// Machines that asked to join (their record arrived): `ctx machine approve NAME`.
     pub join_requests: Vec<String>,
+    /// Executable config from other machines held for `ctx review` (newly held by this sync).
+    pub held_for_review: Vec<crate::state::HeldChange>,
 }
 
 /// Options of a sync.
@@ -327,6 +334,25 @@ fn fetch(
     }
 }
 
+/// The commit that last changed each damaged value's file ("commit 1a2b3c4d5e by laptop").
+fn damage_origins(
+    ws: &Workspace,
+    damaged: &[String],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(head) = ws.repo.head else {
+        return Ok(out);
+    };
+    for d in damaged {
+        let file = d.split_once(':').map_or(d.as_str(), |(f, _)| f);
+        if let Some(last) = ws.repo.store.history().log(head, Some(file), 1)?.first() {
+            let by = last.machine.as_deref().unwrap_or("an unnamed machine");
+            out.insert(d.clone(), format!("commit {} by {by}", &last.id[..10]));
+        }
+    }
+    Ok(out)
+}
+
 /// Refuses the fetch unless every new commit in it is trusted (see [`verify`]).
 fn verify(
     ws: &Workspace,
@@ -466,6 +492,9 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
             Some(from) if !full => Scope::ChangedSince(from),
             _ => Scope::All,
         };
+        let since = live.at.filter(|_| !full);
+        let held = crate::review::hold_incoming(ws, since)?;
+        report.held_for_review.extend(held);
         let done = apply::to_head(ws, scope, OnDirty::Skip)?;
         // A file in conflict is named as such, not as merely uncommitted.
         let conflicted: Vec<String> = report
@@ -502,6 +531,7 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
     }
     live.at = ws.repo.head;
     report.damaged = ws.keys.damaged(&ws.repo)?;
+    report.damage_origins = damage_origins(ws, &report.damaged)?;
     let note = format!(
         "this machine cannot read the store's secrets (not approved); its live values are kept. On an approved machine: `ctx machine approve {}`",
         ws.machine()

@@ -2,7 +2,7 @@
 //! machine this machine trusts, or a join request (a new machine's first commit, touching only
 //! its own record), or refused with nothing applied and nothing pushed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -57,7 +57,6 @@ pub fn check(
         }
     }
     let mut out = Checked::default();
-    let mut bad: HashSet<ObjectId> = HashSet::new();
     for id in new_commits(store, &known, theirs)? {
         let raw = store.raw_commit(id)?;
         let parents = history.parents(id)?;
@@ -67,6 +66,12 @@ pub fn check(
             claims: claims.clone(),
             reason,
         };
+        let parent_tree = parents.first().map(|p| store.tree_of(*p)).transpose()?;
+        let bad = store.bad_entries(parent_tree, Some(store.tree_of(id)?))?;
+        if let Some(first) = bad.first() {
+            out.refused.push(refuse(format!("its tree holds {first}")));
+            continue;
+        }
         let verdict = match check_commit(&raw) {
             Signature::Unsigned if accept_unsigned => Ok(()),
             Signature::Unsigned => Err(refuse("it is not signed".into())),
@@ -79,7 +84,6 @@ pub fn check(
             },
         };
         if let Err(r) = verdict {
-            bad.insert(id);
             out.refused.push(r);
         }
     }
@@ -201,18 +205,10 @@ fn join_request(
     Ok(None)
 }
 
-/// The paths a commit changes against `parent` (all of its files when it has none).
+/// The paths a commit changes against `parent` (all of its files when it has none). Read as a
+/// tree diff: only changed subtrees are read, and the head's tree cache is left alone.
 fn changed_paths(store: &Store, parent: Option<ObjectId>, id: ObjectId) -> Result<Vec<String>> {
-    let before = match parent {
-        Some(p) => store.files(Some(p))?,
-        None => BTreeMap::new(),
-    };
-    let after = store.files(Some(id))?;
-    let mut out: Vec<String> = after
-        .iter()
-        .filter(|(p, e)| before.get(*p) != Some(e))
-        .map(|(p, _)| p.clone())
-        .collect();
-    out.extend(before.keys().filter(|p| !after.contains_key(*p)).cloned());
-    Ok(out)
+    let before = parent.map(|p| store.tree_of(p)).transpose()?;
+    let diff = store.diff_trees(before, Some(store.tree_of(id)?))?;
+    Ok(diff.into_keys().collect())
 }

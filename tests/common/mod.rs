@@ -131,6 +131,15 @@ impl Machine {
         git(&["update-ref", "refs/heads/main", &commit], None);
     }
 
+    /// Turns the review gate off on this machine (`review: false` in its own config), for tests
+    /// about convergence rather than review.
+    pub fn review_off(&self) {
+        let path = self.ctx_config().join("config.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace("review: true\n", "");
+        std::fs::write(&path, format!("{text}review: false\n")).unwrap();
+    }
+
     /// A machine with an empty home.
     pub fn empty(name: &str) -> Machine {
         let dir = tempfile::tempdir().unwrap();

@@ -26,6 +26,11 @@ pub fn run(args: HookArgs, env: &Env, _ui: &Ui) -> Result<i32, CliError> {
             for n in notes {
                 crate::hooks::log_failure(env, &args.event, &cwd, &n);
             }
+            if args.event == "session-start" {
+                for line in crate::events::session_banner(env) {
+                    println!("{line}");
+                }
+            }
             return Ok(0);
         }
         Ok(Err(e)) => match &e.hint {

@@ -12,6 +12,7 @@ pub mod log;
 pub mod machine;
 pub mod merge_driver;
 pub mod resolve;
+pub mod review;
 pub mod rollback;
 pub mod secret;
 pub mod status;

@@ -64,6 +64,17 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         }
         ui.line("  settle with `ctx resolve PATH --ours|--theirs` or `ctx resolve PATH`");
     }
+    for h in &report.held_for_review {
+        let who = h.machine.as_deref().unwrap_or("another machine");
+        ui.warn_hint(
+            &format!(
+                "held for review: {} from {who} ({})",
+                h.path,
+                h.fields.join(", ")
+            ),
+            "`ctx review` shows it; `ctx review --accept` applies it, `--reject` keeps yours",
+        );
+    }
     if !report.cannot_read_secrets.is_empty() {
         ui.line(&format!(
             "Cannot read the secrets yet: {} (`ctx machine approve NAME`).",

@@ -121,6 +121,13 @@ pub fn print(r: &SyncReport, ui: &Ui) {
             "{s} holds uncommitted changes and was left as it is; `ctx sync` again commits and merges it"
         ));
     }
+    for h in &r.held_for_review {
+        let who = h.machine.as_deref().unwrap_or("another machine");
+        ui.warn_hint(
+            &format!("held for review: {} from {who} changes what runs ({}); this machine keeps its version", h.path, h.fields.join(", ")),
+            "`ctx review` shows it; `ctx review --accept` applies it",
+        );
+    }
     for m in &r.join_requests {
         ui.warn_hint(
             &format!("machine `{m}` asked to join (its record arrived, signed by its own new key)"),
@@ -128,8 +135,13 @@ pub fn print(r: &SyncReport, ui: &Ui) {
         );
     }
     for d in &r.damaged {
+        let origin = r
+            .damage_origins
+            .get(d)
+            .map(|o| format!(" (last changed in {o})"))
+            .unwrap_or_default();
         ui.warn_hint(
-            &format!("integrity: {d} is sealed to this machine but does not open (tampered with, swapped, or sealed without this key); this machine kept its own value"),
+            &format!("integrity: {d} is sealed to this machine but does not open (tampered with, swapped, or sealed without this key){origin}; this machine kept its own value"),
             &format!("`ctx log` shows who changed it; set it anew with `ctx secret set {d}`"),
         );
     }
