@@ -9,6 +9,8 @@
 pub mod fsx;
 /// The time ctx stamps on commits and records (`CTX_TIMESTAMP` pins it, for tests).
 pub mod clock;
+/// Claude Code's per-project folder names (`enc(path)`) and this machine's project roots.
+pub mod projdir;
 /// Every location ctx reads or writes, resolved once from the environment.
 pub mod env;
 /// The store-path vocabulary and the store <-> live mapping.

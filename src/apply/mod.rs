@@ -214,6 +214,7 @@ mod tests {
             claude_json: home.join(".claude.json"),
             desktop_config: home.join(".config/Claude/claude_desktop_config.json"),
             hostname: "test".into(),
+            projects: Default::default(),
             home,
         }
     }
