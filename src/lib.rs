@@ -55,6 +55,8 @@ pub mod repo;
 pub mod keyring;
 /// This machine with its store open: env + repo + keyring + state.
 pub mod workspace;
+/// Claude Code session transcripts: sealed chunks, their union, capture and apply.
+pub mod sessions;
 /// Live -> store: scan, snapshot, status, record a commit.
 pub mod capture;
 /// Store -> live: plan, execute on a real or dry-run system.

@@ -30,6 +30,8 @@ pub struct Overview {
     pub cannot_read_secrets: Vec<String>,
     /// Whether the live files match the store.
     pub clean: bool,
+    /// Session transcripts with lines not in the store yet (counts only, never their words).
+    pub sessions: crate::sessions::Pending,
 }
 
 /// Computes the overview (no network).
@@ -59,5 +61,6 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         conflicts,
         remote: remote_status(ws)?,
         cannot_read_secrets: unapproved,
+        sessions: crate::sessions::pending(ws),
     })
 }

@@ -1,5 +1,6 @@
 //! Continuity between machines where one repository lives at different paths: auto memory
-//! follows the project.
+//! follows the project, session transcripts (opt-in) follow it sealed, and are written where
+//! `claude --resume` looks on each machine.
 #![cfg(unix)]
 
 mod common;
@@ -194,4 +195,225 @@ fn agent_memory_is_a_user_level_folder() {
         std::fs::read_to_string(got).unwrap(),
         "- prefers small PRs\n"
     );
+}
+
+/// Two machines with the project, sessions enabled, and a session of three lines made on `a`.
+fn session_on_a() -> (Remote, Machine, Machine, PathBuf, PathBuf) {
+    let (remote, a, b) = two_machines();
+    let (pa, pb) = on_both(&a, &b);
+    a.ok(&["sessions", "enable"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let t = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    append(
+        &t,
+        &line(
+            "u1",
+            None,
+            &pa,
+            1,
+            "SECRET-PROMPT-one refactor the login form",
+        ),
+    );
+    append(&t, &line("u2", Some("u1"), &pa, 2, "SECRET-REPLY-two done"));
+    append(
+        &t,
+        &line("u3", Some("u2"), &pa, 3, "SECRET-PROMPT-three add tests"),
+    );
+    let sub = folder(&a, &pa).join(SID).join("subagents/agent-x1.jsonl");
+    append(&sub, &line("s1", None, &pa, 2, "SECRET-SUBAGENT-line"));
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    (remote, a, b, pa, pb)
+}
+
+#[test]
+fn a_session_made_on_one_machine_is_written_where_resume_looks_on_the_other() {
+    let (remote, a, b, pa, pb) = session_on_a();
+    let t = folder(&b, &pb).join(format!("{SID}.jsonl"));
+    assert_eq!(uuids(&t), ["u1", "u2", "u3"]);
+    assert!(
+        cwds(&t).iter().all(|c| Path::new(c) == pb),
+        "{:?}",
+        cwds(&t)
+    );
+    assert_eq!(
+        std::fs::metadata(&t).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let sub = folder(&b, &pb).join(SID).join("subagents/agent-x1.jsonl");
+    assert_eq!(uuids(&sub), ["s1"]);
+    // Not under a's folder name as well: one folder holds the id.
+    assert!(!folder(&b, &pa).exists());
+
+    let show = b.ok(&["sessions", "show", SID]);
+    let cmd = format!("cd {} && claude --resume {SID}", pb.display());
+    assert!(show.contains(&cmd), "{show}");
+    let ls: Value = serde_json::from_str(&b.ok(&["sessions", "ls", "--json"])).unwrap();
+    // The fixture home holds a session of ~/code/webapp too: it came along.
+    let ours = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == SID)
+        .unwrap();
+    assert_eq!(ours["machine"], "a");
+    assert_eq!(ours["lines"], 3);
+    assert_eq!(ours["title"], "SECRET-PROMPT-one refactor the login form");
+    let fixture = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] != SID)
+        .unwrap();
+    assert_eq!(
+        fixture["title"],
+        "Fix formatDueDate time zone bug in webapp"
+    );
+
+    // b goes on with the session; a gets b's turns, its own lines as they were.
+    append(
+        &t,
+        &line("u4", Some("u3"), &pb, 4, "SECRET-REPLY-four from b"),
+    );
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    let ta = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    assert_eq!(uuids(&ta), ["u1", "u2", "u3", "u4"]);
+    assert!(cwds(&ta).iter().all(|c| Path::new(c) == pa));
+
+    // No transcript line in plaintext in any object, local or remote, nor in a commit message.
+    for (what, objects) in [
+        ("a's store", a.all_objects()),
+        ("b's store", b.all_objects()),
+        ("the remote", remote.all_objects()),
+    ] {
+        let text = String::from_utf8_lossy(&objects);
+        assert!(
+            !text.contains("SECRET-"),
+            "{what} holds a transcript line in plaintext"
+        );
+    }
+}
+
+#[test]
+fn two_machines_appending_at_once_both_keep_every_line_once() {
+    let (_remote, a, b, pa, pb) = session_on_a();
+    let ta = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    let tb = folder(&b, &pb).join(format!("{SID}.jsonl"));
+    append(&ta, &line("a4", Some("u3"), &pa, 10, "from a"));
+    append(&tb, &line("b4", Some("u3"), &pb, 11, "from b"));
+    append(&tb, &line("b5", Some("b4"), &pb, 12, "more from b"));
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    for t in [&ta, &tb] {
+        assert_eq!(
+            uuids(t),
+            ["u1", "u2", "u3", "a4", "b4", "b5"],
+            "{}",
+            t.display()
+        );
+    }
+    // Nothing new to carry: another round changes nothing.
+    let head = a.head();
+    a.ok(&["sync"]);
+    assert_eq!(a.head(), head);
+}
+
+#[test]
+fn a_line_being_written_waits_for_the_next_capture() {
+    let (_remote, a, b, pa, pb) = session_on_a();
+    let ta = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    let full = line("u4", Some("u3"), &pa, 4, "half");
+    let (first, rest) = full.split_at(20);
+    append(&ta, first);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let tb = folder(&b, &pb).join(format!("{SID}.jsonl"));
+    assert_eq!(uuids(&tb), ["u1", "u2", "u3"]);
+    append(&ta, rest);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(uuids(&tb), ["u1", "u2", "u3", "u4"]);
+}
+
+#[test]
+fn a_machine_not_approved_gets_no_session() {
+    let (remote, a, _b, _pa, _pb) = session_on_a();
+    let c = Machine::empty("c");
+    c.ok(&["init", "--machine", "c", "--remote", &remote.url()]);
+    c.ok(&["sync"]);
+    let pc = webapp(&c, "src/webapp");
+    c.ok(&["sync"]);
+    assert!(c
+        .git(&["show", "main:projects/github.com-acme-webapp.yaml"])
+        .contains("c:"));
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    let t = folder(&c, &pc).join(format!("{SID}.jsonl"));
+    assert!(!t.exists(), "an unapproved machine got a transcript");
+    let ls: Value = serde_json::from_str(&c.ok(&["sessions", "ls", "--json"])).unwrap();
+    assert!(
+        ls.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["readable"] == false),
+        "{ls}"
+    );
+    let projects = c.claude_dir().join("projects");
+    assert!(
+        common::walk(&projects).is_empty(),
+        "{:?}",
+        common::walk(&projects)
+    );
+}
+
+#[test]
+fn sessions_idle_past_keep_are_not_carried_forward() {
+    let (_remote, a, b, pa, pb) = session_on_a();
+    // An old session, captured before retention was set.
+    let old = "01d00000-0000-4000-8000-000000000001";
+    let t_old = folder(&a, &pa).join(format!("{old}.jsonl"));
+    let v = serde_json::json!({"uuid": "o1", "cwd": pa, "type": "user",
+        "message": {"content": "old work"}, "timestamp": "2025-03-01T00:00:00Z"});
+    append(&t_old, &format!("{v}\n"));
+    a.ok(&["sync"]);
+    let tree = a.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        tree.contains(&format!("sessions/github.com-acme-webapp/{old}/")),
+        "{tree}"
+    );
+    // keep: 30d, set as a person would in ctx.yaml.
+    let manifest = a.git(&["show", "main:ctx.yaml"]);
+    let manifest = manifest.replace("enabled: true", "enabled: true\n  keep: 30d");
+    a.commit_to_store("ctx.yaml", &manifest, "keep sessions 30 days");
+    a.ok(&["sync"]);
+    let tree = a.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(!tree.contains(old), "{tree}");
+    assert!(tree.contains(SID), "{tree}");
+    // History keeps it.
+    let log = a.git(&["log", "--all", "--name-only", "--format="]);
+    assert!(log.contains(old));
+    b.ok(&["sync"]);
+    assert!(!folder(&b, &pb).join(format!("{old}.jsonl")).exists());
+    assert!(folder(&b, &pb).join(format!("{SID}.jsonl")).exists());
+}
+
+#[test]
+fn status_and_log_summarise_sessions_without_their_words() {
+    let (_remote, a, _b, pa, _pb) = session_on_a();
+    let ta = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    append(&ta, &line("u4", Some("u3"), &pa, 4, "SECRET-PROMPT-status"));
+    append(&ta, &line("u5", Some("u4"), &pa, 5, "SECRET-REPLY-status"));
+    let status = a.ok(&["status"]);
+    assert!(
+        status.contains("sessions: 1 with 2 new line(s)"),
+        "{status}"
+    );
+    assert!(!status.contains("SECRET-"), "{status}");
+    a.ok(&["commit"]);
+    let log = a.ok(&["log"]);
+    assert!(log.contains("sessions: 1 session(s), +2 line(s)"), "{log}");
+    assert!(!log.contains("SECRET-"), "{log}");
 }

@@ -3,11 +3,13 @@
 
 mod applied;
 mod cache;
+mod sessions;
 
 use std::path::{Path, PathBuf};
 
 pub use applied::{write_journal, Applied};
 pub use cache::{stat, stat_of, CacheEntry, DirCache, FastHash, Listing, Stat, StatCache};
+pub use sessions::{Known, SessionState, Tracked};
 
 /// Paths of the state files inside the state dir.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct StatePaths {
     /// `deferred-projects`: worktrees a git hook could not record (the store was busy), for the
     /// next command to record.
     pub deferred: PathBuf,
+    /// `sessions.json`: how far each session transcript was chunked, what the live copies hold.
+    pub sessions: PathBuf,
 }
 
 impl StatePaths {
@@ -43,6 +47,7 @@ impl StatePaths {
             merge_state: dir.join("merge-state.json"),
             live_conflicts: dir.join("live-conflicts.json"),
             deferred: dir.join("deferred-projects"),
+            sessions: dir.join("sessions.json"),
         }
     }
 
