@@ -16,5 +16,13 @@ pub fn commit(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     if !outcome.merged.is_empty() {
         apply::to_head(ws, Scope::Paths(outcome.merged.clone()), OnDirty::Skip)?;
     }
+    // Transcripts never block a commit of the files: what fails now is captured next time.
+    match crate::sessions::capture(ws) {
+        Ok(s) => outcome.sessions = s,
+        Err(e) => outcome.notes.push(format!(
+            "sessions not captured: {}",
+            crate::error::chain(&e)
+        )),
+    }
     Ok(outcome)
 }

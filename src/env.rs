@@ -19,6 +19,9 @@ pub struct Env {
     pub desktop_config: PathBuf,
     /// The host name, the default machine name.
     pub hostname: String,
+    /// Where this machine has each project checked out, from the store's project records: not
+    /// the process environment, so empty until a workspace opens the store.
+    pub projects: crate::projdir::Roots,
 }
 
 impl Env {
@@ -62,6 +65,7 @@ impl Env {
             claude_json,
             desktop_config,
             hostname: hostname(),
+            projects: Default::default(),
         }
     }
 

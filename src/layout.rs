@@ -29,7 +29,27 @@ pub enum Source {
 
 /// Store paths that correspond to live files (the rest is the store's own bookkeeping).
 pub fn is_live_path(path: &str) -> bool {
-    path.starts_with("claude/") || path.starts_with("desktop/")
+    path.starts_with("claude/") || path.starts_with("desktop/") || memory_of(path).is_some()
+}
+
+/// A project's auto memory in the store, `projects/<id>/memory/<rel>`: (id, rel).
+pub fn memory_of(path: &str) -> Option<(&str, &str)> {
+    let (id, rest) = path.strip_prefix("projects/")?.split_once('/')?;
+    let rel = rest.strip_prefix("memory/")?;
+    (!id.is_empty() && !rel.is_empty()).then_some((id, rel))
+}
+
+/// The store path of a file of project `id`'s auto memory.
+pub fn memory_path(id: &str, rel: &str) -> String {
+    format!("projects/{id}/memory/{rel}")
+}
+
+/// Where project `id`'s auto memory lives on this machine: under the folder name of its main
+/// worktree here; `None` when this machine does not have the project.
+pub fn memory_dir(env: &Env, id: &str) -> Option<PathBuf> {
+    let here = env.projects.get(id)?;
+    let folder = crate::projdir::encode_path(&here.main);
+    Some(env.claude_dir.join("projects").join(folder).join("memory"))
 }
 
 /// The store's own YAML documents, validated against their schemas on every commit.
@@ -61,6 +81,16 @@ pub fn live_location(env: &Env, path: &str) -> Option<(PathBuf, Source)> {
     match path {
         CLAUDE_MCP => Some((env.claude_json.clone(), Source::McpServers)),
         DESKTOP_MCP => Some((env.desktop_config.clone(), Source::McpServers)),
+        _ if memory_of(path).is_some() => {
+            let (id, rel) = memory_of(path)?;
+            if rel
+                .split('/')
+                .any(|p| p == ".." || p == "." || p.is_empty())
+            {
+                return None;
+            }
+            Some((memory_dir(env, id)?.join(rel), Source::Whole))
+        }
         _ => {
             let rel = path.strip_prefix("claude/")?;
             if rel.split('/').any(|p| p == ".." || p.is_empty()) {
@@ -118,6 +148,25 @@ pub fn store_path_for(env: &Env, arg: &str, known: impl Fn(&str) -> bool) -> Opt
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_projects_memory_lives_under_its_main_worktrees_folder() {
+        let mut env = Env::from_process(Some(PathBuf::from("/tmp/s")));
+        let here = crate::projdir::Here {
+            main: PathBuf::from("/nonexistent/code/web app"),
+            worktrees: vec![PathBuf::from("/nonexistent/code/web app")],
+        };
+        env.projects.insert("github.com-a-web".into(), here);
+        let (live, _) = live_location(&env, "projects/github.com-a-web/memory/MEMORY.md")
+            .unwrap_or((PathBuf::new(), Source::Whole));
+        let want = env
+            .claude_dir
+            .join("projects/-nonexistent-code-web-app/memory/MEMORY.md");
+        assert_eq!(live, want);
+        assert!(is_live_path("projects/x/memory/a.md"));
+        assert!(!is_live_path("projects/x.yaml"));
+        assert!(!is_live_path("projects/x/CLAUDE.local.md"));
+    }
+
     use super::*;
 
     #[test]
@@ -133,6 +182,11 @@ mod tests {
         assert!(live_location(&env, "claude/../x").is_none());
         assert!(live_location(&env, "claude//x").is_none());
         assert!(live_location(&env, "ctx.yaml").is_none());
+        assert!(live_location(&env, "projects/p/memory/../x").is_none());
+        assert!(
+            live_location(&env, "projects/p/memory/MEMORY.md").is_none(),
+            "not here"
+        );
         let (p, s) = live_location(&env, CLAUDE_MCP).unwrap_or((PathBuf::new(), Source::Whole));
         assert_eq!((p, s), (env.claude_json.clone(), Source::McpServers));
     }

@@ -9,6 +9,8 @@
 pub mod fsx;
 /// The time ctx stamps on commits and records (`CTX_TIMESTAMP` pins it, for tests).
 pub mod clock;
+/// Claude Code's per-project folder names (`enc(path)`) and this machine's project roots.
+pub mod projdir;
 /// Every location ctx reads or writes, resolved once from the environment.
 pub mod env;
 /// The store-path vocabulary and the store <-> live mapping.
@@ -53,6 +55,8 @@ pub mod repo;
 pub mod keyring;
 /// This machine with its store open: env + repo + keyring + state.
 pub mod workspace;
+/// Claude Code session transcripts: sealed chunks, their union, capture and apply.
+pub mod sessions;
 /// Live -> store: scan, snapshot, status, record a commit.
 pub mod capture;
 /// Store -> live: plan, execute on a real or dry-run system.

@@ -41,6 +41,22 @@ pub struct Manifest {
     /// (git history cannot be cleaned of it later, and GitHub refuses files over 100 MB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_file_size: Option<u64>,
+    /// Claude Code session transcripts, synced encrypted when enabled (`ctx sessions enable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionsConfig>,
+}
+
+/// The `sessions:` section of ctx.yaml.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Whether transcripts are captured and applied on every machine.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Sessions idle longer than this are no longer carried forward (history keeps them):
+    /// a number and a unit, `h`, `d` or `w` (`90d`). Unset keeps every session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
 }
 
 /// The default of `max_file_size`: 10 MiB.
@@ -50,6 +66,11 @@ impl Manifest {
     /// The size limit in force.
     pub fn max_file_size(&self) -> u64 {
         self.max_file_size.unwrap_or(MAX_FILE_SIZE)
+    }
+
+    /// Whether session transcripts are synced.
+    pub fn sessions_enabled(&self) -> bool {
+        self.sessions.as_ref().is_some_and(|s| s.enabled)
     }
 }
 
@@ -65,6 +86,7 @@ impl Default for Manifest {
             include: Vec::new(),
             exclude: Vec::new(),
             max_file_size: None,
+            sessions: None,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Overview {
     pub held_for_review: Vec<crate::state::HeldChange>,
     /// Whether the live files match the store.
     pub clean: bool,
+    /// Session transcripts with lines not in the store yet (counts only, never their words).
+    pub sessions: crate::sessions::Pending,
 }
 
 /// Computes the overview (no network).
@@ -62,5 +64,6 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         remote: remote_status(ws)?,
         cannot_read_secrets: unapproved,
         held_for_review: crate::review::pending(ws),
+        sessions: crate::sessions::pending(ws),
     })
 }

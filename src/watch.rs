@@ -369,6 +369,7 @@ mod tests {
             claude_json: "/h/.claude.json".into(),
             desktop_config: "/h/.config/Claude/claude_desktop_config.json".into(),
             hostname: "m".into(),
+            projects: Default::default(),
         };
         assert!(relevant(&env, Path::new("/h/.claude/settings.json")));
         assert!(relevant(&env, Path::new("/h/.claude/skills/x/SKILL.md")));

@@ -56,6 +56,41 @@ fn registered_key(repo: &Repo, machine: &str) -> Option<String> {
     Some(rec.public_key)
 }
 
+/// Where `machine` has each recorded project checked out (`projects/<id>.yaml`, home paths
+/// restored). A record that does not parse is skipped: `ctx doctor` names it.
+pub fn roots_here(repo: &Repo, machine: &str, home: &std::path::Path) -> crate::projdir::Roots {
+    let home = home.to_string_lossy();
+    let mut roots = crate::projdir::Roots::new();
+    for path in repo.files.keys() {
+        let Some(id) = path
+            .strip_prefix("projects/")
+            .and_then(|r| r.strip_suffix(".yaml"))
+            .filter(|r| !r.contains('/'))
+        else {
+            continue;
+        };
+        let Ok(Some(bytes)) = repo.read(path) else {
+            continue;
+        };
+        let text = crate::pathmap::to_live(&String::from_utf8_lossy(&bytes), &home);
+        let Ok(rec) =
+            crate::model::parse_yaml::<crate::model::ProjectRecord>(path, text.as_bytes())
+        else {
+            continue;
+        };
+        let worktrees: Vec<std::path::PathBuf> = rec
+            .worktrees
+            .get(machine)
+            .map(|w| w.iter().map(std::path::PathBuf::from).collect())
+            .unwrap_or_default();
+        if let Some(main) = crate::projdir::main_of(&worktrees) {
+            let here = crate::projdir::Here { main, worktrees };
+            roots.insert(id.to_string(), here);
+        }
+    }
+    roots
+}
+
 /// An open store plus everything this machine needs to read and write it.
 pub struct Workspace {
     /// Locations.
@@ -92,6 +127,8 @@ impl Workspace {
         )?;
         let state = StatePaths::new(&env.state_dir());
         state.recover_journal(repo.head);
+        let mut env = env;
+        env.projects = roots_here(&repo, &cfg.machine, &env.home);
         Ok(Workspace {
             env,
             repo,

@@ -55,6 +55,11 @@ pub struct ApplyOutcome {
     /// What a dry run recorded; empty for a real apply.
     #[serde(skip)]
     pub recorded: Vec<Recorded>,
+    /// Session transcripts written (a real apply only).
+    pub sessions: crate::sessions::Applied,
+    /// Why sessions were not applied, if they could not be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions_error: Option<String>,
 }
 
 /// Brings the live files in `scope` to `main`.
@@ -64,8 +69,28 @@ pub fn to_head(ws: &Workspace, scope: Scope, on_dirty: OnDirty) -> Result<ApplyO
 }
 
 /// Brings the live files in `scope` to `target` (a real apply checks the key first); with
-/// `dry_run`, runs the same plan against a recorder and writes nothing.
+/// `dry_run`, runs the same plan against a recorder and writes nothing. A real apply also
+/// writes the sessions of `main` (they are not files of the tree a rollback picks).
 pub fn to_target(
+    ws: &Workspace,
+    target: &Files,
+    scope: Scope,
+    on_dirty: OnDirty,
+    dry_run: bool,
+) -> Result<ApplyOutcome> {
+    let mut out = files_to_target(ws, target, scope, on_dirty, dry_run)?;
+    if !dry_run {
+        // Never fails the apply of the files: a session that cannot be written now is written
+        // by a later one.
+        match crate::sessions::apply(ws) {
+            Ok(a) => out.sessions = a,
+            Err(e) => out.sessions_error = Some(crate::error::chain(&e)),
+        }
+    }
+    Ok(out)
+}
+
+fn files_to_target(
     ws: &Workspace,
     target: &Files,
     scope: Scope,
@@ -214,6 +239,7 @@ mod tests {
             claude_json: home.join(".claude.json"),
             desktop_config: home.join(".config/Claude/claude_desktop_config.json"),
             hostname: "test".into(),
+            projects: Default::default(),
             home,
         }
     }

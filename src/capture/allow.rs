@@ -11,21 +11,20 @@ pub fn capturable(path: &str, manifest: &Manifest) -> bool {
     if path == CLAUDE_MCP || path == DESKTOP_MCP {
         return true;
     }
+    if let Some((id, rel)) = crate::layout::memory_of(path) {
+        // `exclude:` names a project's memory by its store path.
+        return !bad_name(id)
+            && !rel.split('/').any(bad_name)
+            && !manifest
+                .exclude
+                .iter()
+                .any(|e| crate::layout::under(path, e));
+    }
     let Some(rel) = path.strip_prefix("claude/") else {
         return false;
     };
     let parts: Vec<&str> = rel.split('/').collect();
-    // Names git's fsck rejects, and ctx's own temp files, are never content.
-    let bad_name = |p: &&str| {
-        p.is_empty()
-            || *p == "."
-            || *p == ".."
-            || p.contains(['\0', '\n', '\r', '\\'])
-            || SKIP_NAMES.contains(p)
-            || p.eq_ignore_ascii_case(".git")
-            || (p.starts_with('.') && p.contains(".ctx-") && p.ends_with(".tmp"))
-    };
-    if parts.iter().any(bad_name) || excluded(rel, &manifest.exclude) {
+    if parts.iter().any(|p| bad_name(p)) || excluded(rel, &manifest.exclude) {
         return false;
     }
     let top = parts[0];
@@ -37,6 +36,17 @@ pub fn capturable(path: &str, manifest: &Manifest) -> bool {
         1 => FILES.contains(&top) || included || statusline_like(top),
         _ => DIRS.contains(&top) || included,
     }
+}
+
+/// Names git's fsck rejects, and ctx's own temp files, are never content.
+fn bad_name(p: &str) -> bool {
+    p.is_empty()
+        || p == "."
+        || p == ".."
+        || p.contains(['\0', '\n', '\r', '\\'])
+        || SKIP_NAMES.contains(&p)
+        || p.eq_ignore_ascii_case(".git")
+        || (p.starts_with('.') && p.contains(".ctx-") && p.ends_with(".tmp"))
 }
 
 /// A top-level status-line script (capture also takes the one `statusLine.command` names; a
@@ -60,6 +70,8 @@ mod tests {
             "claude/skills/x/SKILL.md",
             "claude/hooks/guard.sh",
             "claude/statusline.sh",
+            "claude/agent-memory/reviewer/MEMORY.md",
+            "projects/github.com-a-b/memory/MEMORY.md",
             CLAUDE_MCP,
         ] {
             assert!(capturable(ok, &m), "{ok}");
@@ -72,6 +84,9 @@ mod tests {
             "claude/plugins/marketplaces/m/x.json",
             "claude/projects/-home-u/s.jsonl",
             "claude/payload.sh",
+            "projects/github.com-a-b/memory/.git/config",
+            "projects/../memory/x.md",
+            "projects/p/CLAUDE.local.md",
             "claude/skills/../../.bashrc",
             "claude/skills/a\nb",
             "machines/a.yaml",

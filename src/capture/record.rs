@@ -103,6 +103,8 @@ pub struct CommitOutcome {
     pub conflicts: Vec<FileConflict>,
     /// Things the user should know that are not about one live file.
     pub notes: Vec<String>,
+    /// What was appended to session transcripts and committed (a commit of its own).
+    pub sessions: crate::sessions::Captured,
 }
 
 /// How a commit may proceed.

@@ -18,6 +18,8 @@ pub const DIRS: &[&str] = &[
     "workflows",
     "themes",
     "hooks",
+    // Memory of agents with `memory: user`: the person's, on every machine.
+    "agent-memory",
 ];
 
 /// Single files under the Claude home captured when present.
@@ -53,7 +55,6 @@ pub const NEVER: &[&str] = &[
     "remote-settings.json",
     "policy-limits.json",
     "projects",
-    "agent-memory",
     "settings.local.json",
     ".DS_Store",
 ];
@@ -98,6 +99,8 @@ pub struct Locations<'a> {
     /// Folders nothing is ever captured from, whatever link leads there: ctx's config folder
     /// (the machine's key) and the store.
     pub forbidden: &'a [PathBuf],
+    /// This machine's projects, whose auto memory is captured under their identity.
+    pub projects: &'a crate::projdir::Roots,
 }
 
 /// Whether `path`, links resolved, lies inside one of `dirs` (resolved too).
@@ -182,10 +185,60 @@ pub fn scan(
     }
     scan.untracked = untracked(root, &wanted, &excluded);
     shared_files(loc, &mut scan);
+    memory_files(loc, exclude, listings, &mut scan)?;
     scan.files
         .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
     scan.files.dedup_by(|a, b| a.store_path == b.store_path);
     Ok(scan)
+}
+
+/// Each project's auto memory, `projects/<enc(main worktree)>/memory/**`, as the store paths
+/// `projects/<id>/memory/**`: the folder name is this machine's, the identity everyone's.
+fn memory_files(
+    loc: &Locations,
+    exclude: &[String],
+    listings: Option<&mut crate::state::DirCache>,
+    scan: &mut Scan,
+) -> Result<(), CaptureError> {
+    let mut listings = listings;
+    for (id, here) in loc.projects {
+        let folder = crate::projdir::encode_path(&here.main);
+        let rel = format!("projects/{folder}/memory");
+        let path = loc.claude_dir.join(&rel);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !meta.is_dir() || inside(&path, loc.forbidden) {
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut stack = Vec::new();
+        let mut w = Walk {
+            stack: &mut stack,
+            out: &mut found,
+            excluded: &|_| false,
+            listings: listings.as_deref_mut(),
+            tree: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
+            depth: 0,
+            forbidden: loc.forbidden,
+            skipped: &mut scan.skipped,
+        };
+        walk(&path, &rel, &meta, &mut w)?;
+        let prefix = format!("claude/{rel}/");
+        for mut f in found {
+            let Some(inner) = f.store_path.strip_prefix(&prefix) else {
+                continue;
+            };
+            f.store_path = crate::layout::memory_path(id, inner);
+            if !exclude
+                .iter()
+                .any(|e| crate::layout::under(&f.store_path, e))
+            {
+                scan.files.push(f);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `~/.claude.json` and Claude Desktop's config, whose `mcpServers` key ctx captures.

@@ -103,6 +103,7 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
         claude_json: &env.claude_json,
         desktop_config: &env.desktop_config,
         forbidden: &forbidden,
+        projects: &env.projects,
     };
     let mut listings = cache.then(|| DirCache::load(&ws.state.dirs));
     let manifest = &ws.repo.manifest;

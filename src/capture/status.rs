@@ -49,7 +49,11 @@ pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
     let paths: BTreeSet<&String> = snap
         .files
         .keys()
-        .chain(head.keys().filter(|p| is_live_path(p)))
+        // A project's memory has no live place on a machine without the project.
+        .chain(
+            head.keys()
+                .filter(|p| is_live_path(p) && crate::layout::live_location(&ws.env, p).is_some()),
+        )
         .collect();
     for path in paths {
         if snap.left_out(path) {

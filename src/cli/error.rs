@@ -416,3 +416,23 @@ impl From<crate::watch::RoundError> for CliError {
         }
     }
 }
+
+impl From<crate::sessions::SessionsError> for CliError {
+    fn from(e: crate::sessions::SessionsError) -> Self {
+        use crate::sessions::SessionsError as S;
+        match e {
+            S::Workspace(e) => e.into(),
+            S::Crypt(e) => e.into(),
+            S::NotFound(_) => CliError::from_error(&e, "`ctx sessions ls` lists the sessions"),
+            S::BadKeep(_) => CliError::from_error(
+                &e,
+                "write e.g. `sessions: {enabled: true, keep: 90d}` in ctx.yaml",
+            ),
+            S::Io { .. } | S::BadChunk { .. } => CliError::from_error(
+                &e,
+                "run `ctx doctor`; the store's history keeps every chunk",
+            )
+            .internal(),
+        }
+    }
+}

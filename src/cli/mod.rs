@@ -68,6 +68,9 @@ pub enum Command {
     /// List, set or rotate encrypted values.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Sync Claude Code sessions (opt-in), list them across machines, resume one here.
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
     /// Check identity, store, merge-driver config and hooks; say how to fix each finding.
     Doctor(doctor::DoctorArgs),
     /// Print shell completions.
@@ -124,6 +127,7 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Resolve(a) => resolve::run(a, env, ui),
         Command::Machine(c) => machine::run(c, env, ui),
         Command::Secret(c) => secret::run(c, env, ui),
+        Command::Sessions(c) => sessions::run(c, env, ui),
         Command::Doctor(a) => doctor::run(a, env, ui),
         Command::Completions(a) => completions::run(a),
         Command::MergeDriver(a) => merge_driver::run(a, env, ui),

@@ -6,6 +6,7 @@
 //! file therefore fails to open instead of leaking a value where it was never meant to be.
 
 pub mod align;
+pub mod blob;
 pub mod detect;
 pub mod entropy;
 pub mod fields;

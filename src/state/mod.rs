@@ -4,12 +4,14 @@
 mod applied;
 mod cache;
 mod held;
+mod sessions;
 
 use std::path::{Path, PathBuf};
 
 pub use applied::{write_journal, Applied};
 pub use cache::{stat, stat_of, CacheEntry, DirCache, FastHash, Listing, Stat, StatCache};
 pub use held::{Held, HeldChange};
+pub use sessions::{Known, SessionState, Tracked};
 
 /// Paths of the state files inside the state dir.
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct StatePaths {
     /// `deferred-projects`: worktrees a git hook could not record (the store was busy), for the
     /// next command to record.
     pub deferred: PathBuf,
+    /// `sessions.json`: how far each session transcript was chunked, what the live copies hold.
+    pub sessions: PathBuf,
 }
 
 impl StatePaths {
@@ -48,6 +52,7 @@ impl StatePaths {
             live_conflicts: dir.join("live-conflicts.json"),
             deferred: dir.join("deferred-projects"),
             held: dir.join("held.json"),
+            sessions: dir.join("sessions.json"),
         }
     }
 

@@ -47,6 +47,10 @@ pub fn check(
     let history = store.history();
     let mut known: HashSet<ObjectId> = HashSet::new();
     if let Some(o) = ours {
+        // Behind or even: nothing fetched is new (the common case of a sync that only pushes).
+        if history.is_ancestor(theirs, o)? {
+            return Ok(Checked::default());
+        }
         known.extend(history.ancestors(o)?);
     }
     for a in trust.accepted().to_vec() {

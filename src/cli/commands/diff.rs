@@ -16,6 +16,14 @@ pub struct DiffArgs {
 pub fn run(args: DiffArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let o = crate::cli::open(env, None)?;
     let only = o.ws.store_paths_for(&args.paths)?;
+    // Transcripts are counted, never shown: they hold file contents and pasted secrets.
+    let pending = crate::sessions::pending(&o.ws);
+    if pending.sessions > 0 && only.is_empty() {
+        ui.line(&format!(
+            "sessions: {} with {} new line(s) (not shown)",
+            pending.sessions, pending.lines
+        ));
+    }
     for d in crate::diff::live_changes(&o.ws, &only)? {
         let (path, old, new) = match d {
             FileDiff::Text { path, old, new } => (path, old, new),

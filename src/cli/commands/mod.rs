@@ -1,4 +1,4 @@
-//! One file per command; `machine`, `secret` and `hooks` are groups of subcommands.
+//! One file per command; `machine`, `secret`, `sessions` and `hooks` are groups of subcommands.
 
 pub mod apply;
 pub mod commit;
@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod review;
 pub mod rollback;
 pub mod secret;
+pub mod sessions;
 pub mod status;
 pub mod sync;
 pub mod watch;

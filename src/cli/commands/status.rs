@@ -33,6 +33,12 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     if report.problems.is_empty() || !report.files.is_empty() {
         print_files(&report.files, ui);
     }
+    if report.sessions.sessions > 0 {
+        ui.line(&format!(
+            "sessions: {} with {} new line(s), captured by the next commit or sync",
+            report.sessions.sessions, report.sessions.lines
+        ));
+    }
     if let Some(r) = &report.remote {
         let state = match (r.ahead, r.behind) {
             (0, 0) => "up to date with the last fetch".to_string(),

@@ -1,0 +1,173 @@
+//! Session transcripts on this machine: `~/.claude/projects/<folder>/<id>.jsonl` and the
+//! session's own folder `<id>/` (subagents, tool results).
+
+use std::io::{BufRead, Read, Seek};
+use std::path::{Path, PathBuf};
+
+use super::chunk::Kind;
+
+/// A session transcript found in a project folder.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// The session id (the file stem).
+    pub id: String,
+    /// The folder it is in, `~/.claude/projects/<enc>`.
+    pub folder: PathBuf,
+}
+
+/// Whether a name is a session id the client would write (a UUID): anything else in a project
+/// folder is not a session ctx handles.
+pub fn is_session_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+/// Every session transcript under `projects_dir`.
+pub fn sessions(projects_dir: &Path) -> Vec<LiveSession> {
+    let mut out = Vec::new();
+    let Ok(folders) = std::fs::read_dir(projects_dir) else {
+        return out;
+    };
+    for folder in folders.flatten() {
+        if !folder.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(folder.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name().to_string_lossy().to_string();
+            let Some(id) = name.strip_suffix(".jsonl").filter(|i| is_session_id(i)) else {
+                continue;
+            };
+            if f.file_type().is_ok_and(|t| t.is_file()) {
+                out.push(LiveSession {
+                    id: id.to_string(),
+                    folder: folder.path(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.id, &a.folder).cmp(&(&b.id, &b.folder)));
+    out
+}
+
+/// The files of a session relative to its folder, with how each is stored: the transcript,
+/// and everything under `<id>/` (a `.jsonl` as lines, anything else whole).
+pub fn files(folder: &Path, id: &str) -> Vec<(String, Kind)> {
+    let mut out = vec![(format!("{id}.jsonl"), Kind::Lines)];
+    let mut stack = vec![PathBuf::from(id)];
+    while let Some(rel) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(folder.join(&rel)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            let child = rel.join(&name);
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(child),
+                Ok(t) if t.is_file() => {
+                    let kind = match name.ends_with(".jsonl") {
+                        true => Kind::Lines,
+                        false => Kind::Whole,
+                    };
+                    out.push((child.to_string_lossy().replace('\\', "/"), kind));
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The complete lines of `path` from byte `offset` on: a line still being written (no newline
+/// yet) is left for the next capture. Returns the bytes and the new offset.
+pub fn appended(path: &Path, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(std::io::SeekFrom::Start(offset))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    let end = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+    buf.truncate(end);
+    Ok((buf, offset + end as u64))
+}
+
+/// The first `cwd` a transcript records (its first lines may be summaries without one).
+pub fn first_cwd(path: &Path) -> Option<PathBuf> {
+    let f = std::fs::File::open(path).ok()?;
+    for line in std::io::BufReader::new(f).lines().take(50) {
+        let line = line.ok()?;
+        let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+        if let Some(cwd) = v.get("cwd").and_then(|c| c.as_str()) {
+            return Some(PathBuf::from(cwd));
+        }
+    }
+    None
+}
+
+/// `(inode, mtime ns)` of a file.
+pub fn identity(path: &Path) -> Option<(u64, i128)> {
+    let st = crate::state::stat(path)?;
+    Some((st.3, st.1))
+}
+
+/// `lines` with every `cwd` field set to `cwd`, other bytes untouched (the client reads the
+/// field to tell whose session it is; it rejects one recorded in another directory).
+pub fn rewrite_cwd(lines: &[u8], cwd: &str) -> Vec<u8> {
+    let new = serde_json::to_string(cwd).unwrap_or_default();
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines.split_inclusive(|b| *b == b'\n') {
+        let at = memchr::memmem::find(line, b"\"cwd\":\"");
+        let old = at.and_then(|_| serde_json::from_slice::<serde_json::Value>(line).ok());
+        let old = old
+            .as_ref()
+            .and_then(|v| v.get("cwd"))
+            .and_then(|c| c.as_str());
+        match (at, old) {
+            (Some(i), Some(old)) => {
+                let old = serde_json::to_string(old).unwrap_or_default();
+                let start = i + 6;
+                let same = line.get(start..start + old.len()) == Some(old.as_bytes());
+                if same {
+                    out.extend_from_slice(&line[..start]);
+                    out.extend_from_slice(new.as_bytes());
+                    out.extend_from_slice(&line[start + old.len()..]);
+                } else {
+                    out.extend_from_slice(line);
+                }
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cwd_fields_are_rewritten_and_nothing_else() {
+        let lines =
+            b"{\"cwd\":\"/home/a/code/w\",\"x\":\"/home/a/code/w\"}\n{\"type\":\"summary\"}\n";
+        let out = rewrite_cwd(lines, "/home/b/work/w");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "{\"cwd\":\"/home/b/work/w\",\"x\":\"/home/a/code/w\"}\n{\"type\":\"summary\"}\n"
+        );
+    }
+
+    #[test]
+    fn a_line_being_written_is_left_for_later() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, "one\ntwo\nthr").unwrap_or_else(|e| panic!("{e}"));
+        let (got, at) = appended(&p, 0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((got.as_slice(), at), (&b"one\ntwo\n"[..], 8));
+        let (got, at) = appended(&p, 8).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((got.len(), at), (0, 8));
+    }
+}
