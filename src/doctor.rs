@@ -52,6 +52,7 @@ pub fn check(env: &Env) -> Vec<Finding> {
         out.push("attributes", attrs, detail, Some("run `ctx init` again"));
     }
     integrity(env, &mut out);
+    sessions_without_a_path(env, &mut out);
     git(&mut out);
     hooks(env, &mut out);
     hook_log(env, &mut out);
@@ -184,6 +185,35 @@ fn remote(env: &Env, s: &Store, out: &mut Findings) {
             out.push("remote", false, e.to_string(), Some(fix));
         }
     }
+}
+
+/// Sessions of projects not checked out here: kept in the store and listed, never written.
+fn sessions_without_a_path(env: &Env, out: &mut Findings) {
+    let Ok(ws) = crate::workspace::Workspace::open(env.clone()) else {
+        return;
+    };
+    let Ok(all) = crate::sessions::list(&ws) else {
+        return;
+    };
+    let mut away: Vec<String> = all
+        .iter()
+        .filter(|s| s.project_path.is_none())
+        .map(|s| s.project.clone())
+        .collect();
+    away.sort();
+    away.dedup();
+    if away.is_empty() {
+        return;
+    }
+    let n = all.iter().filter(|s| s.project_path.is_none()).count();
+    // Not a fault: a machine need not have every project. Said so that a person looking for a
+    // session knows why it is not written here.
+    let detail = format!(
+        "{n} session(s) of {} project(s) with no checkout on this machine ({}): kept in the store, not written here; to resume them here, clone the project, run `ctx hooks install` in it, then `ctx sync`",
+        away.len(),
+        away.join(", ")
+    );
+    out.push("sessions", true, detail, None);
 }
 
 /// Sealed values this machine is a recipient of but cannot open.

@@ -162,6 +162,19 @@ impl Keyring {
                 },
             );
         }
+        // Session chunks are sealed whole: sealed again too, or a machine approved later could
+        // never open the sessions written before it.
+        for (path, e) in repo.files.iter().filter(|(p, _)| sealed_chunk(p)) {
+            let old = repo.store.blob(e.oid)?;
+            let Ok(plain) = crate::crypt::blob::open_file(path, &old, id) else {
+                out.damaged.push(path.clone());
+                continue;
+            };
+            let bytes = crate::crypt::blob::seal_file(path, &plain, to)?;
+            out.count += 1;
+            out.changes
+                .insert(path.clone(), Change::Write { bytes, exec: false });
+        }
         Ok(out)
     }
 
@@ -181,6 +194,11 @@ impl Keyring {
         }
         Ok(out)
     }
+}
+
+/// Whether a store path is a session chunk, sealed whole.
+fn sealed_chunk(path: &str) -> bool {
+    path.starts_with("sessions/") && path.ends_with(".age")
 }
 
 /// What resealing did.

@@ -223,7 +223,8 @@ fn session_on_a() -> (Remote, Machine, Machine, PathBuf, PathBuf) {
     let sub = folder(&a, &pa).join(SID).join("subagents/agent-x1.jsonl");
     append(&sub, &line("s1", None, &pa, 2, "SECRET-SUBAGENT-line"));
     a.ok(&["sync"]);
-    b.ok(&["sync"]);
+    let synced = b.ok(&["sync"]);
+    assert!(synced.contains("Wrote 1 session(s)"), "{synced}");
     (remote, a, b, pa, pb)
 }
 
@@ -415,4 +416,29 @@ fn status_and_log_summarise_sessions_without_their_words() {
     let log = a.ok(&["log"]);
     assert!(log.contains("sessions: 1 session(s), +2 line(s)"), "{log}");
     assert!(!log.contains("SECRET-"), "{log}");
+}
+
+#[test]
+fn doctor_names_sessions_whose_project_is_not_checked_out_here() {
+    let (remote, a, _b, _pa, _pb) = session_on_a();
+    let c = Machine::empty("c");
+    c.ok(&["init", "--machine", "c", "--remote", &remote.url()]);
+    c.ok(&["sync"]);
+    a.ok(&["sync"]);
+    a.ok(&["machine", "approve", "c"]);
+    a.ok(&["sync"]);
+    c.ok(&["sync"]);
+    // Approved after the chunks were written: approving sealed them again to it.
+    let listed: serde_json::Value =
+        serde_json::from_str(&c.ok(&["sessions", "ls", "--json"])).unwrap();
+    let all = listed.as_array().unwrap();
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|s| s["readable"] == true), "{listed}");
+    let doctor = c.run(&["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("session(s) of 1 project(s) with no checkout on this machine"),
+        "{doctor}"
+    );
 }

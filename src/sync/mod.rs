@@ -182,6 +182,8 @@ pub struct SyncReport {
     pub damage_origins: std::collections::BTreeMap<String, String>,
     /// Machines that asked to join (their record arrived): `ctx machine approve NAME`.
     pub join_requests: Vec<String>,
+    /// Session transcripts written here (created, grown, or moved from another folder name).
+    pub sessions_written: usize,
     /// Executable config from other machines held for `ctx review` (newly held by this sync).
     pub held_for_review: Vec<crate::state::HeldChange>,
 }
@@ -496,6 +498,10 @@ fn apply_merged(ws: &Workspace, report: &mut SyncReport, live: &mut Applied) -> 
         let held = crate::review::hold_incoming(ws, since)?;
         report.held_for_review.extend(held);
         let done = apply::to_head(ws, scope, OnDirty::Skip)?;
+        report.sessions_written += done.sessions.written.len() + done.sessions.moved.len();
+        if let Some(e) = &done.sessions_error {
+            report.notes.push(format!("sessions were not written: {e}"));
+        }
         // A file in conflict is named as such, not as merely uncommitted.
         let conflicted: Vec<String> = report
             .live_conflicts

@@ -109,6 +109,12 @@ pub fn print(r: &SyncReport, ui: &Ui) {
     if !r.applied.is_empty() {
         ui.line(&format!("Applied {} live file(s).", r.applied.len()));
     }
+    if r.sessions_written > 0 {
+        ui.line(&format!(
+            "Wrote {} session(s) where `claude --resume` finds them (`ctx sessions ls`).",
+            r.sessions_written
+        ));
+    }
     if !r.deleted.is_empty() {
         ui.line(&format!(
             "Deleted here as on the other machines ({}): {}. `ctx log` shows the commit; `ctx rollback` brings them back.",
