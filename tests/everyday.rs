@@ -129,6 +129,9 @@ fn add_tracks_a_folder_and_forget_deletes_nothing_live() {
     );
     assert!(!yaml.contains("include"), "{yaml}");
     m.ok(&["commit"]);
+    let tree = m.git(&["ls-tree", "-r", "--name-only", "refs/heads/main"]);
+    assert!(!tree.contains("claude/notes/"), "still tracked: {tree}");
+    assert!(!tree.contains("doc-writer"), "still tracked: {tree}");
     m.ok(&["apply"]);
     m.ok(&["apply", "--force"]);
     assert!(notes.join("todo.md").exists(), "forget deleted a live file");
@@ -170,4 +173,54 @@ fn backups_lists_what_apply_force_saved() {
         text.contains(name) && text.contains("claude/settings.json"),
         "{text}"
     );
+}
+
+#[test]
+fn cat_decrypt_opens_the_secrets_on_a_terminal() {
+    // `script` gives ctx a terminal for stdout; without it there is nothing to check here.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let m = ready();
+    let ctx = env!("CARGO_BIN_EXE_ctx");
+    let out = m
+        .cmd("script")
+        .args([
+            "-qec",
+            &format!("{ctx} cat claude/mcp.json --decrypt"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000"),
+        "{text}"
+    );
+    assert!(!text.contains("ENC[age:"), "{text}");
+}
+
+#[test]
+fn every_new_verb_has_help_with_an_example() {
+    let m = Machine::empty("m1");
+    for args in [
+        &["add", "--help"][..],
+        &["forget", "--help"],
+        &["cat", "--help"],
+        &["config", "get", "--help"],
+        &["config", "set", "--help"],
+        &["config", "unset", "--help"],
+        &["backups", "--help"],
+        &["git", "--help"],
+        &["cd", "--help"],
+    ] {
+        let out = m.ok(args);
+        assert!(out.contains("Example"), "{args:?}: {out}");
+    }
 }
