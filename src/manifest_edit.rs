@@ -126,6 +126,17 @@ pub fn set(m: &Manifest, key: Key, values: &[String]) -> Result<Manifest, EditEr
     };
     if key.is_list() {
         let list = split_list(values);
+        // ctx.yaml holds paths relative to the Claude home, the same on every machine.
+        if let Some(v) = list.iter().find(|v| {
+            v.starts_with('~')
+                || Path::new(v).is_absolute()
+                || v.split('/').any(|p| p == ".." || p == ".")
+        }) {
+            return Err(bad(
+                v,
+                "a path relative to the Claude home, without `.`, `..` or `~`",
+            ));
+        }
         match key {
             Key::Include => out.include = list,
             _ => out.exclude = list,
@@ -168,7 +179,7 @@ pub fn unset(m: &Manifest, key: Key) -> Manifest {
 fn split_list(values: &[String]) -> Vec<String> {
     let mut list: Vec<String> = Vec::new();
     for v in values.iter().flat_map(|v| v.split(',')) {
-        let v = v.trim().trim_matches('/').to_string();
+        let v = v.trim().trim_end_matches('/').to_string();
         if !v.is_empty() && !list.contains(&v) {
             list.push(v);
         }
@@ -324,6 +335,9 @@ mod tests {
             .ok();
         assert_eq!(n, Some(ConflictPolicy::Newest));
         assert!(set(&m, Key::MaxFileSize, &["big".into()]).is_err());
+        assert!(set(&m, Key::Exclude, &["../x".into()]).is_err());
+        assert!(set(&m, Key::Include, &["~/x".into()]).is_err());
+        assert!(set(&m, Key::Include, &["/etc".into()]).is_err());
         assert!(matches!(
             Key::parse("recipients"),
             Err(EditError::Guarded { .. })
