@@ -297,7 +297,7 @@ fn add_one(m: &mut Manifest, rel: &str, arg: &str) -> Result<(), EditError> {
     if let Some(e) = m.exclude.iter().find(|e| under(rel, e.trim_matches('/'))) {
         return Err(EditError::BadPath {
             path: arg.to_string(),
-            why: format!("it lies inside `{e}`, which ctx.yaml excludes; forget less first (`ctx config set exclude …`)"),
+            why: format!("it lies inside `{e}`, which ctx.yaml excludes; take that entry out first with `ctx config set exclude …`"),
         });
     }
     // Already taken (the built-in lists or an `include:` entry, as a file or as a folder):
