@@ -89,5 +89,13 @@ pub mod events;
 pub mod watch;
 /// `ctx doctor`'s checks.
 pub mod doctor;
+/// `ctx git` and `ctx cd`: git and a shell in the store.
+pub mod store_shell;
+/// Edits of ctx.yaml (`ctx config`, `ctx add`, `ctx forget`), committed with field-level messages.
+pub mod manifest_edit;
+/// `ctx cat`: a stored file as it would be applied on this machine.
+pub mod stored;
+/// `ctx backups`: the backups `apply --force` made.
+pub mod backups;
 /// The command line: parse, call the library, print.
 pub mod cli;

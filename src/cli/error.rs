@@ -436,3 +436,56 @@ impl From<crate::sessions::SessionsError> for CliError {
         }
     }
 }
+
+impl From<crate::store_shell::StoreShellError> for CliError {
+    fn from(e: crate::store_shell::StoreShellError) -> Self {
+        use crate::store_shell::StoreShellError as S;
+        let hint = match &e {
+            S::Missing { .. } => "run `ctx init` to create it, or pass --store DIR",
+            S::Spawn { .. } => {
+                "install it, or point CTX_GIT (for git) or SHELL (for a shell) at it"
+            }
+        };
+        CliError::from_error(&e, hint)
+    }
+}
+
+impl From<crate::manifest_edit::EditError> for CliError {
+    fn from(e: crate::manifest_edit::EditError) -> Self {
+        use crate::manifest_edit::EditError as E;
+        let e = match e {
+            E::Workspace(w) => return w.into(),
+            other => other,
+        };
+        let hint = match &e {
+            E::Workspace(_) => "run `ctx doctor`",
+            E::Invalid(_) => "this is a bug in ctx; nothing was committed",
+            E::UnknownKey(_) => "the keys and their types are in schemas/ctx.schema.json",
+            E::Guarded { .. } => "nothing was changed",
+            E::BadValue { .. } => {
+                "nothing was changed; `ctx config get KEY` shows the value in force"
+            }
+            E::BadPath { .. } => {
+                "name a file or folder inside the Claude home, e.g. `notes` or ~/.claude/notes"
+            }
+        };
+        CliError::from_error(&e, hint)
+    }
+}
+
+impl From<crate::stored::StoredError> for CliError {
+    fn from(e: crate::stored::StoredError) -> Self {
+        use crate::stored::StoredError as S;
+        match e {
+            S::Workspace(w) => w.into(),
+            S::Folder { ref files, .. } => CliError {
+                details: files.clone(),
+                ..CliError::from_error(&e, "name one of its files")
+            },
+            S::Missing(_) => CliError::from_error(
+                &e,
+                "`ctx status` names the files; `ctx commit` captures new ones",
+            ),
+        }
+    }
+}

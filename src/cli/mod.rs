@@ -85,6 +85,21 @@ pub enum Command {
     Hook(hook::HookArgs),
     /// Watch the live files and commit after a quiet period.
     Watch(watch::WatchArgs),
+    /// Start tracking files or folders under the Claude home (recorded in ctx.yaml `include:`).
+    Add(add::AddArgs),
+    /// Stop tracking files or folders (ctx.yaml `exclude:`); deletes nothing, on any machine.
+    Forget(forget::ForgetArgs),
+    /// Print a stored file as it would be applied on this machine; secrets as `<secret>`.
+    Cat(cat::CatArgs),
+    /// Read or change a ctx.yaml setting: `ctx config get|set|unset KEY [VALUE]`.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// List the backups `apply --force` made of overwritten live files.
+    Backups(backups::BackupsArgs),
+    /// Run git in the store: `ctx git log --oneline`.
+    Git(git::GitArgs),
+    /// Start a shell in the store, or print its path when output is not a terminal.
+    Cd(cd::CdArgs),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
@@ -134,6 +149,13 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Hooks(c) => hooks::run(c, env, ui),
         Command::Hook(a) => hook::run(a, env, ui),
         Command::Watch(a) => watch::run(a, env, ui),
+        Command::Add(a) => add::run(a, env, ui),
+        Command::Forget(a) => forget::run(a, env, ui),
+        Command::Cat(a) => cat::run(a, env, ui),
+        Command::Config(c) => config::run(c, env, ui),
+        Command::Backups(a) => backups::run(a, env, ui),
+        Command::Git(a) => git::run(a, env, ui),
+        Command::Cd(a) => cd::run(a, env, ui),
     }
 }
 

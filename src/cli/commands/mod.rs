@@ -1,10 +1,17 @@
 //! One file per command; `machine`, `secret`, `sessions` and `hooks` are groups of subcommands.
 
 pub mod apply;
+pub mod backups;
+pub mod cat;
+pub mod cd;
+pub mod add;
 pub mod commit;
 pub mod completions;
+pub mod config;
 pub mod diff;
 pub mod doctor;
+pub mod forget;
+pub mod git;
 pub mod hook;
 pub mod hooks;
 pub mod init;

@@ -1,0 +1,100 @@
+//! `ctx config`
+
+use crate::cli::{CliError, Ui};
+use crate::env::Env;
+use crate::manifest_edit::{self as edit, Key};
+
+/// `ctx config` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Print a key's value in force (its default when ctx.yaml leaves it out).
+    #[command(after_help = "Example: ctx config get conflicts")]
+    Get {
+        /// conflicts, max_file_size, include or exclude.
+        key: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a key and commit ctx.yaml. A list key takes every value, split at commas too.
+    #[command(after_help = "Examples:\n  ctx config set conflicts newest\n  \
+ctx config set max_file_size 20971520\n  ctx config set include notes,todo.md   (same as: include notes todo.md)\n\n\
+recipients and signers change with `ctx machine approve/revoke`, secret rules with `ctx secret`.")]
+    Set {
+        /// conflicts, max_file_size, include or exclude.
+        key: String,
+        /// The value (for include and exclude: one or more paths under the Claude home).
+        #[arg(required = true, num_args = 1..)]
+        values: Vec<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a key back to its default and commit ctx.yaml.
+    #[command(after_help = "Example: ctx config unset max_file_size")]
+    Unset {
+        /// conflicts, max_file_size, include or exclude.
+        key: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `ctx config`.
+pub fn run(cmd: ConfigCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+    match cmd {
+        ConfigCommand::Get { key, json } => {
+            let key = Key::parse(&key)?;
+            let o = crate::cli::open(env, None)?;
+            let value = edit::get(&o.ws.repo.manifest, key);
+            if json {
+                ui.json(&serde_json::json!({ "key": key.name(), "value": value }));
+            } else if let Some(items) = value.as_array() {
+                items
+                    .iter()
+                    .for_each(|v| ui.raw(&format!("{}\n", edit::show(v))));
+            } else {
+                ui.raw(&format!("{}\n", edit::show(&value)));
+            }
+            Ok(0)
+        }
+        ConfigCommand::Set { key, values, json } => {
+            change(env, ui, &key, json, &|m, k| edit::set(m, k, &values))
+        }
+        ConfigCommand::Unset { key, json } => {
+            change(env, ui, &key, json, &|m, k| Ok(edit::unset(m, k)))
+        }
+    }
+}
+
+type Edit<'a> =
+    dyn Fn(&crate::model::Manifest, Key) -> Result<crate::model::Manifest, edit::EditError> + 'a;
+
+fn change(env: &Env, ui: &Ui, key: &str, json: bool, f: &Edit<'_>) -> Result<i32, CliError> {
+    let key = Key::parse(key)?;
+    let mut o = crate::cli::open(env, Some("config"))?;
+    let old = o.ws.repo.manifest.clone();
+    let new = f(&old, key)?;
+    let item = format!(
+        "{}: {} -> {}",
+        key.name(),
+        edit::show(&edit::get(&old, key)),
+        edit::show(&edit::get(&new, key))
+    );
+    let done = edit::commit(&mut o.ws, &new, &item)?;
+    report(&done, json, ui);
+    Ok(0)
+}
+
+/// Prints what an edit of ctx.yaml did (`ctx add` and `ctx forget` too).
+pub fn report(done: &edit::Edited, json: bool, ui: &Ui) {
+    if json {
+        ui.json(done);
+        return;
+    }
+    match &done.commit {
+        Some(id) => ui.line(&format!("[{}] ctx.yaml {}", &id[..10], done.change)),
+        None => ui.line("ctx.yaml already says so; no commit made."),
+    }
+}

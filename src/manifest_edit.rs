@@ -1,0 +1,346 @@
+//! Edits of ctx.yaml from the command line (`ctx config`, `ctx add`, `ctx forget`): one key at
+//! a time, the result checked against the [`Manifest`] schema, committed with a message that
+//! names the field and its old and new value.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::env::Env;
+use crate::layout::{under, MANIFEST};
+use crate::model::{ConflictPolicy, Manifest};
+use crate::repo::Transaction;
+use crate::workspace::Workspace;
+
+/// Why an edit of ctx.yaml was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// A key ctx.yaml does not have, or one `ctx config` does not edit.
+    #[error("`{0}` is not a key `ctx config` reads or sets (keys: {KEYS})")]
+    UnknownKey(String),
+    /// A key another command owns.
+    #[error("`{key}` is not set with `ctx config`: use {instead}")]
+    Guarded {
+        /// The key.
+        key: String,
+        /// The command that changes it.
+        instead: &'static str,
+    },
+    /// A value the key's type does not take.
+    #[error("`{value}` is not a value of `{key}`: {expected}")]
+    BadValue {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What the key takes.
+        expected: &'static str,
+    },
+    /// A path outside the Claude home, or one ctx never captures.
+    #[error("{path}: {why}")]
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// Why it cannot be tracked.
+        why: String,
+    },
+    /// The edited manifest failed its own schema (a bug if it ever shows).
+    #[error(transparent)]
+    Invalid(#[from] crate::model::ValidationError),
+    /// Reading or committing the store failed.
+    #[error(transparent)]
+    Workspace(#[from] crate::error::Error),
+}
+
+/// The keys `ctx config` edits.
+pub const KEYS: &str = "conflicts, max_file_size, include, exclude";
+
+/// A ctx.yaml key `ctx config` edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `conflicts`: stop, ours, theirs or newest.
+    Conflicts,
+    /// `max_file_size`: bytes.
+    MaxFileSize,
+    /// `include`: extra paths under the Claude home.
+    Include,
+    /// `exclude`: paths never captured.
+    Exclude,
+}
+
+impl Key {
+    /// The key a person typed.
+    pub fn parse(key: &str) -> Result<Key, EditError> {
+        let guarded = |instead| EditError::Guarded {
+            key: key.to_string(),
+            instead,
+        };
+        match key {
+            "conflicts" => Ok(Key::Conflicts),
+            "max_file_size" => Ok(Key::MaxFileSize),
+            "include" => Ok(Key::Include),
+            "exclude" => Ok(Key::Exclude),
+            "recipients" | "signers" => Err(guarded(
+                "`ctx machine approve NAME` or `ctx machine revoke NAME`",
+            )),
+            "secrets" | "not_secret" => Err(guarded("`ctx secret set` or `ctx secret rm`")),
+            "version" => Err(guarded("nothing: ctx writes the store format version")),
+            _ => Err(EditError::UnknownKey(key.to_string())),
+        }
+    }
+
+    /// The key as ctx.yaml spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Conflicts => "conflicts",
+            Key::MaxFileSize => "max_file_size",
+            Key::Include => "include",
+            Key::Exclude => "exclude",
+        }
+    }
+
+    /// Whether the key holds a list.
+    pub fn is_list(self) -> bool {
+        matches!(self, Key::Include | Key::Exclude)
+    }
+}
+
+/// The value of `key` in force (a default when ctx.yaml leaves it out).
+pub fn get(m: &Manifest, key: Key) -> Value {
+    match key {
+        Key::Conflicts => serde_json::to_value(m.conflicts).unwrap_or(Value::Null),
+        Key::MaxFileSize => Value::from(m.max_file_size()),
+        Key::Include => Value::from(m.include.clone()),
+        Key::Exclude => Value::from(m.exclude.clone()),
+    }
+}
+
+/// `m` with `key` set to `values`. A list key takes every value, each split at commas
+/// (`include a,b` and `include a b` are the same); a scalar key takes exactly one.
+pub fn set(m: &Manifest, key: Key, values: &[String]) -> Result<Manifest, EditError> {
+    let mut out = m.clone();
+    let bad = |value: &str, expected| EditError::BadValue {
+        key: key.name().into(),
+        value: value.to_string(),
+        expected,
+    };
+    if key.is_list() {
+        let list = split_list(values);
+        // ctx.yaml holds paths relative to the Claude home, the same on every machine.
+        if let Some(v) = list.iter().find(|v| {
+            v.starts_with('~')
+                || Path::new(v).is_absolute()
+                || v.split('/').any(|p| p == ".." || p == ".")
+        }) {
+            return Err(bad(
+                v,
+                "a path relative to the Claude home, without `.`, `..` or `~`",
+            ));
+        }
+        match key {
+            Key::Include => out.include = list,
+            _ => out.exclude = list,
+        }
+        return Ok(out);
+    }
+    let one = match values {
+        [v] => v.as_str(),
+        _ => return Err(bad(&values.join(" "), "give exactly one value")),
+    };
+    match key {
+        Key::Conflicts => {
+            out.conflicts = serde_json::from_value::<ConflictPolicy>(Value::from(one))
+                .map_err(|_| bad(one, "one of stop, ours, theirs, newest"))?;
+        }
+        _ => {
+            let n = one
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(one, "a size in bytes, e.g. 20971520 for 20 MiB"))?;
+            out.max_file_size = Some(n);
+        }
+    }
+    Ok(out)
+}
+
+/// `m` with `key` back at its default.
+pub fn unset(m: &Manifest, key: Key) -> Manifest {
+    let mut out = m.clone();
+    match key {
+        Key::Conflicts => out.conflicts = ConflictPolicy::default(),
+        Key::MaxFileSize => out.max_file_size = None,
+        Key::Include => out.include.clear(),
+        Key::Exclude => out.exclude.clear(),
+    }
+    out
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    let mut list: Vec<String> = Vec::new();
+    for v in values.iter().flat_map(|v| v.split(',')) {
+        let v = v.trim().trim_end_matches('/').to_string();
+        if !v.is_empty() && !list.contains(&v) {
+            list.push(v);
+        }
+    }
+    list
+}
+
+/// A value as a commit message shows it: lists in brackets.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What an edit did: the commit, if anything changed, and its subject.
+#[derive(Debug, serde::Serialize)]
+pub struct Edited {
+    /// The commit made (`None`: ctx.yaml already said so).
+    pub commit: Option<String>,
+    /// The field-level change, as the commit's subject names it.
+    pub change: String,
+}
+
+/// Commits `new` as ctx.yaml, with `change` (e.g. `conflicts: stop -> newest`) in the subject.
+/// Nothing is committed when ctx.yaml already says so.
+pub fn commit(ws: &mut Workspace, new: &Manifest, change: &str) -> Result<Edited, EditError> {
+    if *new == ws.repo.manifest {
+        return Ok(Edited {
+            commit: None,
+            change: change.to_string(),
+        });
+    }
+    let bytes = crate::setup::render_manifest(new).into_bytes();
+    // The edit is checked as the store checks every commit, so a bad value never lands.
+    crate::model::validate(MANIFEST, &bytes)?;
+    let mut tx = Transaction::new();
+    tx.write(MANIFEST, bytes, false);
+    let machine = ws.machine().to_string();
+    let subject = format!("{machine}: {MANIFEST} {change}");
+    let msg = crate::summary::message(&machine, &[format!("{MANIFEST} {change}")], Some(&subject));
+    let id = tx.commit(&mut ws.repo, &msg)?;
+    ws.reload_keys()?;
+    Ok(Edited {
+        commit: Some(id.to_string()),
+        change: change.to_string(),
+    })
+}
+
+/// The path relative to the Claude home that `arg` names: relative paths are taken from the
+/// Claude home (a leading `claude/`, as store paths have, is dropped), `~/…` and absolute paths
+/// must lie under it.
+pub fn home_relative(env: &Env, arg: &str) -> Result<String, EditError> {
+    let bad = |why: &str| EditError::BadPath {
+        path: arg.to_string(),
+        why: why.to_string(),
+    };
+    let t = arg.trim_end_matches('/');
+    let full: PathBuf = match t.strip_prefix("~/") {
+        Some(rest) => env.home.join(rest),
+        None if Path::new(t).is_absolute() => PathBuf::from(t),
+        None => env.claude_dir.join(t.strip_prefix("claude/").unwrap_or(t)),
+    };
+    let rel = full
+        .strip_prefix(&env.claude_dir)
+        .map_err(|_| bad("not under the Claude home; ctx tracks files there"))?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    if parts.is_empty() {
+        return Err(bad("name a file or folder inside the Claude home"));
+    }
+    if parts.iter().any(|p| p == ".." || p == ".") {
+        return Err(bad("write the path without `.` or `..`"));
+    }
+    Ok(parts.join("/"))
+}
+
+/// ctx.yaml once `paths` are tracked (`add`) or not (`forget`), and the change as a message
+/// names it (`include: + notes`).
+pub fn track(
+    env: &Env,
+    m: &Manifest,
+    paths: &[String],
+    add: bool,
+) -> Result<(Manifest, String), EditError> {
+    let mut out = m.clone();
+    let mut names = Vec::new();
+    for arg in paths {
+        let rel = home_relative(env, arg)?;
+        match add {
+            true => add_one(&mut out, &rel, arg)?,
+            false => forget_one(&mut out, &rel),
+        }
+        names.push(rel);
+    }
+    let key = if add { "include" } else { "exclude" };
+    Ok((out, format!("{key}: + {}", names.join(", "))))
+}
+
+fn add_one(m: &mut Manifest, rel: &str, arg: &str) -> Result<(), EditError> {
+    if crate::capture::scan::excluded(rel, &[]) {
+        return Err(EditError::BadPath {
+            path: arg.to_string(),
+            why: "ctx never captures it (it holds credentials, caches or per-machine state)".into(),
+        });
+    }
+    // Adding what was forgotten takes it back; a broader `exclude:` entry still wins.
+    m.exclude.retain(|e| e.trim_matches('/') != rel);
+    if let Some(e) = m.exclude.iter().find(|e| under(rel, e.trim_matches('/'))) {
+        return Err(EditError::BadPath {
+            path: arg.to_string(),
+            why: format!("it lies inside `{e}`, which ctx.yaml excludes; take that entry out first with `ctx config set exclude …`"),
+        });
+    }
+    // Already taken (the built-in lists or an `include:` entry, as a file or as a folder):
+    // nothing to record.
+    let taken = crate::capture::capturable(&format!("claude/{rel}"), m)
+        || crate::capture::capturable(&format!("claude/{rel}/x"), m);
+    if !taken {
+        m.include.push(rel.to_string());
+    }
+    Ok(())
+}
+
+fn forget_one(m: &mut Manifest, rel: &str) {
+    m.include.retain(|i| !under(i.trim_matches('/'), rel));
+    if !m.exclude.iter().any(|e| under(rel, e.trim_matches('/'))) {
+        m.exclude.push(rel.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_at_commas_and_scalars_take_one_value() {
+        let m = Manifest::default();
+        let v = vec!["a,b".to_string(), "c/".to_string(), "a".to_string()];
+        assert_eq!(
+            set(&m, Key::Include, &v).map(|m| m.include).ok(),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert!(set(&m, Key::Conflicts, &v).is_err());
+        let n = set(&m, Key::Conflicts, &["newest".into()])
+            .map(|m| m.conflicts)
+            .ok();
+        assert_eq!(n, Some(ConflictPolicy::Newest));
+        assert!(set(&m, Key::MaxFileSize, &["big".into()]).is_err());
+        assert!(set(&m, Key::Exclude, &["../x".into()]).is_err());
+        assert!(set(&m, Key::Include, &["~/x".into()]).is_err());
+        assert!(set(&m, Key::Include, &["/etc".into()]).is_err());
+        assert!(matches!(
+            Key::parse("recipients"),
+            Err(EditError::Guarded { .. })
+        ));
+    }
+}
