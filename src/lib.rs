@@ -89,5 +89,7 @@ pub mod events;
 pub mod watch;
 /// `ctx doctor`'s checks.
 pub mod doctor;
+/// `ctx mcp`: the MCP server over the store, and its install with the context-sync skill.
+pub mod mcp;
 /// The command line: parse, call the library, print.
 pub mod cli;

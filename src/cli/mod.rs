@@ -85,6 +85,8 @@ pub enum Command {
     Hook(hook::HookArgs),
     /// Watch the live files and commit after a quiet period.
     Watch(watch::WatchArgs),
+    /// Serve the store to Claude over MCP (stdio); `install` registers it with Claude Code.
+    Mcp(mcp::McpArgs),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
@@ -134,6 +136,7 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Hooks(c) => hooks::run(c, env, ui),
         Command::Hook(a) => hook::run(a, env, ui),
         Command::Watch(a) => watch::run(a, env, ui),
+        Command::Mcp(a) => mcp::run(a, env, ui),
     }
 }
 
