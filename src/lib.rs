@@ -97,5 +97,7 @@ pub mod manifest_edit;
 pub mod stored;
 /// `ctx backups`: the backups `apply --force` made.
 pub mod backups;
+/// `ctx mcp`: the MCP server over the store, and its install with the context-sync skill.
+pub mod mcp;
 /// The command line: parse, call the library, print.
 pub mod cli;

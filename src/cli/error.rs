@@ -64,6 +64,22 @@ impl CliError {
         }
     }
 
+    /// The lines `ctx` prints for this error, uncoloured: `error:`, details, `caused by:`,
+    /// `hint:` (what an MCP tool's failure reads, so the model sees what a person would).
+    pub fn plain(&self) -> String {
+        let mut out = format!("error: {}", self.message);
+        for line in &self.details {
+            out.push_str(&format!("\n  {line}"));
+        }
+        for cause in &self.causes {
+            out.push_str(&format!("\ncaused by: {cause}"));
+        }
+        if let Some(h) = &self.hint {
+            out.push_str(&format!("\nhint: {h}"));
+        }
+        out
+    }
+
     fn internal(mut self) -> CliError {
         self.code = INTERNAL;
         self
@@ -487,5 +503,34 @@ impl From<crate::stored::StoredError> for CliError {
                 "`ctx status` names the files; `ctx commit` captures new ones",
             ),
         }
+    }
+}
+
+impl From<crate::mcp::ToolError> for CliError {
+    fn from(e: crate::mcp::ToolError) -> Self {
+        use crate::mcp::ToolError as T;
+        match e {
+            T::Workspace(w) => w.into(),
+            T::Sync(s) => s.into(),
+            T::Rollback(r) => r.into(),
+            T::Project(p) => p.into(),
+            T::Lock(l) => l.into(),
+            T::Sessions(s) => s.into(),
+            T::Refused { message, hint } => CliError::new(message, hint),
+            T::Crashed(_) => CliError {
+                code: CRASH,
+                ..CliError::from_error(&e, "this is a bug in ctx; please report it with the tool call that failed (nothing more was written)")
+            },
+        }
+    }
+}
+
+impl From<crate::mcp::server::ServeError> for CliError {
+    fn from(e: crate::mcp::server::ServeError) -> Self {
+        CliError::from_error(
+            &e,
+            "`ctx mcp` is started by an MCP client (Claude Code) speaking JSON-RPC on stdin; `ctx mcp install` registers it",
+        )
+        .internal()
     }
 }

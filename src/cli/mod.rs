@@ -100,6 +100,8 @@ pub enum Command {
     Git(git::GitArgs),
     /// Start a shell in the store, or print its path when output is not a terminal.
     Cd(cd::CdArgs),
+    /// Serve the store to Claude over MCP (stdio); `install` registers it with Claude Code.
+    Mcp(mcp::McpArgs),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
@@ -156,6 +158,7 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Backups(a) => backups::run(a, env, ui),
         Command::Git(a) => git::run(a, env, ui),
         Command::Cd(a) => cd::run(a, env, ui),
+        Command::Mcp(a) => mcp::run(a, env, ui),
     }
 }
 

@@ -1,4 +1,5 @@
-//! One file per command; `machine`, `secret`, `sessions` and `hooks` are groups of subcommands.
+//! One file per command; `machine`, `secret`, `sessions`, `hooks` and `mcp` are groups of
+//! subcommands.
 
 pub mod apply;
 pub mod backups;
@@ -17,6 +18,7 @@ pub mod hooks;
 pub mod init;
 pub mod log;
 pub mod machine;
+pub mod mcp;
 pub mod merge_driver;
 pub mod resolve;
 pub mod review;
