@@ -76,6 +76,10 @@ fn main() {
     b.run(ctx, &["init", "--machine", "b", "--remote", &remote], None);
     b.run(ctx, &["sync"], None);
     a.run(ctx, &["sync"], None);
+    // Trusted both ways, as two machines of one person are: b's own commits are then accepted.
+    a.run(ctx, &["machine", "approve", "b"], None);
+    a.run(ctx, &["sync"], None);
+    b.run(ctx, &["sync"], None);
 
     // git: the same files in two clones of a plain repository.
     let git_remote = bare("git-remote.git");
