@@ -8,39 +8,10 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::Machine;
+use common::{Machine, Remote};
 use serde_json::Value;
 
 const ORIGIN: &str = "git@github.com:acme/webapp.git";
-
-struct Remote {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Remote {
-    fn new() -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.git");
-        common::bare_repo(&path);
-        Remote { _dir: dir, path }
-    }
-
-    fn url(&self) -> String {
-        self.path.to_string_lossy().to_string()
-    }
-
-    fn all_objects(&self) -> Vec<u8> {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.path)
-            .args(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        out.stdout
-    }
-}
 
 /// `a` made the store with the fixture home; `b` (empty) joined and was approved.
 fn two_machines() -> (Remote, Machine, Machine) {

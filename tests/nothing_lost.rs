@@ -5,35 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::Machine;
-
-struct Remote {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Remote {
-    fn new() -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.git");
-        common::bare_repo(&path);
-        Remote { _dir: dir, path }
-    }
-
-    fn url(&self) -> String {
-        self.path.to_string_lossy().to_string()
-    }
-
-    fn head(&self) -> String {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.path)
-            .args(["rev-parse", "refs/heads/main"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
+use common::{Machine, Remote};
 
 /// m1 with the fixture home and m2 (empty home) share a store; both have every file.
 fn two_machines() -> (Remote, Machine, Machine) {

@@ -7,25 +7,8 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::Machine;
+use common::{Machine, Remote};
 use serde_json::Value;
-
-struct Remote {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Remote {
-    fn new() -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.git");
-        common::bare_repo(&path);
-        Remote { _dir: dir, path }
-    }
-    fn url(&self) -> String {
-        self.path.to_string_lossy().to_string()
-    }
-}
 
 fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
     let mut v = common::json(path);

@@ -3,53 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{Machine, FIXTURE_SECRETS};
+use common::{Machine, Remote, FIXTURE_SECRETS};
 use serde_json::Value;
 
 /// A bare git repository playing the remote.
-struct Remote {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Remote {
-    fn new() -> Remote {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.git");
-        common::bare_repo(&path);
-        Remote { _dir: dir, path }
-    }
-
-    fn url(&self) -> String {
-        self.path.to_string_lossy().to_string()
-    }
-
-    fn head(&self) -> Option<String> {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.path)
-            .args(["rev-parse", "--verify", "--quiet", "refs/heads/main"])
-            .output()
-            .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
-    fn all_objects(&self) -> Vec<u8> {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.path)
-            .args(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        out.stdout
-    }
-}
-
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

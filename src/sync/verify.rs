@@ -64,7 +64,13 @@ pub fn check(
     for id in new_commits(store, &known, theirs)? {
         let raw = store.raw_commit(id)?;
         let parents = history.parents(id)?;
-        let claims = trailer(&store.history().commit_message(id)?, "Ctx-Machine");
+        // The message is in the raw object already read: no second lookup.
+        let message = raw
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .map(|i| String::from_utf8_lossy(&raw[i + 2..]).to_string())
+            .unwrap_or_default();
+        let claims = trailer(&message, "Ctx-Machine");
         let refuse = |reason: String| Refused {
             commit: id.to_string(),
             claims: claims.clone(),

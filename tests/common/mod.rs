@@ -407,6 +407,58 @@ impl Machine {
 
 /// Creates an empty bare repository at `path` (a remote for sync tests), without reading the
 /// real user's git config.
+/// A bare repository in a temp folder: the remote the machines of a test sync through.
+pub struct Remote {
+    dir: tempfile::TempDir,
+    /// The repository.
+    pub path: PathBuf,
+}
+
+impl Remote {
+    /// An empty bare repository with `main` as its default branch.
+    pub fn new() -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.git");
+        bare_repo(&path);
+        Remote { dir, path }
+    }
+
+    /// Its URL (a path).
+    pub fn url(&self) -> String {
+        self.path.to_string_lossy().to_string()
+    }
+
+    /// The temp folder holding it, for other files of the test (an attacker's clone).
+    pub fn base(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its `main`, if it has one.
+    pub fn head(&self) -> Option<String> {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.path)
+            .args(["rev-parse", "--verify", "--quiet", "refs/heads/main"])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Every object it holds, contents included (to check that no plaintext reached it).
+    pub fn all_objects(&self) -> Vec<u8> {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.path)
+            .args(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+}
+
 pub fn bare_repo(path: &Path) {
     let out = Command::new("git")
         .args(["init", "--quiet", "--bare"])
