@@ -53,7 +53,8 @@ pub enum EditError {
 }
 
 /// The keys `ctx config` edits.
-pub const KEYS: &str = "conflicts, max_file_size, include, exclude";
+pub const KEYS: &str =
+    "conflicts, max_file_size, include, exclude, sessions.keep, sessions.max_size";
 
 /// A ctx.yaml key `ctx config` edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,10 @@ pub enum Key {
     Include,
     /// `exclude`: paths never captured.
     Exclude,
+    /// `sessions.keep`: how long an idle session is carried forward.
+    SessionsKeep,
+    /// `sessions.max_size`: the most session bytes carried forward.
+    SessionsMaxSize,
 }
 
 impl Key {
@@ -80,6 +85,11 @@ impl Key {
             "max_file_size" => Ok(Key::MaxFileSize),
             "include" => Ok(Key::Include),
             "exclude" => Ok(Key::Exclude),
+            "sessions.keep" => Ok(Key::SessionsKeep),
+            "sessions.max_size" => Ok(Key::SessionsMaxSize),
+            "sessions" | "sessions.enabled" => {
+                Err(guarded("`ctx sessions enable` or `ctx sessions disable`"))
+            }
             "recipients" | "signers" => Err(guarded(
                 "`ctx machine approve NAME` or `ctx machine revoke NAME`",
             )),
@@ -96,6 +106,8 @@ impl Key {
             Key::MaxFileSize => "max_file_size",
             Key::Include => "include",
             Key::Exclude => "exclude",
+            Key::SessionsKeep => "sessions.keep",
+            Key::SessionsMaxSize => "sessions.max_size",
         }
     }
 
@@ -112,6 +124,8 @@ pub fn get(m: &Manifest, key: Key) -> Value {
         Key::MaxFileSize => Value::from(m.max_file_size()),
         Key::Include => Value::from(m.include.clone()),
         Key::Exclude => Value::from(m.exclude.clone()),
+        Key::SessionsKeep => Value::from(m.sessions.as_ref().and_then(|s| s.keep.clone())),
+        Key::SessionsMaxSize => Value::from(m.sessions.as_ref().and_then(|s| s.max_size.clone())),
     }
 }
 
@@ -152,6 +166,17 @@ pub fn set(m: &Manifest, key: Key, values: &[String]) -> Result<Manifest, EditEr
             out.conflicts = serde_json::from_value::<ConflictPolicy>(Value::from(one))
                 .map_err(|_| bad(one, "one of stop, ours, theirs, newest"))?;
         }
+        Key::SessionsKeep => {
+            let s = out.sessions.get_or_insert_with(Default::default);
+            s.keep = Some(one.to_string());
+            crate::sessions::keep(&out).map_err(|_| bad(one, "a duration like 90d, 12h or 8w"))?;
+        }
+        Key::SessionsMaxSize => {
+            let s = out.sessions.get_or_insert_with(Default::default);
+            s.max_size = Some(one.to_string());
+            crate::sessions::max_size(&out)
+                .map_err(|_| bad(one, "a size like 500M, 2G or 800K"))?;
+        }
         _ => {
             let n = one
                 .parse::<u64>()
@@ -172,6 +197,16 @@ pub fn unset(m: &Manifest, key: Key) -> Manifest {
         Key::MaxFileSize => out.max_file_size = None,
         Key::Include => out.include.clear(),
         Key::Exclude => out.exclude.clear(),
+        Key::SessionsKeep => {
+            if let Some(s) = out.sessions.as_mut() {
+                s.keep = None;
+            }
+        }
+        Key::SessionsMaxSize => {
+            if let Some(s) = out.sessions.as_mut() {
+                s.max_size = None;
+            }
+        }
     }
     out
 }

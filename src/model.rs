@@ -57,6 +57,11 @@ pub struct SessionsConfig {
     /// a number and a unit, `h`, `d` or `w` (`90d`). Unset keeps every session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<String>,
+    /// The most transcript bytes carried forward: past it the least recently active sessions
+    /// are no longer carried (history keeps them): a number and a unit, `K`, `M` or `G`
+    /// (`500M`). The newest session is always carried. Unset has no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<String>,
 }
 
 /// The default of `max_file_size`: 10 MiB.

@@ -413,3 +413,108 @@ fn doctor_names_sessions_whose_project_is_not_checked_out_here() {
         "{doctor}"
     );
 }
+
+#[test]
+fn a_sessions_plans_and_tasks_travel_with_it_and_others_stay() {
+    let (remote, a, b, pa, pb) = session_on_a();
+    let slug = "brisk-wandering-otter";
+    let ta = folder(&a, &pa).join(format!("{SID}.jsonl"));
+    let v = serde_json::json!({"parentUuid": "u3", "uuid": "u4", "cwd": pa, "sessionId": SID,
+        "type": "assistant", "slug": slug, "message": {"role": "assistant", "content": "planned"},
+        "timestamp": "2026-01-01T00:00:04.000Z"});
+    append(&ta, &format!("{v}\n"));
+    let plans = a.claude_dir().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::write(plans.join(format!("{slug}.md")), "# SECRET-PLAN\n1. form\n").unwrap();
+    std::fs::write(plans.join(format!("{slug}-agent-a1b2.md")), "agent plan\n").unwrap();
+    std::fs::write(plans.join("someone-elses-plan.md"), "not this session's\n").unwrap();
+    let tasks = a.claude_dir().join("tasks").join(SID);
+    std::fs::create_dir_all(&tasks).unwrap();
+    std::fs::write(
+        tasks.join("1.json"),
+        r#"{"id":"1","subject":"SECRET-TASK"}"#,
+    )
+    .unwrap();
+    std::fs::write(tasks.join(".lock"), "").unwrap();
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+
+    let bplans = b.claude_dir().join("plans");
+    let plan = bplans.join(format!("{slug}.md"));
+    assert_eq!(
+        std::fs::read_to_string(&plan).unwrap(),
+        "# SECRET-PLAN\n1. form\n"
+    );
+    assert!(bplans.join(format!("{slug}-agent-a1b2.md")).is_file());
+    assert!(!bplans.join("someone-elses-plan.md").exists());
+    let task = b.claude_dir().join("tasks").join(SID).join("1.json");
+    assert!(std::fs::read_to_string(&task)
+        .unwrap()
+        .contains("SECRET-TASK"));
+    assert!(!b
+        .claude_dir()
+        .join("tasks")
+        .join(SID)
+        .join(".lock")
+        .exists());
+    assert_eq!(
+        std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // b goes on with the plan; a gets it back with the session.
+    std::fs::write(&plan, "# SECRET-PLAN\n1. form\n2. tests\n").unwrap();
+    let tb = folder(&b, &pb).join(format!("{SID}.jsonl"));
+    append(&tb, &line("u5", Some("u4"), &pb, 5, "plan updated"));
+    b.ok(&["sync"]);
+    a.ok(&["sync"]);
+    assert_eq!(
+        std::fs::read_to_string(plans.join(format!("{slug}.md"))).unwrap(),
+        "# SECRET-PLAN\n1. form\n2. tests\n"
+    );
+    for (what, objects) in [
+        ("a's store", a.all_objects()),
+        ("the remote", remote.all_objects()),
+    ] {
+        let text = String::from_utf8_lossy(&objects);
+        assert!(
+            !text.contains("SECRET-"),
+            "{what} holds a plan or task in plaintext"
+        );
+    }
+}
+
+#[test]
+fn past_max_size_only_the_newest_sessions_are_carried_and_nothing_live_is_deleted() {
+    let (_remote, a, b, pa, pb) = session_on_a();
+    let tree_sessions = |m: &Machine| {
+        let tree = m.git(&["ls-tree", "-r", "--name-only", "main"]);
+        let mut ids: Vec<String> = tree
+            .lines()
+            .filter_map(|l| l.strip_prefix("sessions/"))
+            .filter_map(|l| l.split('/').nth(1).map(String::from))
+            .collect();
+        ids.dedup();
+        ids
+    };
+    // The fixture's session (August) and ours (January) are both carried.
+    assert_eq!(tree_sessions(&a).len(), 2, "{:?}", tree_sessions(&a));
+    let bad = a.run(&["config", "set", "sessions.max_size", "lots"]);
+    assert_ne!(bad.code, Some(0), "{bad}");
+    assert!(bad.stderr.contains("500M"), "{bad}");
+    a.ok(&["config", "set", "sessions.max_size", "1K"]);
+    a.ok(&["sync"]);
+    let left = tree_sessions(&a);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(
+        left[0], SID,
+        "the newest (the fixture's) is the one carried"
+    );
+    let log = a.git(&["log", "--all", "--name-only", "--format="]);
+    assert!(log.contains(SID), "history keeps it");
+    b.ok(&["sync"]);
+    // Neither machine's live copy is touched.
+    assert!(folder(&a, &pa).join(format!("{SID}.jsonl")).is_file());
+    assert!(folder(&b, &pb).join(format!("{SID}.jsonl")).is_file());
+    assert_eq!(a.ok(&["config", "get", "sessions.max_size"]).trim(), "1K");
+}

@@ -444,6 +444,9 @@ impl From<crate::sessions::SessionsError> for CliError {
                 &e,
                 "write e.g. `sessions: {enabled: true, keep: 90d}` in ctx.yaml",
             ),
+            S::BadSize(_) => {
+                CliError::from_error(&e, "write e.g. `ctx config set sessions.max_size 500M`")
+            }
             S::Io { .. } | S::BadChunk { .. } => CliError::from_error(
                 &e,
                 "run `ctx doctor`; the store's history keeps every chunk",

@@ -233,14 +233,15 @@ fn write(
         folder: folder.to_string_lossy().to_string(),
         ..Default::default()
     };
+    let sid = s.chunks.first().and_then(|(p, _)| parse_chunk_path(p));
+    let sid = sid.map(|(_, sid, _, _)| sid).unwrap_or_default();
     for (name, bytes) in files {
-        if name
-            .split('/')
-            .any(|p| p.is_empty() || p == "." || p == "..")
-        {
+        let Some(path) = live::part_path(&ws.env.claude_dir, folder, sid, &name) else {
             continue;
+        };
+        if name == format!("{sid}.jsonl") {
+            known.slugs = live::slugs(&bytes);
         }
-        let path = folder.join(&name);
         if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
             // Transcripts hold file contents and pasted secrets: private, like the client's.
             crate::fsx::write_atomic(&path, &bytes, Some(0o600)).map_err(io(&path))?;

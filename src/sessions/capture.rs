@@ -66,8 +66,9 @@ pub fn capture(ws: &mut Workspace) -> Result<Captured, SessionsError> {
         state.sessions.insert(s.id.clone(), known);
         tx.write(&path, sealed, false);
     }
-    if let Some(keep) = keep {
-        out.expired = expire(ws, &mut state, &mut tx, now - keep);
+    let max = super::max_size(&ws.repo.manifest)?;
+    if keep.is_some() || max.is_some() {
+        out.expired = expire(ws, &mut state, &mut tx, keep.map(|k| now - k), max);
     }
     if !tx.is_empty() {
         let subject = subject(ws.machine(), &out);
@@ -157,38 +158,13 @@ fn new_chunk(
     k.project = project.clone();
     k.folder = s.folder.to_string_lossy().to_string();
     let (mut parts, mut bodies) = (Vec::new(), Vec::new());
-    for (rel, kind) in live::files(&s.folder, &s.id) {
-        let path = s.folder.join(&rel);
-        let Some((ino, mtime)) = live::identity(&path) else {
-            continue;
+    let mut take = |k: &mut Known, rel: String, path: PathBuf, kind: Kind| {
+        let Some(body) = read_part(k, &rel, &path, kind)? else {
+            return Ok::<_, SessionsError>(());
         };
-        let was = k.files.get(&rel).cloned().unwrap_or_default();
-        let body = match kind {
-            Kind::Lines => {
-                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-                let from = match was.ino == ino && was.offset <= size {
-                    true => was.offset,
-                    false => 0,
-                };
-                let (bytes, to) = live::appended(&path, from).map_err(io(&path))?;
-                k.files.insert(
-                    rel.clone(),
-                    Tracked {
-                        offset: to,
-                        ino,
-                        mtime,
-                    },
-                );
-                bytes
-            }
-            Kind::Whole if was.ino == ino && was.mtime == mtime => continue,
-            Kind::Whole => {
-                let bytes = std::fs::read(&path).map_err(io(&path))?;
-                let offset = bytes.len() as u64;
-                k.files.insert(rel.clone(), Tracked { offset, ino, mtime });
-                bytes
-            }
-        };
+        if kind == Kind::Lines && !rel.contains('/') {
+            k.slugs.extend(live::slugs(&body));
+        }
         if !body.is_empty() {
             parts.push(Part {
                 name: rel,
@@ -196,6 +172,18 @@ fn new_chunk(
                 len: body.len(),
             });
             bodies.push(body);
+        }
+        Ok(())
+    };
+    for (rel, kind) in live::files(&s.folder, &s.id) {
+        let path = s.folder.join(&rel);
+        take(&mut k, rel, path, kind)?;
+    }
+    // After the transcript: its new lines may name a new slug, hence a new plan file.
+    let claude = &ws.env.claude_dir;
+    for (name, kind) in live::home_files(claude, &s.id, &k.slugs.clone()) {
+        if let Some(path) = live::part_path(claude, &s.folder, &s.id, &name) {
+            take(&mut k, name, path, kind)?;
         }
     }
     if parts.is_empty() {
@@ -208,6 +196,40 @@ fn new_chunk(
         bodies,
         known: k,
     }))
+}
+
+/// A file's bytes not yet in the store, and what the state records of it: for lines, the
+/// complete ones appended since its offset; for a whole file, all of it if it changed. `None`:
+/// gone, or a whole file unchanged.
+fn read_part(
+    k: &mut Known,
+    rel: &str,
+    path: &Path,
+    kind: Kind,
+) -> Result<Option<Vec<u8>>, SessionsError> {
+    let Some((ino, mtime)) = live::identity(path) else {
+        return Ok(None);
+    };
+    let was = k.files.get(rel).cloned().unwrap_or_default();
+    let (bytes, offset) = match kind {
+        Kind::Lines => {
+            let size = std::fs::metadata(path).map_or(0, |m| m.len());
+            let from = match was.ino == ino && was.offset <= size {
+                true => was.offset,
+                false => 0,
+            };
+            live::appended(path, from).map_err(io(path))?
+        }
+        Kind::Whole if was.ino == ino && was.mtime == mtime => return Ok(None),
+        Kind::Whole => {
+            let bytes = std::fs::read(path).map_err(io(path))?;
+            let len = bytes.len() as u64;
+            (bytes, len)
+        }
+    };
+    k.files
+        .insert(rel.to_string(), Tracked { offset, ino, mtime });
+    Ok(Some(bytes))
 }
 
 /// Whether a known session's transcript is as it was chunked: one stat, no read (its other
@@ -302,13 +324,22 @@ fn short(s: &str) -> String {
     }
 }
 
-/// Drops from the tree the chunks of sessions whose last activity is before `cutoff`; returns
-/// how many sessions. Needs the key (the time is inside the chunks); without it, nothing expires.
-fn expire(ws: &Workspace, state: &mut SessionState, tx: &mut Transaction, cutoff: i64) -> usize {
+/// Drops from the tree the chunks of sessions past retention: idle since before `cutoff`, then,
+/// while the rest hold more than `max` bytes, the least recently active (never the newest).
+/// Returns how many sessions. Needs the key (times and sizes are inside the chunks); without
+/// it, nothing expires.
+fn expire(
+    ws: &Workspace,
+    state: &mut SessionState,
+    tx: &mut Transaction,
+    cutoff: Option<i64>,
+    max: Option<u64>,
+) -> usize {
     let Some(id) = ws.keys.key() else {
         return 0;
     };
-    let mut last: BTreeMap<(String, String), (i64, Vec<String>)> = BTreeMap::new();
+    // (project, session) -> (last activity, bytes, chunk paths)
+    let mut all: BTreeMap<(String, String), (i64, u64, Vec<String>)> = BTreeMap::new();
     for (path, e) in ws.repo.files.range(super::PREFIX.to_string()..) {
         let Some((p, s, _, _)) = parse_chunk_path(path) else {
             if !path.starts_with(super::PREFIX) {
@@ -316,21 +347,30 @@ fn expire(ws: &Workspace, state: &mut SessionState, tx: &mut Transaction, cutoff
             }
             continue;
         };
-        let t =
-            super::list::header_of(ws, state, id, path, e.oid).map_or(i64::MAX, |h| epoch(&h.last));
-        let slot = last
+        let h = super::list::header_of(ws, state, id, path, e.oid);
+        let t = h.as_ref().map_or(i64::MAX, |h| epoch(&h.last));
+        let size: u64 = h.map_or(0, |h| h.parts.iter().map(|p| p.len as u64).sum());
+        let slot = all
             .entry((p.to_string(), s.to_string()))
-            .or_insert((i64::MIN, Vec::new()));
+            .or_insert((i64::MIN, 0, Vec::new()));
         slot.0 = slot.0.max(t);
-        slot.1.push(path.clone());
+        slot.1 += size;
+        slot.2.push(path.clone());
     }
-    let mut n = 0;
-    for (_, (t, paths)) in last {
-        if t < cutoff {
-            n += 1;
-            for p in paths {
-                tx.set(&p, Change::Delete);
-            }
+    let mut by_age: Vec<_> = all.into_values().collect();
+    by_age.sort_by_key(|(t, _, _)| std::cmp::Reverse(*t));
+    let (mut carried, mut full, mut n) = (0u64, false, 0);
+    for (i, (t, size, paths)) in by_age.into_iter().enumerate() {
+        let idle = cutoff.is_some_and(|c| t < c);
+        // Once one is left out for size, every older one is too.
+        full |= i > 0 && max.is_some_and(|m| carried + size > m);
+        if !idle && !full {
+            carried += size;
+            continue;
+        }
+        n += 1;
+        for p in paths {
+            tx.set(&p, Change::Delete);
         }
     }
     n

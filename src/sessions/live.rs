@@ -1,6 +1,7 @@
 //! Session transcripts on this machine: `~/.claude/projects/<folder>/<id>.jsonl` and the
 //! session's own folder `<id>/` (subagents, tool results).
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
 
@@ -55,9 +56,16 @@ pub fn sessions(projects_dir: &Path) -> Vec<LiveSession> {
 /// and everything under `<id>/` (a `.jsonl` as lines, anything else whole).
 pub fn files(folder: &Path, id: &str) -> Vec<(String, Kind)> {
     let mut out = vec![(format!("{id}.jsonl"), Kind::Lines)];
-    let mut stack = vec![PathBuf::from(id)];
+    out.extend(walk(folder, PathBuf::from(id)));
+    out
+}
+
+/// The files under `base/rel`, relative to `base`, sorted; dotfiles (the client's locks) left out.
+fn walk(base: &Path, rel: PathBuf) -> Vec<(String, Kind)> {
+    let mut out = Vec::new();
+    let mut stack = vec![rel];
     while let Some(rel) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(folder.join(&rel)) else {
+        let Ok(rd) = std::fs::read_dir(base.join(&rel)) else {
             continue;
         };
         for e in rd.flatten() {
@@ -80,6 +88,81 @@ pub fn files(folder: &Path, id: &str) -> Vec<(String, Kind)> {
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Names a part stored from the Claude home rather than the session's folder: its plans and
+/// tasks (`~/plans/<slug>.md`, `~/tasks/<id>/1.json`).
+pub const HOME: &str = "~/";
+
+/// The session's files outside its folder, named from the Claude home: the plans the client
+/// named after the session's slug (`plans/<slug>.md`, `plans/<slug>-agent-<agent>.md`) and its
+/// task list (`tasks/<id>/…`).
+pub fn home_files(claude_dir: &Path, id: &str, slugs: &BTreeSet<String>) -> Vec<(String, Kind)> {
+    let mut out = Vec::new();
+    if !slugs.is_empty() {
+        if let Ok(rd) = std::fs::read_dir(claude_dir.join("plans")) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let Some(stem) = name.strip_suffix(".md") else {
+                    continue;
+                };
+                let base = stem.split_once("-agent-").map_or(stem, |(b, _)| b);
+                if slugs.contains(base) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    out.push((format!("{HOME}plans/{name}"), Kind::Whole));
+                }
+            }
+        }
+    }
+    for (rel, _) in walk(&claude_dir.join("tasks"), PathBuf::from(id)) {
+        out.push((format!("{HOME}tasks/{rel}"), Kind::Whole));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Where a part of session `id` lives on this machine, or `None` for a name ctx does not write
+/// (a chunk is sealed to us, but its names still come from another machine).
+pub fn part_path(claude_dir: &Path, folder: &Path, id: &str, name: &str) -> Option<PathBuf> {
+    if name
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == ".." || p.contains('\\'))
+    {
+        return None;
+    }
+    if let Some(rest) = name.strip_prefix(HOME) {
+        let plan = rest
+            .strip_prefix("plans/")
+            .is_some_and(|f| f.ends_with(".md") && !f.contains('/'));
+        let task = rest
+            .strip_prefix("tasks/")
+            .and_then(|r| r.strip_prefix(id))
+            .is_some_and(|r| r.starts_with('/'));
+        return (plan || task).then(|| claude_dir.join(rest));
+    }
+    let own = name == format!("{id}.jsonl") || name.starts_with(&format!("{id}/"));
+    own.then(|| folder.join(name))
+}
+
+/// The session slugs (`"slug":"brisk-wandering-otter"`) in transcript lines: the client names
+/// a session's plan files after it.
+pub fn slugs(lines: &[u8]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for at in memchr::memmem::find_iter(lines, b"\"slug\":\"") {
+        let rest = &lines[at + 8..];
+        let Some(end) = memchr::memchr(b'"', rest) else {
+            continue;
+        };
+        let slug = &rest[..end];
+        let ok = !slug.is_empty()
+            && slug.len() <= 100
+            && slug
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
+        if ok {
+            out.insert(String::from_utf8_lossy(slug).to_string());
+        }
+    }
     out
 }
 

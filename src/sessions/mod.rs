@@ -56,6 +56,9 @@ pub enum SessionsError {
     /// A `keep:` ctx.yaml cannot read.
     #[error("ctx.yaml: sessions.keep `{0}` is not a duration like `90d`, `12h` or `8w`")]
     BadKeep(String),
+    /// A `max_size:` ctx.yaml cannot read.
+    #[error("ctx.yaml: sessions.max_size `{0}` is not a size like `500M`, `2G` or `800K`")]
+    BadSize(String),
 }
 
 impl From<crate::store::StoreError> for SessionsError {
@@ -108,6 +111,31 @@ pub fn keep(manifest: &crate::model::Manifest) -> Result<Option<i64>, SessionsEr
     Ok(Some(n.saturating_mul(secs)))
 }
 
+/// The most bytes of sessions carried forward: `None` has no limit.
+pub fn max_size(manifest: &crate::model::Manifest) -> Result<Option<u64>, SessionsError> {
+    let Some(text) = manifest
+        .sessions
+        .as_ref()
+        .and_then(|s| s.max_size.as_deref())
+    else {
+        return Ok(None);
+    };
+    let bad = || SessionsError::BadSize(text.to_string());
+    let t = text.trim();
+    let at = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..at].parse().map_err(|_| bad())?;
+    let unit = t[at..].trim().to_ascii_uppercase();
+    let unit = unit.trim_end_matches('B').trim_end_matches('I');
+    let scale: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    Ok(Some(n.saturating_mul(scale)))
+}
+
 /// Seconds since the epoch of an RFC 3339 time (0 when it does not parse).
 fn epoch(t: &str) -> i64 {
     t.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())
@@ -134,6 +162,7 @@ mod tests {
             sessions: Some(crate::model::SessionsConfig {
                 enabled: true,
                 keep: Some(k.into()),
+                max_size: None,
             }),
             ..Default::default()
         };
@@ -142,5 +171,24 @@ mod tests {
         assert_eq!(keep(&with("2w")).ok().flatten(), Some(14 * 86_400));
         assert!(keep(&with("soon")).is_err());
         assert!(keep(&with("5y")).is_err());
+    }
+
+    #[test]
+    fn max_size_reads_bytes_with_binary_units() {
+        let with = |k: &str| crate::model::Manifest {
+            sessions: Some(crate::model::SessionsConfig {
+                enabled: true,
+                keep: None,
+                max_size: Some(k.into()),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(max_size(&with("500M")).ok().flatten(), Some(500 << 20));
+        assert_eq!(max_size(&with("2 GiB")).ok().flatten(), Some(2 << 30));
+        assert_eq!(max_size(&with("800kb")).ok().flatten(), Some(800 << 10));
+        assert_eq!(max_size(&with("1234")).ok().flatten(), Some(1234));
+        assert!(max_size(&with("big")).is_err());
+        assert!(max_size(&with("5T")).is_err());
+        assert!(max_size(&with("M")).is_err());
     }
 }

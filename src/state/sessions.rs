@@ -29,6 +29,9 @@ pub struct Known {
     pub files: BTreeMap<String, Tracked>,
     /// Store paths of the chunks the live copy holds.
     pub chunks: BTreeSet<String>,
+    /// The session's slugs seen in its transcript: its plan files are named after them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub slugs: BTreeSet<String>,
 }
 
 /// The sessions state, `sessions.json` in the state dir (mode 0600: headers hold prompts).
