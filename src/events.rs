@@ -141,6 +141,16 @@ pub fn session_banner(env: &Env) -> Vec<String> {
         .collect()
 }
 
+/// How long a SessionStart sync may wait on the network in all: 5 s, or
+/// `CTX_SESSION_START_NETWORK_MS` (a slow link). Past it the session starts from the local store.
+fn session_start_bound() -> std::time::Duration {
+    let ms = std::env::var("CTX_SESSION_START_NETWORK_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    std::time::Duration::from_millis(ms)
+}
+
 /// Before a Claude session: a full `ctx sync` when the store has a remote, so the session starts
 /// from what the other machines did. Offline is not an error here: the session starts from the
 /// local store, and the reason goes to the hook log.
@@ -152,7 +162,11 @@ fn sync_before_session(env: &Env) -> Result<Vec<String>, EventError> {
     if !has_remote {
         return Ok(Vec::new());
     }
-    match crate::sync::sync(env, crate::sync::SyncOptions::default()) {
+    let opts = crate::sync::SyncOptions {
+        network_deadline: Some(std::time::Instant::now() + session_start_bound()),
+        ..Default::default()
+    };
+    match crate::sync::sync(env, opts) {
         Ok(r) => {
             let mut notes = r.notes;
             if !r.conflicts.is_empty() {

@@ -235,16 +235,65 @@ fn is_ctx_command(cmd: &Value, want: &str) -> bool {
     let Some(c) = cmd.get("command").and_then(Value::as_str) else {
         return false;
     };
-    // Also recognise the same command run through an absolute path to ctx.
-    let mut words = c.split_whitespace();
-    let prog = words.next().unwrap_or("");
-    let rest: Vec<&str> = words.collect();
+    // The same command run as `ctx`, through an absolute path, or a quoted one.
+    let (prog, rest) = match c.strip_prefix('\'') {
+        Some(q) => match q.split_once('\'') {
+            Some((p, r)) => (p, r),
+            None => return false,
+        },
+        None => c.split_once(' ').unwrap_or((c, "")),
+    };
+    let rest: Vec<&str> = rest.split_whitespace().collect();
     let want_rest: Vec<&str> = want.split_whitespace().skip(1).collect();
     (prog == "ctx" || prog.ends_with("/ctx")) && rest == want_rest
 }
 
-/// Adds ctx's Claude Code hooks to a settings document; `false` when they were all there.
-pub fn add_claude_hooks(doc: &mut Value) -> std::result::Result<bool, String> {
+/// Seconds Claude Code gives a ctx hook before it goes on without it: the session-start sync
+/// bounds its network steps well under this (see `events`).
+pub const CLAUDE_HOOK_TIMEOUT: u64 = 30;
+
+/// ctx's entry for one Claude Code event: the absolute path of this ctx (a session must not
+/// depend on PATH, which differs between a terminal and an IDE) and a timeout.
+fn claude_hook(command: &str, ctx_bin: &Path) -> Value {
+    let bin = ctx_bin.to_string_lossy();
+    let prog = match ctx_bin.is_absolute() {
+        true => format!("'{}'", bin.replace('\'', "'\\''")),
+        false => "ctx".to_string(),
+    };
+    let args = command.split_once(' ').map_or("", |(_, a)| a);
+    json!({ "type": "command", "command": format!("{prog} {args}"), "timeout": CLAUDE_HOOK_TIMEOUT })
+}
+
+/// Where Claude Code's hooks find ctx: a link in ctx's config folder to this binary, made or
+/// repointed here. Its path is the same on every machine relative to the home (the store keeps
+/// it as `${CTX_HOME}/…`), so the one settings.json all machines share runs each machine's own
+/// ctx wherever it is installed. Without links (or if one cannot be made), this binary's path.
+pub fn claude_hook_bin(env: &Env) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctx"));
+    #[cfg(unix)]
+    {
+        let link = env.config_dir.join("bin").join("ctx");
+        if std::fs::read_link(&link).is_ok_and(|t| t == exe) {
+            return link;
+        }
+        let tmp = link.with_file_name(format!(".ctx.{}.tmp", std::process::id()));
+        let made = link
+            .parent()
+            .is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+            && std::os::unix::fs::symlink(&exe, &tmp).is_ok()
+            && std::fs::rename(&tmp, &link).is_ok();
+        let _ = std::fs::remove_file(&tmp);
+        if made {
+            return link;
+        }
+    }
+    let _ = env;
+    exe
+}
+
+/// Adds ctx's Claude Code hooks to a settings document, or brings an older form of them (no
+/// path, another path, no timeout) up to date in place; `false` when they were all as wanted.
+pub fn add_claude_hooks(doc: &mut Value, ctx_bin: &Path) -> std::result::Result<bool, String> {
     let root = doc
         .as_object_mut()
         .ok_or("the file does not hold a JSON object")?;
@@ -252,20 +301,26 @@ pub fn add_claude_hooks(doc: &mut Value) -> std::result::Result<bool, String> {
     let hooks = hooks.as_object_mut().ok_or("`hooks` is not an object")?;
     let mut changed = false;
     for (event, command) in CLAUDE_HOOKS {
+        let want = claude_hook(command, ctx_bin);
         let groups = hooks.entry(*event).or_insert_with(|| json!([]));
         let groups = groups
             .as_array_mut()
             .ok_or_else(|| format!("`hooks.{event}` is not a list"))?;
-        let present = groups.iter().any(|g| {
-            g.get("hooks")
-                .and_then(Value::as_array)
-                .is_some_and(|hs| hs.iter().any(|h| is_ctx_command(h, command)))
-        });
+        let mut present = false;
+        for h in groups
+            .iter_mut()
+            .filter_map(|g| g.get_mut("hooks").and_then(Value::as_array_mut))
+            .flat_map(|hs| hs.iter_mut())
+            .filter(|h| is_ctx_command(h, command))
+        {
+            present = true;
+            if *h != want {
+                *h = want.clone();
+                changed = true;
+            }
+        }
         if !present {
-            groups.push(json!({
-                "matcher": "",
-                "hooks": [{ "type": "command", "command": command }]
-            }));
+            groups.push(json!({ "matcher": "", "hooks": [want] }));
             changed = true;
         }
     }
@@ -312,7 +367,7 @@ pub fn remove_claude_hooks(doc: &mut Value) -> bool {
 }
 
 /// Adds (`install`) or removes ctx's hooks in Claude Code's settings file; `true` if written.
-pub fn edit_claude_settings(path: &Path, install: bool) -> Result<bool> {
+pub fn edit_claude_settings(path: &Path, install: bool, ctx_bin: &Path) -> Result<bool> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -329,7 +384,7 @@ pub fn edit_claude_settings(path: &Path, install: bool) -> Result<bool> {
     };
     let mut doc: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let changed = if install {
-        add_claude_hooks(&mut doc).map_err(bad)?
+        add_claude_hooks(&mut doc, ctx_bin).map_err(bad)?
     } else {
         remove_claude_hooks(&mut doc)
     };
@@ -348,8 +403,20 @@ pub fn claude_hooks_installed(path: &Path) -> bool {
     let Ok(mut doc) = serde_json::from_str::<Value>(&text) else {
         return false;
     };
-    // Adding to a copy changes nothing exactly when everything is there.
-    add_claude_hooks(&mut doc).is_ok_and(|changed| !changed)
+    // Whatever form: an older one still runs ctx (`hooks install --claude` updates it).
+    let Some(hooks) = doc.get_mut("hooks").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    CLAUDE_HOOKS.iter().all(|(event, command)| {
+        hooks
+            .get(*event)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.get("hooks").and_then(Value::as_array))
+            .flatten()
+            .any(|h| is_ctx_command(h, command))
+    })
 }
 
 /// The hook log is cut back to its last `LOG_KEEP` lines once it grows past this many bytes.
@@ -397,9 +464,18 @@ mod tests {
             "model": "opus",
             "hooks": {"SessionStart": [{"matcher": "", "hooks": [{"type": "command", "command": "echo hi"}]}]}
         });
-        assert!(add_claude_hooks(&mut doc).unwrap());
+        let bin = Path::new("/opt/my tools/ctx");
+        assert!(add_claude_hooks(&mut doc, bin).unwrap());
         let once = doc.clone();
-        assert!(!add_claude_hooks(&mut doc).unwrap());
+        assert!(!add_claude_hooks(&mut doc, bin).unwrap());
+        let ours = &doc["hooks"]["SessionStart"][1]["hooks"][0];
+        assert_eq!(ours["command"], "'/opt/my tools/ctx' hook session-start");
+        assert_eq!(ours["timeout"], CLAUDE_HOOK_TIMEOUT);
+        // Another machine's path (or the old bare form) is brought up to date in place.
+        assert!(add_claude_hooks(&mut doc, Path::new("/usr/bin/ctx")).unwrap());
+        assert_eq!(doc["hooks"]["SessionStart"].as_array().unwrap().len(), 2);
+        assert!(add_claude_hooks(&mut doc, bin).unwrap());
+        assert_eq!(doc, once);
         assert_eq!(doc, once);
         assert_eq!(doc["hooks"]["SessionStart"].as_array().unwrap().len(), 2);
         assert!(remove_claude_hooks(&mut doc));
@@ -411,7 +487,7 @@ mod tests {
             })
         );
         let mut bare = json!({"a": 1});
-        add_claude_hooks(&mut bare).unwrap();
+        add_claude_hooks(&mut bare, bin).unwrap();
         remove_claude_hooks(&mut bare);
         assert_eq!(bare, json!({"a": 1}));
     }

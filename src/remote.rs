@@ -6,8 +6,10 @@
 //! `file://`, ssh, https), and the user's own ssh keys, `~/.ssh/config` and credential helpers.
 //! Everything else (objects, trees, merges, refs) stays in-process with gix.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 
@@ -52,6 +54,9 @@ pub struct Remote {
     store_dir: PathBuf,
     /// The remote's URL, as configured.
     pub url: String,
+    /// When every network step must have answered (a SessionStart hook must not hang on a
+    /// dead network); `None` waits as long as git does.
+    deadline: Option<Instant>,
 }
 
 /// The remote URL configured in the store, if any.
@@ -93,12 +98,19 @@ impl Remote {
         Remote {
             store_dir: store_dir.to_path_buf(),
             url: url.to_string(),
+            deadline: None,
         }
     }
 
+    /// The same remote, each network step given up (as unreachable) past `deadline`.
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Remote {
+        self.deadline = deadline;
+        self
+    }
+
     fn git(&self, args: &[&str]) -> Result<Output, RemoteError> {
-        Command::new(git_program())
-            .arg("--git-dir")
+        let mut cmd = Command::new(git_program());
+        cmd.arg("--git-dir")
             .arg(&self.store_dir)
             .args(args)
             // Never wait for a password prompt nobody sees (hooks, watch): fail instead.
@@ -106,15 +118,44 @@ impl Remote {
             .env("GIT_SSH_COMMAND", ssh_command())
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => RemoteError::NoGit,
-                _ => RemoteError::Failed {
-                    what: "start",
-                    detail: e.to_string(),
-                },
-            })
+            .stdin(Stdio::null());
+        let started = match self.deadline {
+            None => cmd.output(),
+            Some(deadline) => return self.bounded(cmd, deadline),
+        };
+        started.map_err(start_error)
+    }
+
+    /// Runs git until `deadline`, then kills it and everything it started (ssh).
+    fn bounded(&self, mut cmd: Command, deadline: Instant) -> Result<Output, RemoteError> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(start_error)?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let stdout = stdout.join().unwrap_or_default();
+                let stderr = stderr.join().unwrap_or_default();
+                return Ok(Output {
+                    status,
+                    stdout,
+                    stderr,
+                });
+            }
+            if Instant::now() >= deadline {
+                kill_group(&mut child);
+                return Err(RemoteError::Unreachable {
+                    url: self.url.clone(),
+                    detail: "no answer in time; gave up".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Fetches the remote's main into [`TRACKING`]. `false`: the remote has no main yet.
@@ -181,6 +222,40 @@ impl Remote {
             detail: last_line(&out.stderr),
         })
     }
+}
+
+fn start_error(e: std::io::Error) -> RemoteError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => RemoteError::NoGit,
+        _ => RemoteError::Failed {
+            what: "start",
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// Reads a child's pipe to its end on a thread, so a chatty git never blocks on a full pipe.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Kills git and, on unix, its process group (the ssh it started holds the pipes open).
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the group git leads; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// `CTX_GIT` names the git program (for tests and unusual installs); default `git`.

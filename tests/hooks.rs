@@ -434,8 +434,44 @@ fn claude_hooks_install_twice_adds_once_and_uninstall_removes_only_ctx_entries()
     assert_eq!(std::fs::read(&settings).unwrap(), once);
     let v = json(&settings);
     let text_ = String::from_utf8_lossy(&once).to_string();
-    assert_eq!(text_.matches("ctx hook session-start").count(), 1);
-    assert_eq!(text_.matches("ctx hook session-end").count(), 1);
+    assert_eq!(text_.matches("hook session-start").count(), 1);
+    assert_eq!(text_.matches("hook session-end").count(), 1);
+    // Run through an absolute path, never PATH, bounded by a timeout: a link in ctx's config
+    // folder to the ctx that installed it.
+    let link = m.ctx_config().join("bin/ctx");
+    assert_eq!(
+        std::fs::canonicalize(&link).unwrap(),
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_ctx")).unwrap()
+    );
+    let ours = json(&settings)["hooks"]["SessionStart"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["hooks"].as_array().unwrap().clone())
+        .find(|h| {
+            h["command"]
+                .as_str()
+                .unwrap()
+                .ends_with("hook session-start")
+        })
+        .unwrap();
+    assert_eq!(
+        ours["command"],
+        format!("'{}' hook session-start", link.display())
+    );
+    assert_eq!(ours["timeout"], 30);
+    // Claude runs the command through a shell: it must run ctx.
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            ours["command"]
+                .as_str()
+                .unwrap()
+                .replace("hook session-start", "--version"),
+        )
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{ran:?}");
     // Every other hook and key is still there, in the same order.
     let keys =
         |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
@@ -534,4 +570,40 @@ fn core_hooks_path_is_respected_from_a_linked_worktree() {
     let (_, body) = record(&m);
     assert!(body.contains("proj-wt"), "{body}\n{}", m.hook_log());
     assert!(body.contains("last_branch: side"), "{body}");
+}
+
+#[test]
+fn session_start_gives_up_on_a_network_that_does_not_answer_and_starts_from_the_store() {
+    let remote = Remote::new();
+    let m = Machine::seeded("m1");
+    m.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
+    m.ok(&["commit"]);
+    m.ok(&["sync"]);
+    // A git whose fetch hangs, as over a dead link: the hook must not wait for it.
+    let slow = m.root.join("slow-git");
+    std::fs::write(
+        &slow,
+        "#!/bin/sh\ncase \"$*\" in *fetch*) sleep 30;; esac\nexec git \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    m.commit_to_store("claude/CLAUDE.md", "from the store\n", "edit in the store");
+    let out = m
+        .cmd(env!("CARGO_BIN_EXE_ctx"))
+        .args(["hook", "session-start"])
+        .env("CTX_GIT", &slow)
+        .env("CTX_SESSION_START_NETWORK_MS", "1500")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let log = m.hook_log();
+    assert!(
+        log.contains("could not reach") && log.contains("no answer in time"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(m.claude_dir().join("CLAUDE.md")).unwrap(),
+        "from the store\n"
+    );
 }

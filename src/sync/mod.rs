@@ -203,6 +203,8 @@ pub struct SyncOptions {
     pub allow_mass_delete: bool,
     /// Accept unsigned fetched commits (history made by a ctx that did not sign), once.
     pub accept_unsigned: bool,
+    /// Give up on the network (as offline) past this instant: a session must not wait on it.
+    pub network_deadline: Option<std::time::Instant>,
 }
 
 impl Default for SyncOptions {
@@ -214,6 +216,7 @@ impl Default for SyncOptions {
             progress: None,
             allow_mass_delete: false,
             accept_unsigned: false,
+            network_deadline: None,
         }
     }
 }
@@ -231,7 +234,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     let mut ws = Workspace::open(env.clone())?;
     ws.keys.check(&ws.repo)?;
     let url = remote::configured_url(&ws.repo.store).ok_or(RemoteError::NoRemote)?;
-    let remote = Remote::new(&env.store_dir, &url);
+    let remote = Remote::new(&env.store_dir, &url).with_deadline(opts.network_deadline);
     let mut report = SyncReport {
         remote: url.clone(),
         ..Default::default()

@@ -56,7 +56,8 @@ pub fn run(cmd: HooksCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let mut report = Report::default();
     if args.claude {
         let path = env.claude_dir.join("settings.json");
-        let changed = hooks::edit_claude_settings(&path, install)?;
+        let exe = hooks::claude_hook_bin(env);
+        let changed = hooks::edit_claude_settings(&path, install, &exe)?;
         report.claude_settings_changed = Some(changed);
         if !args.json {
             let what = match (install, changed) {
