@@ -33,6 +33,8 @@ pub mod signing;
 pub mod redact;
 /// The semantic three-way merge engine (JSON, YAML, TOML, Markdown, JSONL, text).
 pub mod merge;
+/// Project records combined field by field when two machines changed one.
+pub mod record_merge;
 /// The git object layer: trees, commits, refs, history (gix).
 pub mod store;
 /// The git CLI transport: fetch and push.

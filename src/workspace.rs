@@ -213,6 +213,16 @@ impl Workspace {
             policy,
             decrypt: decrypt.as_ref().map(|d| d as &dyn crate::merge::Decrypt),
         };
+        if crate::record_merge::is_record(path) {
+            if let Some(content) = crate::record_merge::merge(base, ours, theirs) {
+                return crate::merge::MergeOutcome {
+                    content,
+                    conflicts: Vec::new(),
+                    overruled: Vec::new(),
+                    line_fallback: false,
+                };
+            }
+        }
         crate::merge::merge_file(path, base, ours, theirs, &opts)
     }
 }

@@ -30,9 +30,8 @@ fn two_machines() -> (Remote, Machine, Machine) {
     (remote, a, b)
 }
 
-/// The project on both machines: `~/code/webapp` on `a`, `~/work/webapp` on `b`. `b` records it
-/// after it has `a`'s record (two machines recording one project unsynced conflict on its
-/// `last_seen`, a limitation of the project records).
+/// The project on both machines: `~/code/webapp` on `a`, `~/work/webapp` on `b`, each recorded
+/// and synced in turn.
 fn on_both(a: &Machine, b: &Machine) -> (PathBuf, PathBuf) {
     let pa = webapp(a, "code/webapp");
     a.ok(&["sync"]);
@@ -517,4 +516,31 @@ fn past_max_size_only_the_newest_sessions_are_carried_and_nothing_live_is_delete
     assert!(folder(&a, &pa).join(format!("{SID}.jsonl")).is_file());
     assert!(folder(&b, &pb).join(format!("{SID}.jsonl")).is_file());
     assert_eq!(a.ok(&["config", "get", "sessions.max_size"]).trim(), "1K");
+}
+
+#[test]
+fn two_machines_recording_one_project_before_syncing_do_not_conflict() {
+    let (_remote, a, b) = two_machines();
+    let pa = webapp(&a, "code/webapp");
+    let pb = webapp(&b, "work/webapp");
+    a.ok(&["sync"]);
+    let synced = b.run(&["sync"]);
+    assert_eq!(synced.code, Some(0), "{synced}");
+    a.ok(&["sync"]);
+    let record = a.git(&["show", "main:projects/github.com-acme-webapp.yaml"]);
+    assert!(
+        record.contains("code/webapp") && record.contains("work/webapp"),
+        "{record}"
+    );
+    assert!(!record.contains("<<<<<<<"), "{record}");
+    assert_eq!(a.head(), b.head());
+    let record = record.replace("${CTX_HOME}", "");
+    for (m, p) in [(&a, &pa), (&b, &pb)] {
+        let rel = p
+            .strip_prefix(&m.home)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(record.contains(&rel), "{record}");
+    }
 }
