@@ -36,14 +36,21 @@ impl Env {
         let home = var("HOME")
             .or_else(|| base.as_ref().map(|b| b.home_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from("/"));
-        let project = directories::ProjectDirs::from("", "", "ctx");
-        let config_dir = var("CTX_CONFIG_DIR")
-            .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
-            .unwrap_or_else(|| home.join(".config/ctx"));
+        let text = |p: Option<PathBuf>| p.map(|p| p.to_string_lossy().to_string());
+        let vars = crate::platform::Vars {
+            home: home.to_string_lossy().to_string(),
+            xdg_config: text(var("XDG_CONFIG_HOME")),
+            xdg_data: text(var("XDG_DATA_HOME")),
+            // Windows' roaming folder as the system reports it (directories asks the shell).
+            appdata: text(var("APPDATA"))
+                .or_else(|| text(base.as_ref().map(|b| b.config_dir().to_path_buf()))),
+        };
+        let os = crate::platform::Os::current();
+        let config_dir =
+            var("CTX_CONFIG_DIR").unwrap_or_else(|| crate::platform::config_dir(os, &vars));
         let store_dir = store
             .or_else(|| var("CTX_STORE"))
-            .or_else(|| project.as_ref().map(|p| p.data_dir().join("store")))
-            .unwrap_or_else(|| home.join(".local/share/ctx/store"));
+            .unwrap_or_else(|| crate::platform::store_dir(os, &vars));
         let claude_config = var("CLAUDE_CONFIG_DIR");
         let claude_dir = claude_config
             .clone()
@@ -52,11 +59,7 @@ impl Env {
             Some(dir) => dir.join(".claude.json"),
             None => home.join(".claude.json"),
         };
-        let os_config = base
-            .as_ref()
-            .map(|b| b.config_dir().to_path_buf())
-            .unwrap_or_else(|| home.join(".config"));
-        let desktop_config = os_config.join("Claude").join("claude_desktop_config.json");
+        let desktop_config = crate::platform::desktop_config(os, &vars);
         Env {
             home,
             config_dir,
@@ -112,9 +115,7 @@ impl Env {
 }
 
 fn hostname() -> String {
-    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+    let raw = system_hostname()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_default();
@@ -124,6 +125,24 @@ fn hostname() -> String {
     } else {
         name
     }
+}
+
+/// The host name from the system (macOS has neither /proc nor /etc/hostname).
+#[cfg(unix)]
+fn system_hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer it is given.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).to_string()).filter(|s| !s.is_empty())
+}
+
+#[cfg(not(unix))]
+fn system_hostname() -> Option<String> {
+    None
 }
 
 /// Lower-cases a name and keeps only what is safe in a file name and a git trailer.

@@ -11,6 +11,8 @@ pub mod fsx;
 pub mod clock;
 /// Claude Code's per-project folder names (`enc(path)`) and this machine's project roots.
 pub mod projdir;
+/// Default locations on Linux, macOS and Windows, as pure functions.
+pub mod platform;
 /// Every location ctx reads or writes, resolved once from the environment.
 pub mod env;
 /// The store-path vocabulary and the store <-> live mapping.

@@ -99,6 +99,8 @@ mod tests {
     fn every_unit_outside_ascii_alphanumerics_is_a_dash() {
         assert_eq!(encode("/home/ann/code/webapp"), "-home-ann-code-webapp");
         assert_eq!(encode("/Users/a.b/my_app-2"), "-Users-a-b-my-app-2");
+        // Windows: the drive's colon and every backslash are units like any other.
+        assert_eq!(encode(r"C:\Users\ann\code"), "C--Users-ann-code");
         // One unit per BMP character, two for one outside it (a surrogate pair).
         assert_eq!(encode("/home/zoë/é"), "-home-zo---");
         assert_eq!(encode("/p/😀"), "-p---");
