@@ -131,8 +131,27 @@ fn a_session_started_on_one_machine_resumes_on_the_other_with_its_memory() {
         "a's memory not in b's first request"
     );
 
+    // `--continue` picks the most recent session of the folder: the one a started.
+    let api_c = FakeApi::with_script(vec![Reply::text("ANSWER-C-6632")]);
+    let run = claude.print(&b, &api_c, &pb, "QUESTION-C-6632 one more", &["--continue"]);
+    assert_eq!(run.code, Some(0), "claude --continue on b:\n{run}");
+    let sent = api_c.all_text();
+    for earlier in ["QUESTION-A-4410", "ANSWER-A-4410", "QUESTION-B-5521"] {
+        assert!(
+            sent.contains(earlier),
+            "b's --continue request lacks {earlier}:\n{sent}"
+        );
+    }
+
     b.ok(&["sync"]);
     a.ok(&["sync"]);
     let back = std::fs::read_to_string(folder(&a, &pa).join(format!("{id}.jsonl"))).unwrap();
-    assert!(back.contains("QUESTION-B-5521") && back.contains("ANSWER-B-5521"));
+    for turn in [
+        "QUESTION-B-5521",
+        "ANSWER-B-5521",
+        "QUESTION-C-6632",
+        "ANSWER-C-6632",
+    ] {
+        assert!(back.contains(turn), "a lacks {turn}");
+    }
 }
