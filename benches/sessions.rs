@@ -110,7 +110,7 @@ fn line(session: usize, n: usize, cwd: &Path) -> String {
     let v = serde_json::json!({
         "parentUuid": if n == 0 { None } else { Some(format!("{session}-{}", n - 1)) },
         "uuid": format!("{session}-{n}"), "sessionId": sid(session), "cwd": cwd,
-        "type": if n % 2 == 0 { "user" } else { "assistant" },
+        "type": if n.is_multiple_of(2) { "user" } else { "assistant" },
         "message": {"role": "user", "content": text},
         "timestamp": format!("2026-11-{:02}T{:02}:{:02}:00.000Z", 1 + session % 28, (n / 60) % 24, n % 60),
     });
@@ -224,7 +224,7 @@ fn main() {
             v.push(t.elapsed());
         };
         // Alternate which goes first: neither gets the warmer caches every round.
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             time_ctx(&mut ctx_times);
             time_git(&mut git_times);
         } else {
