@@ -245,8 +245,8 @@ pub fn stat(ws: &Workspace, d: &FileDiff) -> FileStat {
         }
         FileDiff::Binary { path } => (path, None, Status::Modified),
     };
-    let live_path = crate::layout::live_location(&ws.env, path)
-        .map(|(p, _)| p.to_string_lossy().to_string());
+    let live_path =
+        crate::layout::live_location(&ws.env, path).map(|(p, _)| p.to_string_lossy().to_string());
     let (added, removed) = counts.unwrap_or((0, 0));
     FileStat {
         path: path.clone(),

@@ -492,7 +492,10 @@ pub fn rename(ws: &mut Workspace, old: &str, new: &str) -> Result<Renamed, Machi
         rec.name = new.to_string();
         let bytes = serde_yaml::to_string(&rec).unwrap_or_default().into_bytes();
         extra.push((format!("machines/{old}.yaml"), Change::Delete));
-        extra.push((format!("machines/{new}.yaml"), Change::Write { bytes, exec: false }));
+        extra.push((
+            format!("machines/{new}.yaml"),
+            Change::Write { bytes, exec: false },
+        ));
     }
     extra.extend(renamed_worktrees(ws, old, new)?);
     let what = format!("{old}: rename machine {old} to {new}");

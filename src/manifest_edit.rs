@@ -192,7 +192,10 @@ pub fn parse_edit(old: &Manifest, bytes: &[u8]) -> Result<Manifest, EditError> {
         return Err(guarded("signers", machines));
     }
     if new.version != old.version {
-        return Err(guarded("version", "nothing: ctx writes the store format version"));
+        return Err(guarded(
+            "version",
+            "nothing: ctx writes the store format version",
+        ));
     }
     Ok(new)
 }

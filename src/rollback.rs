@@ -185,7 +185,9 @@ pub fn parse_time(text: &str) -> Result<i64> {
     let bad = || RollbackError::BadTime(text.to_string());
     let now = crate::clock::now().to_zoned(jiff::tz::TimeZone::system());
     // A date and time without a zone is local time, whatever gix's parser would take it for.
-    let zoneless = text.bytes().all(|b| b.is_ascii_digit() || b" -:T".contains(&b))
+    let zoneless = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b" -:T".contains(&b))
         && text.bytes().filter(|b| *b == b'-').count() == 2;
     if !zoneless {
         if let Ok(t) = gix::date::parse(text, Some(now.clone())) {

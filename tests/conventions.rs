@@ -129,7 +129,10 @@ fn quiet_prints_nothing_but_errors() {
         assert_eq!(run.stderr, "", "{args:?} warned under -q: {run}");
     }
     let run = m.fails(&["-q", "diff", "HEAD~1000"], 2);
-    assert!(run.stderr.contains("HEAD~1000"), "errors still print: {run}");
+    assert!(
+        run.stderr.contains("HEAD~1000"),
+        "errors still print: {run}"
+    );
 }
 
 #[test]
@@ -138,7 +141,10 @@ fn verbose_says_what_it_does_on_stderr() {
     let run = m.run(&["-v", "diff", "HEAD", "HEAD"]);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run.stderr.contains("store "), "{run}");
-    assert!(run.stderr.contains("comparing store revision HEAD"), "{run}");
+    assert!(
+        run.stderr.contains("comparing store revision HEAD"),
+        "{run}"
+    );
     assert_eq!(run.stdout, "", "{run}");
 }
 
@@ -149,8 +155,14 @@ fn colour_follows_no_color_and_term_on_a_terminal() {
     }
     let m = ready();
     let coloured = on_terminal(&m, &[("TERM", "xterm")], "--no-pager log", "");
-    assert!(coloured.contains("\x1b["), "no colour on a terminal: {coloured:?}");
-    for env in [&[("TERM", "xterm"), ("NO_COLOR", "1")][..], &[("TERM", "dumb")]] {
+    assert!(
+        coloured.contains("\x1b["),
+        "no colour on a terminal: {coloured:?}"
+    );
+    for env in [
+        &[("TERM", "xterm"), ("NO_COLOR", "1")][..],
+        &[("TERM", "dumb")],
+    ] {
         let plain = on_terminal(&m, env, "--no-pager log", "");
         assert!(plain.contains("m1:"), "{plain:?}");
         assert!(!plain.contains("\x1b["), "{env:?} coloured: {plain:?}");
@@ -173,9 +185,15 @@ fn the_pager_runs_on_a_terminal_only_and_never_with_no_pager() {
     let p = pager.to_string_lossy().to_string();
     let env = [("PAGER", p.as_str()), ("TERM", "dumb")];
     let paged = on_terminal(&m, &env, "log", "");
-    assert!(paged.contains("PAGED") && paged.contains("m1:"), "{paged:?}");
+    assert!(
+        paged.contains("PAGED") && paged.contains("m1:"),
+        "{paged:?}"
+    );
     let plain = on_terminal(&m, &env, "--no-pager log", "");
-    assert!(!plain.contains("PAGED") && plain.contains("m1:"), "{plain:?}");
+    assert!(
+        !plain.contains("PAGED") && plain.contains("m1:"),
+        "{plain:?}"
+    );
     let off = m
         .cmd(env!("CARGO_BIN_EXE_ctx"))
         .env("PAGER", &p)
@@ -198,13 +216,21 @@ fn destructive_steps_are_refused_off_a_terminal_without_yes() {
     // Naming paths is not a whole-store rollback: no question.
     m.ok(&["rollback", "HEAD~1", "ctx.yaml"]);
     // --force over many uncommitted files asks; a few do not.
-    for f in ["CLAUDE.md", "settings.json", "agents/doc-writer.md", "commands/fix-lint.md"] {
+    for f in [
+        "CLAUDE.md",
+        "settings.json",
+        "agents/doc-writer.md",
+        "commands/fix-lint.md",
+    ] {
         let p = m.claude_dir().join(f);
         let t = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
         std::fs::write(&p, format!("{t}\n")).unwrap();
     }
     let run = m.fails(&["apply", "--force"], 2);
-    assert!(run.stderr.contains("4 live files") && run.stderr.contains("--yes"), "{run}");
+    assert!(
+        run.stderr.contains("4 live files") && run.stderr.contains("--yes"),
+        "{run}"
+    );
     m.ok(&["apply", "--force", "--yes"]);
     if have_script() {
         std::fs::write(m.claude_dir().join("CLAUDE.md"), "# changed\n").unwrap();
@@ -228,8 +254,14 @@ fn help_groups_the_global_options_apart() {
             .split_once("Global options:")
             .unwrap_or_else(|| panic!("{args:?}: {out}"));
         for flag in ["--quiet", "--verbose", "--color", "--no-pager", "--store"] {
-            assert!(global.contains(flag), "{args:?}: {flag} not under Global options: {out}");
-            assert!(!own.contains(flag), "{args:?}: {flag} among the command's own: {out}");
+            assert!(
+                global.contains(flag),
+                "{args:?}: {flag} not under Global options: {out}"
+            );
+            assert!(
+                !own.contains(flag),
+                "{args:?}: {flag} among the command's own: {out}"
+            );
         }
     }
 }
@@ -259,7 +291,13 @@ fn times_are_local_with_their_offset() {
     let out = m
         .cmd(env!("CARGO_BIN_EXE_ctx"))
         .env("TZ", "America/New_York")
-        .args(["rollback", "--before", "2025-12-31 19:00:30", "--dry-run", "--json"])
+        .args([
+            "rollback",
+            "--before",
+            "2025-12-31 19:00:30",
+            "--dry-run",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text_of(&out));
@@ -297,13 +335,21 @@ fn every_hint_names_a_command_that_exists() {
         if let Some(first) = words.first() {
             seen.insert(words.join(" "));
             let run = m.run(&[first, "--help"]);
-            assert_eq!(run.code, Some(0), "a hint names `ctx {first}`, which does not exist: {run}");
+            assert_eq!(
+                run.code,
+                Some(0),
+                "a hint names `ctx {first}`, which does not exist: {run}"
+            );
             if let Some(second) = words.get(1) {
                 let run = m.run(&[first, second, "--help"]);
                 // A second word may be an argument (`ctx apply settings.json`), not a subcommand.
                 let is_group = m.ok(&[first, "--help"]).contains("Commands:");
                 if is_group {
-                    assert_eq!(run.code, Some(0), "a hint names `ctx {first} {second}`: {run}");
+                    assert_eq!(
+                        run.code,
+                        Some(0),
+                        "a hint names `ctx {first} {second}`: {run}"
+                    );
                 }
             }
         }

@@ -55,13 +55,24 @@ fn managed_lists_tracked_files_with_their_live_paths() {
         .unwrap_or_else(|| panic!("{v}"));
     let live = m.claude_dir().join("settings.json");
     assert_eq!(settings["live_path"], live.to_string_lossy().as_ref());
-    assert_eq!((settings["live"].clone(), settings["stored"].clone()), (true.into(), true.into()));
+    assert_eq!(
+        (settings["live"].clone(), settings["stored"].clone()),
+        (true.into(), true.into())
+    );
     assert!(list.iter().any(|e| e["path"] == "claude/mcp.json"), "{v}");
-    assert!(!list.iter().any(|e| e["path"].as_str().unwrap().contains("credentials")), "{v}");
+    assert!(
+        !list
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().contains("credentials")),
+        "{v}"
+    );
     // A stored file missing here is still managed: apply writes it.
     std::fs::remove_file(m.claude_dir().join("CLAUDE.md")).unwrap();
     let text = m.ok(&["managed"]);
-    let line = text.lines().find(|l| l.starts_with("claude/CLAUDE.md")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("claude/CLAUDE.md"))
+        .unwrap();
     assert!(line.contains("ctx apply"), "{text}");
 }
 
@@ -83,7 +94,10 @@ fn unmanaged_says_why_each_entry_is_left_out() {
     assert_eq!(why("agents").as_deref(), Some("excluded"), "{v}");
     assert_eq!(why(".credentials.json").as_deref(), Some("never"), "{v}");
     assert_eq!(why("settings.json"), None, "tracked, so not unmanaged: {v}");
-    let live = v.as_array().unwrap()[0]["live_path"].as_str().unwrap().to_string();
+    let live = v.as_array().unwrap()[0]["live_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(std::path::Path::new(&live).is_absolute(), "{v}");
     m.ok(&["add", "notes"]);
     let text = m.ok(&["unmanaged"]);
@@ -101,11 +115,17 @@ fn edit_commits_a_good_edit_and_keeps_a_bad_one_uncommitted() {
     assert!(stored.contains("\"opus\""), "{stored}");
 
     let head = m.head();
-    let bad = editor(&m, "printf '{\\n  \"model\": \"opus\",\\n  oops\\n}\\n' > \"$1\"");
+    let bad = editor(
+        &m,
+        "printf '{\\n  \"model\": \"opus\",\\n  oops\\n}\\n' > \"$1\"",
+    );
     let run = with_editor(&m, &bad, &["edit", "settings.json"]);
     assert_eq!(run.code, Some(2), "{run}");
     assert!(run.stderr.contains("settings.json"), "{run}");
-    assert!(run.stderr.contains("settings.json:3:"), "names the line: {run}");
+    assert!(
+        run.stderr.contains("settings.json:3:"),
+        "names the line: {run}"
+    );
     assert!(run.stderr.contains("nothing was committed"), "{run}");
     assert_eq!(m.head(), head, "a bad edit was committed");
     let live = std::fs::read_to_string(m.claude_dir().join("settings.json")).unwrap();
@@ -134,17 +154,27 @@ fn config_edit_commits_field_by_field_and_refuses_a_bad_edit() {
     assert_eq!(m.ok(&["config", "get", "conflicts"]), "newest\n");
 
     let head = m.head();
-    let bad = editor(&m, "sed -i 's/^conflicts: newest$/conflicts: sometimes/' \"$1\"");
+    let bad = editor(
+        &m,
+        "sed -i 's/^conflicts: newest$/conflicts: sometimes/' \"$1\"",
+    );
     let run = with_editor(&m, &bad, &["config", "edit"]);
     assert_eq!(run.code, Some(2), "{run}");
     assert!(run.stderr.contains("conflicts"), "{run}");
     assert!(run.stderr.contains("line"), "names the line: {run}");
     assert_eq!(m.head(), head, "a bad edit was committed");
     // The next edit starts from the kept one: fixing it commits.
-    let fix = editor(&m, "sed -i 's/^conflicts: sometimes$/conflicts: ours/' \"$1\"");
+    let fix = editor(
+        &m,
+        "sed -i 's/^conflicts: sometimes$/conflicts: ours/' \"$1\"",
+    );
     let run = with_editor(&m, &fix, &["config", "edit"]);
     assert_eq!(run.code, Some(0), "{run}");
-    assert!(subject(&m).contains("conflicts: newest -> ours"), "{}", subject(&m));
+    assert!(
+        subject(&m).contains("conflicts: newest -> ours"),
+        "{}",
+        subject(&m)
+    );
 
     let head = m.head();
     let steal = editor(&m, "sed -i 's/^  m1: age1/  m2: age1/' \"$1\"");
@@ -169,14 +199,29 @@ fn apply_dry_run_shows_the_diff_of_what_it_would_write() {
         assert!(!out.contains(s), "a secret in the diff: {out}");
     }
     assert!(!out.contains("ENC[age:"), "{out}");
-    assert!(std::fs::read_to_string(&settings).unwrap().contains("haiku"));
-    assert_eq!(std::fs::read_to_string(m.claude_json()).unwrap(), mcp_before);
+    assert!(std::fs::read_to_string(&settings)
+        .unwrap()
+        .contains("haiku"));
+    assert_eq!(
+        std::fs::read_to_string(m.claude_json()).unwrap(),
+        mcp_before
+    );
     let v = json_of(&m.ok(&["apply", "--dry-run", "--force", "--json"]));
     let f = &v["files"][0];
     assert_eq!(f["path"], "claude/settings.json", "{v}");
     assert_eq!(f["live_path"], settings.to_string_lossy().as_ref(), "{v}");
-    assert!(f["patch"].as_str().unwrap().contains("+  \"model\": \"sonnet\""), "{v}");
-    assert_eq!(v["actions"][0]["live_path"], settings.to_string_lossy().as_ref(), "{v}");
+    assert!(
+        f["patch"]
+            .as_str()
+            .unwrap()
+            .contains("+  \"model\": \"sonnet\""),
+        "{v}"
+    );
+    assert_eq!(
+        v["actions"][0]["live_path"],
+        settings.to_string_lossy().as_ref(),
+        "{v}"
+    );
 }
 
 #[test]
@@ -197,7 +242,10 @@ fn diff_compares_revisions_and_tells_them_from_paths() {
     let out = m.ok(&["diff", &first[..10], "HEAD~1", "--name-only"]);
     assert_eq!(out, "ctx.yaml\n");
     let out = m.ok(&["diff", "HEAD~2..HEAD", "--stat"]);
-    assert!(out.contains("claude/settings.json |") && out.contains("file(s) changed"), "{out}");
+    assert!(
+        out.contains("claude/settings.json |") && out.contains("file(s) changed"),
+        "{out}"
+    );
     // The live side: nothing to commit now, and --exit-code says so.
     m.ok(&["diff", "--exit-code"]);
     std::fs::write(&settings, original.replace("\"sonnet\"", "\"haiku\"")).unwrap();
@@ -208,13 +256,23 @@ fn diff_compares_revisions_and_tells_them_from_paths() {
 
     let run = m.fails(&["diff", "HEAD~1000"], 2);
     assert!(run.stderr.contains("HEAD~1000"), "{run}");
-    assert!(!run.stderr.contains("NthAncestor"), "an internal error leaked: {run}");
-    assert!(!run.stderr.contains("delegate"), "an internal error leaked: {run}");
+    assert!(
+        !run.stderr.contains("NthAncestor"),
+        "an internal error leaked: {run}"
+    );
+    assert!(
+        !run.stderr.contains("delegate"),
+        "an internal error leaked: {run}"
+    );
     let v = json_of(&m.ok(&["diff", "HEAD~1", "HEAD", "--json"]));
     let f = &v["files"][0];
     assert_eq!(f["path"], "claude/settings.json", "{v}");
     assert_eq!(f["status"], "modified", "{v}");
-    assert_eq!((f["added"].clone(), f["removed"].clone()), (1.into(), 1.into()), "{v}");
+    assert_eq!(
+        (f["added"].clone(), f["removed"].clone()),
+        (1.into(), 1.into()),
+        "{v}"
+    );
     assert_eq!(f["live_path"], settings.to_string_lossy().as_ref(), "{v}");
 }
 
@@ -242,14 +300,24 @@ fn log_shows_patches_one_line_and_since_in_local_time() {
     let m = ready();
     m.advance(3600);
     m.ok(&["config", "set", "conflicts", "ours"]);
-    let count: usize = m.git(&["rev-list", "--count", "refs/heads/main"]).trim().parse().unwrap();
+    let count: usize = m
+        .git(&["rev-list", "--count", "refs/heads/main"])
+        .trim()
+        .parse()
+        .unwrap();
     let one = m.ok(&["log", "--oneline"]);
     let lines: Vec<&str> = one.lines().collect();
     assert_eq!(lines.len(), count, "{one}");
-    assert!(lines[0].ends_with("m1: ctx.yaml conflicts: stop -> ours"), "{one}");
+    assert!(
+        lines[0].ends_with("m1: ctx.yaml conflicts: stop -> ours"),
+        "{one}"
+    );
     assert_eq!(lines[0].split(' ').next().unwrap().len(), 10, "{one}");
     let p = m.ok(&["log", "-p", "-n", "1"]);
-    assert!(p.contains("-conflicts: stop") && p.contains("+conflicts: ours"), "{p}");
+    assert!(
+        p.contains("-conflicts: stop") && p.contains("+conflicts: ours"),
+        "{p}"
+    );
     // Times in the local zone with the offset; --since is read in the same zone.
     let tz = |args: &[&str]| -> String {
         let out = m
@@ -270,7 +338,10 @@ fn log_shows_patches_one_line_and_since_in_local_time() {
     assert_eq!(all.lines().count(), count, "{all}");
     let v = json_of(&m.ok(&["log", "--json", "-p", "-n", "1"]));
     assert_eq!(v[0]["files"][0]["path"], "ctx.yaml", "{v}");
-    assert!(v[0]["local_time"].as_str().unwrap().ends_with("+00:00"), "{v}");
+    assert!(
+        v[0]["local_time"].as_str().unwrap().ends_with("+00:00"),
+        "{v}"
+    );
 }
 
 /// Two machines of one store, both approved, synced through a remote.
@@ -294,7 +365,10 @@ fn pair() -> (Remote, Machine, Machine) {
 fn machine_rm_revokes_the_machine_as_reader_and_signer() {
     let (remote, a, b) = pair();
     let run = a.fails(&["machine", "rm", "b"], 2);
-    assert!(run.stderr.contains("--yes"), "refused off a terminal without --yes: {run}");
+    assert!(
+        run.stderr.contains("--yes"),
+        "refused off a terminal without --yes: {run}"
+    );
     let head = a.head();
     let run = a.fails(&["machine", "rm", "a", "--yes"], 2);
     assert!(run.stderr.contains("this machine"), "{run}");
@@ -303,9 +377,15 @@ fn machine_rm_revokes_the_machine_as_reader_and_signer() {
 
     let out = a.ok(&["machine", "rm", "b", "--yes"]);
     assert!(out.contains("removed `b`"), "{out}");
-    assert!(out.contains("access to the secrets") && out.contains("signers"), "{out}");
+    assert!(
+        out.contains("access to the secrets") && out.contains("signers"),
+        "{out}"
+    );
     let yaml = a.git(&["show", "refs/heads/main:ctx.yaml"]);
-    assert!(!yaml.contains("  b: "), "b is still a recipient or signer: {yaml}");
+    assert!(
+        !yaml.contains("  b: "),
+        "b is still a recipient or signer: {yaml}"
+    );
     let tree = a.git(&["ls-tree", "-r", "--name-only", "refs/heads/main"]);
     assert!(!tree.contains("machines/b.yaml"), "{tree}");
     let v = json_of(&a.ok(&["machine", "ls", "--json"]));
@@ -313,12 +393,26 @@ fn machine_rm_revokes_the_machine_as_reader_and_signer() {
     assert!(std::fs::read_to_string(b.claude_dir().join("settings.json")).is_ok());
     a.ok(&["sync"]);
     // b's commits are no longer trusted: a refuses what b signs and pushes now.
-    b.git(&["fetch", "-q", &remote.url(), "+refs/heads/main:refs/heads/main"]);
+    b.git(&[
+        "fetch",
+        "-q",
+        &remote.url(),
+        "+refs/heads/main:refs/heads/main",
+    ]);
     b.commit_to_store("claude/CLAUDE.md", "# from b, after rm\n", "b: CLAUDE.md");
-    b.git(&["push", "-q", &remote.url(), "refs/heads/main:refs/heads/main"]);
+    b.git(&[
+        "push",
+        "-q",
+        &remote.url(),
+        "refs/heads/main:refs/heads/main",
+    ]);
     let run = a.run(&["sync"]);
     assert_eq!(run.code, Some(2), "{run}");
-    assert!(run.stderr.contains("not signed by a machine this one trusts"), "{run}");
+    assert!(
+        run.stderr
+            .contains("not signed by a machine this one trusts"),
+        "{run}"
+    );
     let md = std::fs::read_to_string(a.claude_dir().join("CLAUDE.md")).unwrap();
     assert!(!md.contains("after rm"), "{md}");
 }
@@ -343,7 +437,10 @@ fn machine_rename_keeps_the_keys_and_the_trust() {
     assert!(key(&after, "alpha").is_some(), "{after}");
     assert!(key(&after, "a").is_none(), "{after}");
     let tree = a.git(&["ls-tree", "-r", "--name-only", "refs/heads/main"]);
-    assert!(tree.contains("machines/alpha.yaml") && !tree.contains("machines/a.yaml"), "{tree}");
+    assert!(
+        tree.contains("machines/alpha.yaml") && !tree.contains("machines/a.yaml"),
+        "{tree}"
+    );
     a.ok(&["commit"]);
     let v = json_of(&a.ok(&["status", "--json"]));
     assert_eq!(v["machine"], "alpha", "{v}");
@@ -354,7 +451,12 @@ fn machine_rename_keeps_the_keys_and_the_trust() {
     let md = std::fs::read_to_string(b.claude_dir().join("CLAUDE.md")).unwrap();
     assert!(md.contains("from alpha"), "{md}");
     let v = json_of(&b.ok(&["machine", "ls", "--json"]));
-    let alpha = v.as_array().unwrap().iter().find(|m| m["name"] == "alpha").unwrap();
+    let alpha = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "alpha")
+        .unwrap();
     assert_eq!(alpha["trusted"], true, "{v}");
     assert_eq!(alpha["can_read_secrets"], true, "{v}");
 }

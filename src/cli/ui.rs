@@ -98,7 +98,10 @@ impl Ui {
         let child = Command::new("sh")
             .arg("-c")
             .arg(pager)
-            .env("LESS", std::env::var("LESS").unwrap_or_else(|_| "FRX".into()))
+            .env(
+                "LESS",
+                std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+            )
             .stdin(Stdio::piped())
             .spawn();
         // A pager that does not start is no reason to fail: the output goes to the terminal.
@@ -149,7 +152,12 @@ impl Ui {
 
     /// Text on stdout as is, even in quiet mode (the data a command was asked for).
     pub fn raw(&self, text: &str) {
-        if let Some(stdin) = self.pager.borrow_mut().as_mut().and_then(|c| c.stdin.as_mut()) {
+        if let Some(stdin) = self
+            .pager
+            .borrow_mut()
+            .as_mut()
+            .and_then(|c| c.stdin.as_mut())
+        {
             // The person quit the pager: stop quietly, as git does.
             if stdin.write_all(text.as_bytes()).is_err() {
                 std::process::exit(0);

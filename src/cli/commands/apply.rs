@@ -45,9 +45,9 @@ pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let head = o.ws.repo.files.clone();
     ui.verbose("planning: the store's main against the live files");
     if args.force && !args.dry_run {
-        let preview =
-            crate::apply::to_target(&o.ws, &head, Scope::Paths(only.clone()), on_dirty, true)?;
-        let n = preview.plan.dirty.len();
+        // The plan alone counts them; the apply below reports any file it cannot write.
+        let snap = crate::capture::snapshot(&o.ws, true)?;
+        let n = crate::apply::plan(&o.ws, &head, &only, &snap)?.dirty.len();
         if n > MANY {
             ui.confirm(
                 &format!("overwrite {n} live files holding uncommitted changes (each is backed up first)"),

@@ -8,10 +8,12 @@ use crate::workspace::Workspace;
 
 /// Arguments of `ctx diff`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  ctx diff                      (what `ctx commit` would record)\n  \
+#[command(
+    after_help = "Examples:\n  ctx diff                      (what `ctx commit` would record)\n  \
 ctx diff settings.json        (only that file)\n  ctx diff HEAD~1               (what the last commit changed, to now)\n  \
 ctx diff HEAD~3 HEAD~1 --stat (two store revisions)\n  ctx diff HEAD~1 -- notes     (`--` ends the revisions)\n\n\
-Secret values are never printed: they show as <secret>.")]
+Secret values are never printed: they show as <secret>."
+)]
 pub struct DiffArgs {
     /// Revisions (a commit id from `ctx log`, HEAD~N; at most two), then paths (store paths like
     /// settings.json, or live paths).

@@ -7,12 +7,14 @@ use crate::env::Env;
 
 /// Arguments of `ctx edit`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  ctx edit settings.json\n  ctx edit skills/pr-summary/SKILL.md\n  \
+#[command(
+    after_help = "Examples:\n  ctx edit settings.json\n  ctx edit skills/pr-summary/SKILL.md\n  \
 EDITOR=nano ctx edit CLAUDE.md\n\n\
 Opens the live file in $VISUAL or $EDITOR (default vi). After you save and quit, ctx checks it as \
 `ctx commit` would (JSON, YAML, TOML, front matter; no credential in plain text) and commits that \
 one file. A file that does not parse is kept as you left it, nothing is committed, and the error \
-names the line and column.")]
+names the line and column."
+)]
 pub struct EditArgs {
     /// The file: as `ctx status` or `ctx managed` names it, or its live path.
     pub path: String,
@@ -60,11 +62,23 @@ pub fn run(args: EditArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     }
     match &outcome.committed {
         Some(c) => done(ui, args.json, &t.path, Some(&c.id), &c.summary),
-        None => done(ui, args.json, &t.path, None, "matches the store; nothing to commit"),
+        None => done(
+            ui,
+            args.json,
+            &t.path,
+            None,
+            "matches the store; nothing to commit",
+        ),
     }
 }
 
-fn done(ui: &Ui, json: bool, path: &str, commit: Option<&str>, what: &str) -> Result<i32, CliError> {
+fn done(
+    ui: &Ui,
+    json: bool,
+    path: &str,
+    commit: Option<&str>,
+    what: &str,
+) -> Result<i32, CliError> {
     if json {
         ui.json(&serde_json::json!({ "path": path, "commit": commit, "summary": what }));
     } else if let Some(c) = commit {
@@ -81,7 +95,11 @@ pub fn editor(file: &Path) -> Result<(), CliError> {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .or_else(|| std::env::var("EDITOR").ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
         .unwrap_or_else(|| "vi".into());
     let status = std::process::Command::new("sh")
         .arg("-c")

@@ -51,7 +51,11 @@ pub fn run(args: LogArgs, env: &Env, ui: &Ui, no_pager: bool) -> Result<i32, Cli
         (None, None) => 20,
     };
     let history = o.ws.repo.store.history();
-    let mut entries = history.log(head, path.as_deref(), if since.is_some() { usize::MAX } else { limit })?;
+    let mut entries = history.log(
+        head,
+        path.as_deref(),
+        if since.is_some() { usize::MAX } else { limit },
+    )?;
     if let Some(t) = since {
         entries.retain(|e| e.time >= t);
         entries.truncate(limit);

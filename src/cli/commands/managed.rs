@@ -6,9 +6,11 @@ use crate::env::Env;
 
 /// Arguments of `ctx managed`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  ctx managed\n  ctx managed --json | jq -r '.[].live_path'\n\n\
+#[command(
+    after_help = "Examples:\n  ctx managed\n  ctx managed --json | jq -r '.[].live_path'\n\n\
 Each line is a store path and the live file it is on this machine. `ctx unmanaged` lists the rest \
-of the Claude home; `ctx add PATH` and `ctx forget PATH` move a path between the two.")]
+of the Claude home; `ctx add PATH` and `ctx forget PATH` move a path between the two."
+)]
 pub struct ManagedArgs {
     /// Print one JSON document: each file's path, live_path, and whether it is live here and stored.
     #[arg(long)]
@@ -31,7 +33,10 @@ pub fn run(args: ManagedArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         };
         let note = match (m.live, m.stored) {
             (true, false) => ui.paint(Style::Green, "  (not committed yet)"),
-            (false, true) => ui.paint(Style::Cyan, "  (not on this machine; `ctx apply` writes it)"),
+            (false, true) => ui.paint(
+                Style::Cyan,
+                "  (not on this machine; `ctx apply` writes it)",
+            ),
             _ => String::new(),
         };
         ui.line(&format!("{:<width$}  {live}{note}", m.path));

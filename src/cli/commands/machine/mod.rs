@@ -58,9 +58,11 @@ The machine can join again with `ctx init --remote URL` there and `ctx machine a
     },
     /// Rename this machine: its record, recipient and signer entries keep the same keys, so
     /// nothing is re-encrypted and every machine keeps trusting it.
-    #[command(after_help = "Example: ctx machine rename laptop work-laptop, then `ctx sync`
+    #[command(
+        after_help = "Example: ctx machine rename laptop work-laptop, then `ctx sync`
 
-Run it on the machine being renamed (its own config holds its name). Commits made before keep the old name.")]
+Run it on the machine being renamed (its own config holds its name). Commits made before keep the old name."
+    )]
     Rename {
         /// This machine's name now.
         old: String,
@@ -130,7 +132,9 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         MachineCommand::Revoke { name, yes, json } => {
             let mut o = crate::cli::open(env, Some("machine revoke"))?;
             ui.confirm(
-                &format!("revoke `{name}`: it can no longer read the secrets or sign for this store"),
+                &format!(
+                    "revoke `{name}`: it can no longer read the secrets or sign for this store"
+                ),
                 yes,
             )?;
             let r = machines::revoke(&mut o.ws, &name)?;
@@ -162,7 +166,9 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
 fn rm(env: &Env, ui: &Ui, name: &str, yes: bool, json: bool) -> Result<i32, CliError> {
     let mut o = crate::cli::open(env, Some("machine rm"))?;
     ui.confirm(
-        &format!("remove `{name}` from the store: it can no longer read the secrets or sign for it"),
+        &format!(
+            "remove `{name}` from the store: it can no longer read the secrets or sign for it"
+        ),
         yes,
     )?;
     let r = machines::remove(&mut o.ws, name)?;
@@ -175,7 +181,10 @@ fn rm(env: &Env, ui: &Ui, name: &str, yes: bool, json: bool) -> Result<i32, CliE
     }
     let mut what = vec!["its record".to_string()];
     if r.was_recipient {
-        what.push(format!("its access to the secrets ({} re-encrypted without it)", r.resealed));
+        what.push(format!(
+            "its access to the secrets ({} re-encrypted without it)",
+            r.resealed
+        ));
     }
     if r.was_signer {
         what.push("its place among the signers".into());

@@ -16,7 +16,9 @@ pub enum SecretCommand {
         json: bool,
     },
     /// Set an encrypted value, read from stdin without echo, then apply it.
-    #[command(after_help = "Example: pass show github | ctx secret set claude/mcp.json:github.env.GITHUB_TOKEN")]
+    #[command(
+        after_help = "Example: pass show github | ctx secret set claude/mcp.json:github.env.GITHUB_TOKEN"
+    )]
     Set {
         /// Where: `FILE:field.path`, e.g. claude/mcp.json:github.env.GITHUB_TOKEN.
         locator: String,
