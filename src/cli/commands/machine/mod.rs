@@ -77,46 +77,7 @@ Run it on the machine being renamed (its own config holds its name). Commits mad
 /// Runs `ctx machine`.
 pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     match cmd {
-        MachineCommand::Ls { json } => {
-            let o = crate::cli::open(env, None)?;
-            let list = machines::list(&o.ws)?;
-            if json {
-                ui.json(&list);
-                return Ok(0);
-            }
-            for m in &list {
-                let access = if m.can_read_secrets {
-                    ui.paint(Style::Green, "can read secrets")
-                } else {
-                    ui.paint(Style::Yellow, "cannot read secrets (not approved)")
-                };
-                let trust = match (m.trusted, &m.fingerprint) {
-                    (true, Some(fp)) => format!("signs as {fp}"),
-                    (false, Some(fp)) => {
-                        ui.paint(Style::Yellow, &format!("awaiting approval (key {fp})"))
-                    }
-                    (_, None) => ui.paint(Style::Yellow, "no signing key (run `ctx init` there)"),
-                };
-                ui.line(&format!(
-                    "{}{}  {}  {}  last sync {}  {}  {}",
-                    m.name,
-                    if m.this_machine {
-                        " (this machine)"
-                    } else {
-                        ""
-                    },
-                    m.os,
-                    m.public_key,
-                    m.last_sync
-                        .as_deref()
-                        .map(crate::clock::local_of)
-                        .unwrap_or_else(|| "never".into()),
-                    access,
-                    trust
-                ));
-            }
-            Ok(0)
-        }
+        MachineCommand::Ls { json } => ls(env, ui, json),
         MachineCommand::Approve {
             name,
             fingerprint,
@@ -161,6 +122,45 @@ pub fn run(cmd: MachineCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             Ok(0)
         }
     }
+}
+
+fn ls(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
+    let o = crate::cli::open(env, None)?;
+    let list = machines::list(&o.ws)?;
+    if json {
+        ui.json(&list);
+        return Ok(0);
+    }
+    for m in &list {
+        let access = if m.can_read_secrets {
+            ui.paint(Style::Green, "can read secrets")
+        } else {
+            ui.paint(Style::Yellow, "cannot read secrets (not approved)")
+        };
+        let trust = match (m.trusted, &m.fingerprint) {
+            (true, Some(fp)) => format!("signs as {fp}"),
+            (false, Some(fp)) => ui.paint(Style::Yellow, &format!("awaiting approval (key {fp})")),
+            (_, None) => ui.paint(Style::Yellow, "no signing key (run `ctx init` there)"),
+        };
+        ui.line(&format!(
+            "{}{}  {}  {}  last sync {}  {}  {}",
+            m.name,
+            if m.this_machine {
+                " (this machine)"
+            } else {
+                ""
+            },
+            m.os,
+            m.public_key,
+            m.last_sync
+                .as_deref()
+                .map(crate::clock::local_of)
+                .unwrap_or_else(|| "never".into()),
+            access,
+            trust
+        ));
+    }
+    Ok(0)
 }
 
 fn rm(env: &Env, ui: &Ui, name: &str, yes: bool, json: bool) -> Result<i32, CliError> {
