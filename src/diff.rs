@@ -313,3 +313,25 @@ pub fn planned(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_revision;
+
+    #[test]
+    fn revisions_are_told_from_paths_by_their_shape() {
+        for rev in [
+            "HEAD",
+            "HEAD~1000",
+            "main^",
+            "3f2a9c1",
+            "refs/heads/main",
+            "@{1}",
+        ] {
+            assert!(looks_like_revision(rev), "{rev}");
+        }
+        for path in ["settings.json", "skills/x", "notes", "abc", "CLAUDE.md"] {
+            assert!(!looks_like_revision(path), "{path}");
+        }
+    }
+}

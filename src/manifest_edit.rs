@@ -392,4 +392,29 @@ mod tests {
             Err(EditError::Guarded { .. })
         ));
     }
+
+    #[test]
+    fn an_edit_names_each_changed_key_and_keeps_the_machines_keys() {
+        let old = Manifest::default();
+        let mut new = old.clone();
+        new.conflicts = ConflictPolicy::Newest;
+        new.max_file_size = Some(4096);
+        assert_eq!(
+            changes(&old, &new),
+            vec![
+                "conflicts: stop -> newest",
+                "max_file_size: (unset) -> 4096"
+            ]
+        );
+        let yaml = "version: 1\nrecipients:\n  x: age1abc\n";
+        assert!(matches!(
+            parse_edit(&old, yaml.as_bytes()),
+            Err(EditError::Guarded { .. })
+        ));
+        assert!(matches!(
+            parse_edit(&old, b"version: 1\nconflicts: sometimes\n"),
+            Err(EditError::Invalid(_))
+        ));
+        assert!(parse_edit(&old, b"version: 1\nconflicts: ours\n").is_ok());
+    }
 }

@@ -165,6 +165,10 @@ fn ls(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
 
 fn rm(env: &Env, ui: &Ui, name: &str, yes: bool, json: bool) -> Result<i32, CliError> {
     let mut o = crate::cli::open(env, Some("machine rm"))?;
+    // Nobody is asked to confirm what would be refused anyway.
+    if name == o.ws.machine() {
+        return Err(machines::MachineError::ThisMachine(name.to_string()).into());
+    }
     ui.confirm(
         &format!(
             "remove `{name}` from the store: it can no longer read the secrets or sign for it"
