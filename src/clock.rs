@@ -46,6 +46,38 @@ pub fn now() -> jiff::Timestamp {
     pinned().map_or_else(jiff::Timestamp::now, |(t, _)| t)
 }
 
+/// A time (seconds since the epoch) as people read it: the local zone (`TZ`), with its offset,
+/// `2026-11-20 14:00 +0100`.
+pub fn local(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M %z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A time as JSON reports carry it: RFC 3339 in the local zone, `2026-11-20T14:00:00+01:00`.
+pub fn local_rfc3339(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time (as records store it, often in UTC) shown in the local zone; a text that
+/// does not parse is shown as it is.
+pub fn local_of(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(|t| local(t.as_second()))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// When `CTX_TIMESTAMP` is set, makes the commits of the repository whose config is being edited
 /// carry that time as author and committer date (gix reads them from `gitoxide.commit.*`).
 pub fn pin_commit_dates(cfg: &mut gix::config::SnapshotMut<'_>) -> gix::Result<()> {

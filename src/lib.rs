@@ -99,6 +99,10 @@ pub mod store_shell;
 pub mod manifest_edit;
 /// `ctx cat`: a stored file as it would be applied on this machine.
 pub mod stored;
+/// `ctx managed` and `ctx unmanaged`: what ctx tracks here and what it leaves alone.
+pub mod managed;
+/// `ctx edit`: a live file opened in the editor, checked, committed.
+pub mod edit;
 /// `ctx backups`: the backups `apply --force` made.
 pub mod backups;
 /// `ctx mcp`: the MCP server over the store, and its install with the context-sync skill.

@@ -1,4 +1,5 @@
-//! The machines of a store and who can read its secrets: `ctx machine ls | approve | revoke`.
+//! The machines of a store and who can read its secrets: `ctx machine ls | approve | revoke |
+//! rm | rename`.
 //!
 //! A machine that joins registers `machines/<name>.yaml` with its public key, but only
 //! ctx.yaml's `recipients` can open secrets. Approving adds the machine's key there and seals
@@ -39,6 +40,15 @@ pub enum MachineError {
     /// Revoking would leave nobody able to read the secrets.
     #[error("`{0}` is the last machine that can read the secrets")]
     LastRecipient(String),
+    /// `rm` of the machine running the command.
+    #[error("`{0}` is this machine; a machine does not remove itself")]
+    ThisMachine(String),
+    /// `rename` of another machine: its own config holds its name.
+    #[error("`{0}` is not this machine; a machine is renamed on itself")]
+    NotThisMachine(String),
+    /// `rename` to a name another machine holds.
+    #[error("a machine named `{0}` is in the store already")]
+    Taken(String),
     /// The store.
     #[error(transparent)]
     Workspace(#[from] Error),
@@ -69,7 +79,8 @@ pub struct MachineInfo {
     pub can_read_secrets: bool,
     /// Whether this is the machine running the command.
     pub this_machine: bool,
-    /// When it last committed or synced something (its newest commit in the store, RFC 3339).
+    /// When it last committed or synced something (its newest commit in the store, RFC 3339
+    /// in the local zone).
     pub last_sync: Option<String>,
     /// Its SSH signing key (an OpenSSH public key line), for an allowed-signers file.
     pub signing_key: Option<String>,
@@ -119,11 +130,7 @@ pub fn list(ws: &Workspace) -> Result<Vec<MachineInfo>, MachineError> {
             trusted,
             fingerprint,
             signing_key: rec.signing_key.clone(),
-            last_sync: last.get(&name).and_then(|t| {
-                jiff::Timestamp::from_second(*t)
-                    .ok()
-                    .map(|ts| ts.to_string())
-            }),
+            last_sync: last.get(&name).map(|t| crate::clock::local_rfc3339(*t)),
             name,
             public_key: rec.public_key,
             os: rec.os,
@@ -272,10 +279,16 @@ pub fn approve(
         .recipients
         .insert(name.to_string(), rec.public_key.clone());
     manifest.signers.insert(name.to_string(), key);
-    let record = (!c.record_in_store).then(|| {
-        let yaml = serde_yaml::to_string(rec).unwrap_or_default();
-        (format!("machines/{name}.yaml"), yaml)
-    });
+    let record: Vec<(String, Change)> = match c.record_in_store {
+        true => Vec::new(),
+        false => vec![(
+            format!("machines/{name}.yaml"),
+            Change::Write {
+                bytes: serde_yaml::to_string(rec).unwrap_or_default().into_bytes(),
+                exec: false,
+            },
+        )],
+    };
     let what = format!("{}: approve {name} to read the secrets", ws.machine());
     change_recipients(ws, manifest, record, name, &what)
 }
@@ -305,13 +318,13 @@ pub fn revoke(ws: &mut Workspace, name: &str) -> Result<KeyChange, MachineError>
         return Err(MachineError::LastRecipient(name.to_string()));
     }
     let what = format!("{}: revoke {name}'s access to the secrets", ws.machine());
-    change_recipients(ws, manifest, None, name, &what)
+    change_recipients(ws, manifest, Vec::new(), name, &what)
 }
 
 fn change_recipients(
     ws: &mut Workspace,
     manifest: crate::model::Manifest,
-    record: Option<(String, String)>,
+    extra: Vec<(String, Change)>,
     name: &str,
     what: &str,
 ) -> Result<KeyChange, MachineError> {
@@ -329,8 +342,8 @@ fn change_recipients(
             exec: false,
         },
     );
-    if let Some((path, yaml)) = record {
-        tx.write(&path, yaml.into_bytes(), false);
+    for (path, change) in extra {
+        tx.set(&path, change);
     }
     let items: Vec<String> = tx
         .paths()
@@ -347,4 +360,189 @@ fn change_recipients(
         resealed,
         damaged: sealed.damaged,
     })
+}
+
+/// What `ctx machine rm` did.
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    /// The machine.
+    pub machine: String,
+    /// The commit.
+    pub commit: String,
+    /// Whether it could read the secrets (they are sealed again without it).
+    pub was_recipient: bool,
+    /// Whether its signed commits were trusted (they no longer are, here or on any machine
+    /// that syncs this commit).
+    pub was_signer: bool,
+    /// How many secret values were sealed again.
+    pub resealed: usize,
+    /// Values that could not be opened and were left as they were.
+    pub damaged: Vec<String>,
+}
+
+/// Removes `name` from the store: its record, its access to the secrets (sealed again without
+/// it) and its place among the signers; this machine stops trusting its key. Its live files,
+/// wherever they are, are untouched; the history keeps what it committed.
+pub fn remove(ws: &mut Workspace, name: &str) -> Result<Removed, MachineError> {
+    if name == ws.machine() {
+        return Err(MachineError::ThisMachine(name.to_string()));
+    }
+    let record_path = format!("machines/{name}.yaml");
+    let in_store = ws.repo.files.contains_key(&record_path);
+    let manifest = &ws.repo.manifest;
+    let was_recipient = manifest.recipients.contains_key(name);
+    let was_signer = manifest.signers.contains_key(name);
+    let mut trust = ws.trust()?;
+    let pinned = trust.key_of(name).is_some() || trust.pending().contains_key(name);
+    if !in_store && !was_recipient && !was_signer && !pinned {
+        return Err(MachineError::Unknown(name.to_string()));
+    }
+    let mut manifest = manifest.clone();
+    manifest.recipients.remove(name);
+    manifest.signers.remove(name);
+    if was_recipient && manifest.recipients.is_empty() {
+        return Err(MachineError::LastRecipient(name.to_string()));
+    }
+    let extra = match in_store {
+        true => vec![(record_path, Change::Delete)],
+        false => Vec::new(),
+    };
+    let what = format!("{}: remove machine {name}", ws.machine());
+    let (commit, resealed, damaged) = if was_recipient {
+        let k = change_recipients(ws, manifest, extra, name, &what)?;
+        (k.commit.unwrap_or_default(), k.resealed, k.damaged)
+    } else {
+        (commit_plain(ws, &manifest, extra, &what)?, 0, Vec::new())
+    };
+    trust.unpin(name);
+    trust.forget_pending(name);
+    trust.save()?;
+    Ok(Removed {
+        machine: name.to_string(),
+        commit,
+        was_recipient,
+        was_signer,
+        resealed,
+        damaged,
+    })
+}
+
+/// Commits ctx.yaml as `manifest` with `extra` changes, no secret sealed again.
+fn commit_plain(
+    ws: &mut Workspace,
+    manifest: &crate::model::Manifest,
+    extra: Vec<(String, Change)>,
+    what: &str,
+) -> Result<String, MachineError> {
+    let mut tx = Transaction::with(extra.into_iter().collect());
+    if *manifest != ws.repo.manifest {
+        tx.write(
+            crate::layout::MANIFEST,
+            crate::setup::render_manifest(manifest).into_bytes(),
+            false,
+        );
+    }
+    let items: Vec<String> = tx
+        .paths()
+        .map(|p| crate::summary::short(p).to_string())
+        .collect();
+    let msg = crate::summary::message(ws.machine(), &items, Some(what));
+    let id = tx.commit(&mut ws.repo, &msg)?;
+    ws.reload_keys()?;
+    Ok(id.to_string())
+}
+
+/// What `ctx machine rename` did.
+#[derive(Debug, Serialize)]
+pub struct Renamed {
+    /// The old name.
+    pub from: String,
+    /// The new name.
+    pub to: String,
+    /// The commit.
+    pub commit: String,
+}
+
+/// Renames this machine from `old` to `new`: its record, its entries among the recipients and
+/// signers (same keys, so nothing is sealed again and every machine keeps trusting it), its
+/// worktrees in the project records, its trust pin and its own config. Commits already made
+/// keep the name they were made under.
+pub fn rename(ws: &mut Workspace, old: &str, new: &str) -> Result<Renamed, MachineError> {
+    if old != ws.machine() {
+        return Err(MachineError::NotThisMachine(old.to_string()));
+    }
+    if new.is_empty() || crate::env::sanitize_machine_name(new) != new {
+        return Err(Error::BadMachineName(new.to_string()).into());
+    }
+    let m = &ws.repo.manifest;
+    if ws.repo.files.contains_key(&format!("machines/{new}.yaml"))
+        || m.recipients.contains_key(new)
+        || m.signers.contains_key(new)
+    {
+        return Err(MachineError::Taken(new.to_string()));
+    }
+    let mut manifest = m.clone();
+    for map in [&mut manifest.recipients, &mut manifest.signers] {
+        if let Some(v) = map.remove(old) {
+            map.insert(new.to_string(), v);
+        }
+    }
+    let mut extra = Vec::new();
+    if let Some(mut rec) = record_of(ws, old)? {
+        rec.name = new.to_string();
+        let bytes = serde_yaml::to_string(&rec).unwrap_or_default().into_bytes();
+        extra.push((format!("machines/{old}.yaml"), Change::Delete));
+        extra.push((
+            format!("machines/{new}.yaml"),
+            Change::Write { bytes, exec: false },
+        ));
+    }
+    extra.extend(renamed_worktrees(ws, old, new)?);
+    let what = format!("{old}: rename machine {old} to {new}");
+    let commit = commit_plain(ws, &manifest, extra, &what)?;
+    let mut trust = ws.trust()?;
+    if let Some(key) = trust.key_of(old).map(str::to_string) {
+        trust.unpin(old);
+        trust.pin(new, &key);
+        trust.save()?;
+    }
+    let mut cfg = crate::workspace::machine_config(&ws.env)?;
+    cfg.machine = new.to_string();
+    let path = ws.env.machine_config_path();
+    let text = serde_yaml::to_string(&cfg).unwrap_or_default();
+    crate::fsx::write_atomic(&path, text.as_bytes(), None)
+        .map_err(|source| Error::Io { path, source })?;
+    Ok(Renamed {
+        from: old.to_string(),
+        to: new.to_string(),
+        commit,
+    })
+}
+
+/// The project records whose worktrees name `old`, with them under `new`.
+fn renamed_worktrees(
+    ws: &Workspace,
+    old: &str,
+    new: &str,
+) -> Result<Vec<(String, Change)>, MachineError> {
+    let mut out = Vec::new();
+    for path in ws.repo.files.keys() {
+        let is_record = path
+            .strip_prefix("projects/")
+            .and_then(|r| r.strip_suffix(".yaml"))
+            .is_some_and(|r| !r.contains('/'));
+        let Some(bytes) = is_record.then(|| ws.repo.read(path)).transpose()?.flatten() else {
+            continue;
+        };
+        let Ok(mut rec) = crate::model::parse_yaml::<crate::model::ProjectRecord>(path, &bytes)
+        else {
+            continue;
+        };
+        if let Some(w) = rec.worktrees.remove(old) {
+            rec.worktrees.insert(new.to_string(), w);
+            let bytes = serde_yaml::to_string(&rec).unwrap_or_default().into_bytes();
+            out.push((path.clone(), Change::Write { bytes, exec: false }));
+        }
+    }
+    Ok(out)
 }

@@ -1,5 +1,5 @@
-//! Edits of ctx.yaml from the command line (`ctx config`, `ctx add`, `ctx forget`): one key at
-//! a time, the result checked against the [`Manifest`] schema, committed with a message that
+//! Edits of ctx.yaml from the command line (`ctx config`, `ctx config edit`, `ctx add`,
+//! `ctx forget`): one key at a time or the whole file in an editor, the result checked against the [`Manifest`] schema, committed with a message that
 //! names the field and its old and new value.
 
 use std::path::{Path, PathBuf};
@@ -211,6 +211,55 @@ pub fn unset(m: &Manifest, key: Key) -> Manifest {
     out
 }
 
+/// ctx.yaml as a person edited it, checked against the schema; keys other commands own must
+/// be as they were (`ctx machine` for recipients and signers; ctx for the version).
+pub fn parse_edit(old: &Manifest, bytes: &[u8]) -> Result<Manifest, EditError> {
+    let new: Manifest = crate::model::parse_yaml(MANIFEST, bytes)?;
+    let guarded = |key: &str, instead| EditError::Guarded {
+        key: key.to_string(),
+        instead,
+    };
+    let machines = "`ctx machine approve NAME`, `ctx machine revoke NAME` or `ctx machine rm NAME`";
+    if new.recipients != old.recipients {
+        return Err(guarded("recipients", machines));
+    }
+    if new.signers != old.signers {
+        return Err(guarded("signers", machines));
+    }
+    if new.version != old.version {
+        return Err(guarded(
+            "version",
+            "nothing: ctx writes the store format version",
+        ));
+    }
+    Ok(new)
+}
+
+/// The top-level keys that differ, as a commit message names them (`conflicts: stop -> newest`).
+pub fn changes(old: &Manifest, new: &Manifest) -> Vec<String> {
+    let as_map = |m: &Manifest| match serde_json::to_value(m) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (as_map(old), as_map(new));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            let side = |m: &serde_json::Map<String, Value>| {
+                m.get(k).map(show).unwrap_or_else(|| "(unset)".into())
+            };
+            // Rules and marks can be long: name the key and how many entries it holds.
+            match k.as_str() {
+                "secrets" | "not_secret" | "sessions" => format!("{k} changed"),
+                _ => format!("{k}: {} -> {}", side(&a), side(&b)),
+            }
+        })
+        .collect()
+}
+
 fn split_list(values: &[String]) -> Vec<String> {
     let mut list: Vec<String> = Vec::new();
     for v in values.iter().flat_map(|v| v.split(',')) {
@@ -377,5 +426,30 @@ mod tests {
             Key::parse("recipients"),
             Err(EditError::Guarded { .. })
         ));
+    }
+
+    #[test]
+    fn an_edit_names_each_changed_key_and_keeps_the_machines_keys() {
+        let old = Manifest::default();
+        let mut new = old.clone();
+        new.conflicts = ConflictPolicy::Newest;
+        new.max_file_size = Some(4096);
+        assert_eq!(
+            changes(&old, &new),
+            vec![
+                "conflicts: stop -> newest",
+                "max_file_size: (unset) -> 4096"
+            ]
+        );
+        let yaml = "version: 1\nrecipients:\n  x: age1abc\n";
+        assert!(matches!(
+            parse_edit(&old, yaml.as_bytes()),
+            Err(EditError::Guarded { .. })
+        ));
+        assert!(matches!(
+            parse_edit(&old, b"version: 1\nconflicts: sometimes\n"),
+            Err(EditError::Invalid(_))
+        ));
+        assert!(parse_edit(&old, b"version: 1\nconflicts: ours\n").is_ok());
     }
 }

@@ -16,8 +16,8 @@ pub struct Overview {
     pub store: String,
     /// `main`'s commit.
     pub head: Option<String>,
-    /// Files that differ.
-    pub files: Vec<FileStatus>,
+    /// Files that differ, each with where it lives here.
+    pub files: Vec<StatusLine>,
     /// Live files that cannot be read or understood, with why.
     pub problems: Vec<String>,
     /// Entries of the Claude home on no list.
@@ -36,11 +36,28 @@ pub struct Overview {
     pub sessions: crate::sessions::Pending,
 }
 
+/// One file that differs: its status and its absolute live path (`None`: no place here).
+#[derive(Debug, Serialize)]
+pub struct StatusLine {
+    /// Store path, state and changed fields.
+    #[serde(flatten)]
+    pub status: FileStatus,
+    /// Where it lives on this machine (absolute).
+    pub live_path: Option<String>,
+}
+
 /// Computes the overview (no network).
 pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
     let env = &ws.env;
     let snap = snapshot(ws, true)?;
-    let files = status(ws, &snap)?;
+    let files: Vec<StatusLine> = status(ws, &snap)?
+        .into_iter()
+        .map(|s| StatusLine {
+            live_path: crate::layout::live_location(env, &s.path)
+                .map(|(p, _)| p.to_string_lossy().to_string()),
+            status: s,
+        })
+        .collect();
     let home = env.display(&env.claude_dir);
     let unapproved = crate::machines::unapproved(ws)?;
     let mut conflicts: Vec<FileConflict> = open_merge(ws)

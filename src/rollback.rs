@@ -184,8 +184,15 @@ pub fn rollback(ws: &mut Workspace, t: &Target, force: bool) -> Result<Rolledbac
 pub fn parse_time(text: &str) -> Result<i64> {
     let bad = || RollbackError::BadTime(text.to_string());
     let now = crate::clock::now().to_zoned(jiff::tz::TimeZone::system());
-    if let Ok(t) = gix::date::parse(text, Some(now.clone())) {
-        return Ok(t.seconds);
+    // A date and time without a zone is local time, whatever gix's parser would take it for.
+    let zoneless = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b" -:T".contains(&b))
+        && text.bytes().filter(|b| *b == b'-').count() == 2;
+    if !zoneless {
+        if let Ok(t) = gix::date::parse(text, Some(now.clone())) {
+            return Ok(t.seconds);
+        }
     }
     // "2026-11-20 14:00" and "2026-11-20": local time.
     let civil = text

@@ -156,6 +156,11 @@ impl Trust {
         }
     }
 
+    /// Drops what was noted of `name`'s key (the machine was removed from the store).
+    pub fn forget_pending(&mut self, name: &str) {
+        self.file.pending.remove(name);
+    }
+
     /// Commits accepted unsigned (with their history).
     pub fn accepted(&self) -> &[String] {
         &self.file.accepted

@@ -186,7 +186,7 @@ fn rollback_makes_a_new_commit_and_applies_it() {
     assert!(!m
         .git(&["ls-tree", "-r", "--name-only", "main"])
         .contains("fix-lint.md"));
-    let out = m.ok(&["rollback", &first[..10]]);
+    let out = m.ok(&["rollback", &first[..10], "--yes"]);
     assert!(out.contains("rollback everything"), "{out}");
     assert_eq!(std::fs::read_to_string(&agent).unwrap(), original);
     assert!(m.claude_dir().join("commands/fix-lint.md").exists());

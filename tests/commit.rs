@@ -422,9 +422,9 @@ fn log_output_lists_commits_newest_first() {
     insta::assert_snapshot!(m.show(&m.run(&["log"])), @r"
         exit 0
         --- stdout
-        [ID] 2026-01-01 01:00 m1         m1: settings.json model
-        [ID] 2026-01-01 00:00 m1         m1: +CLAUDE.md · +agents/doc-writer.md · and 10 more
-        [ID] 2026-01-01 00:00 m1         m1: set up machine m1
+        [ID] 2026-01-01 01:00 +0000 m1         m1: settings.json model
+        [ID] 2026-01-01 00:00 +0000 m1         m1: +CLAUDE.md · +agents/doc-writer.md · and 10 more
+        [ID] 2026-01-01 00:00 +0000 m1         m1: set up machine m1
         --- stderr
         ");
 }

@@ -103,8 +103,8 @@ fn approved_pair() -> (tempfile::TempDir, String, Machine, Machine) {
 fn a_whole_store_rollback_does_not_undo_a_revoke() {
     let (_dir, _url, a, _b) = approved_pair();
     let before = a.head();
-    a.ok(&["machine", "revoke", "b"]);
-    let out = a.ok(&["rollback", &before]);
+    a.ok(&["machine", "revoke", "b", "--yes"]);
+    let out = a.ok(&["rollback", &before, "--yes"]);
     assert!(
         out.contains("who can read the secrets does not change"),
         "{out}"
@@ -211,7 +211,7 @@ fn a_tampered_ciphertext_is_loud_and_cannot_block_a_revoke() {
     );
     let doctor = a.ctx(&["doctor"]);
     assert!(String::from_utf8_lossy(&doctor.stdout).contains("integrity"));
-    let revoked = a.ctx(&["machine", "revoke", "b"]);
+    let revoked = a.ctx(&["machine", "revoke", "b", "--yes"]);
     assert_eq!(
         revoked.status.code(),
         Some(0),

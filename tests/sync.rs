@@ -454,9 +454,9 @@ fn two_syncs_racing_on_one_remote_both_succeed() {
 #[test]
 fn revoke_reencrypts_without_the_machine() {
     let (remote, m1, m2) = two_machines();
-    let out = m1.ok(&["machine", "revoke", "m2"]);
+    let out = m1.ok(&["machine", "revoke", "m2", "--yes"]);
     assert!(out.contains("revoked"), "{out}");
-    let out = m1.ctx(&["machine", "revoke", "m1"]);
+    let out = m1.ctx(&["machine", "revoke", "m1", "--yes"]);
     assert_eq!(
         out.status.code(),
         Some(2),

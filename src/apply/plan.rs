@@ -27,7 +27,8 @@ pub enum Op {
 pub struct Action {
     /// Store path.
     pub path: String,
-    /// Live path.
+    /// Live path (absolute; `live_path` in JSON, as in every report).
+    #[serde(rename = "live_path")]
     pub live: PathBuf,
     /// What it does.
     pub op: Op,

@@ -114,6 +114,8 @@ pub struct RecordOptions<'a> {
     pub message: Option<&'a str>,
     /// Commit the deletion of more files at once than the guard lets through.
     pub allow_mass_delete: bool,
+    /// Only these store paths (prefixes; empty: every file), for `ctx edit`.
+    pub only: &'a [String],
 }
 
 /// More deletions than this at once, or more than half of the tracked files (from
@@ -137,6 +139,7 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     let message = opts.message;
     let snap = snapshot(ws, true)?;
     let mut statuses = status(ws, &snap)?;
+    statuses.retain(|s| crate::layout::selected(&s.path, opts.only));
     guard_deletions(ws, &statuses, opts.allow_mass_delete)?;
     let mut out = CommitOutcome {
         pending_apply: statuses
@@ -145,6 +148,9 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
         ..Default::default()
     };
     for (path, problem) in &snap.problems {
+        if !crate::layout::selected(path, opts.only) {
+            continue;
+        }
         let reason = match problem.plain_secret {
             true => HeldReason::PlainSecret,
             false => HeldReason::Invalid,

@@ -96,7 +96,11 @@ impl From<StoreError> for CliError {
             StoreError::Empty { .. } => "run `ctx init` to set it up",
             StoreError::RefMoved => "another ctx process wrote to the store; run the command again",
             StoreError::BadRevision { .. } => {
-                "use a commit id from `ctx log`, HEAD~N, or --before TIME"
+                // gix's words (`delegate.traverse(NthAncestor(9)) failed`) help nobody here.
+                return CliError {
+                    causes: Vec::new(),
+                    ..CliError::from_error(&e, "use a commit id from `ctx log`, or HEAD~N with N below the number of commits")
+                };
             }
             StoreError::Git(_) | StoreError::Io { .. } => {
                 return CliError::from_error(&e, "check the store with `ctx doctor`").internal()
@@ -112,7 +116,7 @@ impl From<CryptError> for CliError {
             CryptError::NoIdentity { .. } => "run `ctx init` to create this machine's key, or restore identity.txt from a backup",
             CryptError::BadIdentity { .. } => "restore identity.txt from a backup; it must hold an AGE-SECRET-KEY line",
             CryptError::Io { .. } => "check the permissions of ctx's config folder",
-            CryptError::BadRecipient { .. } => "fix the key in ctx.yaml (it starts with age1)",
+            CryptError::BadRecipient { .. } => "approve the machine again with `ctx machine approve NAME` (a recipient key starts with age1)",
             CryptError::NoRecipients => "run `ctx init` so this machine is listed as a recipient",
             CryptError::Decrypt { .. } => "the value is not sealed to this machine's key, or was damaged; `ctx secret ls` shows which values this machine can read",
             CryptError::Encrypt { .. } => "check the recipients in ctx.yaml",
@@ -131,7 +135,7 @@ impl From<CaptureError> for CliError {
             ),
             CaptureError::Unreadable { .. } => CliError::from_error(
                 &e,
-                "fix its permissions, or add it to `exclude:` in ctx.yaml",
+                "fix its permissions, or stop tracking it with `ctx forget PATH`",
             ),
             CaptureError::SymlinkLoop { .. } => CliError::from_error(
                 &e,
@@ -139,7 +143,7 @@ impl From<CaptureError> for CliError {
             ),
             CaptureError::PlainSecret { .. } => CliError {
                 message: format!("refusing to commit: {e}"),
-                ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts); if it is not a secret, list its fingerprint under `not_secret:` in ctx.yaml")
+                ..CliError::new("", "remove the value from the file (use an env variable, or keep it in settings.json `env`, which ctx encrypts); if it is not a secret, list its fingerprint under `not_secret:` in ctx.yaml (`ctx config edit`)")
             },
             CaptureError::Misplaced { .. } => CliError::from_error(
                 &e,
@@ -148,7 +152,7 @@ impl From<CaptureError> for CliError {
             CaptureError::Crypt(c) => c.into(),
             CaptureError::TooLarge { .. } => CliError::from_error(
                 &e,
-                "add it to `exclude:` in ctx.yaml, or raise `max_file_size` there",
+                "leave it out with `ctx forget PATH`, or raise the limit with `ctx config set max_file_size BYTES`",
             ),
         }
     }
@@ -347,6 +351,18 @@ impl From<crate::machines::MachineError> for CliError {
                 "run `ctx init` on that machine (it makes a signing key and registers it), then `ctx sync` there and here",
             ),
             M::Trust(_) => CliError::from_error(&e, "fix or remove the trust file; nothing was approved"),
+            M::ThisMachine(_) => CliError::from_error(
+                &e,
+                "run `ctx machine rm` on another machine of the store; nothing was changed",
+            ),
+            M::NotThisMachine(_) => CliError::from_error(
+                &e,
+                "run `ctx machine rename OLD NEW` on that machine, then `ctx sync` there; nothing was changed",
+            ),
+            M::Taken(_) => CliError::from_error(
+                &e,
+                "pick another name (`ctx machine ls` lists those in use); nothing was changed",
+            ),
         }
     }
 }
@@ -442,7 +458,7 @@ impl From<crate::sessions::SessionsError> for CliError {
             S::NotFound(_) => CliError::from_error(&e, "`ctx sessions ls` lists the sessions"),
             S::BadKeep(_) => CliError::from_error(
                 &e,
-                "write e.g. `sessions: {enabled: true, keep: 90d}` in ctx.yaml",
+                "write e.g. `sessions: {enabled: true, keep: 90d}` in ctx.yaml (`ctx config edit`)",
             ),
             S::BadSize(_) => {
                 CliError::from_error(&e, "write e.g. `ctx config set sessions.max_size 500M`")

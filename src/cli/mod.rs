@@ -8,7 +8,7 @@ mod ui;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use error::CliError;
 pub use ui::Ui;
@@ -23,20 +23,32 @@ use commands::*;
 #[command(name = "ctx", version, propagate_version = true)]
 pub struct Cli {
     /// Use this store instead of the default (also CTX_STORE).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub store: Option<PathBuf>,
-    /// Print only errors.
-    #[arg(short, long, global = true)]
+    /// Print nothing but errors (and the data a command is asked for: `cat`, `config get`).
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Print more about what ctx does.
-    #[arg(short, long, global = true)]
+    /// Print what each step does, on stderr.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
-    /// When to colour the output.
-    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    /// When to colour the output (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = GLOBAL
+    )]
     pub color: ui::ColorChoice,
+    /// Never send long output (diff, log) through $PAGER.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub no_pager: bool,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The heading `--help` lists the options every command takes under.
+const GLOBAL: &str = "Global options";
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -89,9 +101,15 @@ pub enum Command {
     Add(add::AddArgs),
     /// Stop tracking files or folders (ctx.yaml `exclude:`); deletes nothing, on any machine.
     Forget(forget::ForgetArgs),
+    /// List what ctx tracks here: each store path and its live file.
+    Managed(managed::ManagedArgs),
+    /// List what under the Claude home ctx does not track, and why.
+    Unmanaged(unmanaged::UnmanagedArgs),
     /// Print a stored file as it would be applied on this machine; secrets as `<secret>`.
     Cat(cat::CatArgs),
-    /// Read or change a ctx.yaml setting: `ctx config get|set|unset KEY [VALUE]`.
+    /// Open a live file in $EDITOR, check it, and commit it on save.
+    Edit(edit::EditArgs),
+    /// Read or change ctx.yaml: `ctx config get|set|unset KEY [VALUE]`, or `ctx config edit`.
     #[command(subcommand)]
     Config(config::ConfigCommand),
     /// List the backups `apply --force` made of overwritten live files.
@@ -107,20 +125,39 @@ pub enum Command {
 /// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
 /// reported as one, with an exit code above 128.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, wants_json(&m))));
+    let (cli, json) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return e.exit_code();
         }
     };
-    let ui = Ui::new(cli.color, cli.quiet, cli.verbose);
+    let ui = Ui::new(ui::Mode {
+        color: cli.color,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        json,
+    });
     let env = Env::from_process(cli.store.clone());
+    let no_pager = cli.no_pager;
+    ui.verbose(&format!(
+        "store {}; ctx's config {}; Claude home {}",
+        env.display(&env.store_dir),
+        env.display(&env.config_dir),
+        env.display(&env.claude_dir)
+    ));
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: ctx crashed: {info}");
         eprintln!("hint: this is a bug in ctx; please report it with the command you ran (nothing more was written)");
     }));
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli.command, &env, &ui))) {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(cli.command, &env, &ui, no_pager)
+    }));
+    ui.finish();
+    match ran {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             ui.error(&e);
@@ -130,13 +167,21 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
+/// Whether the command that runs (the innermost subcommand) was given `--json`.
+fn wants_json(m: &clap::ArgMatches) -> bool {
+    match m.subcommand() {
+        Some((_, sub)) => wants_json(sub),
+        None => matches!(m.try_get_one::<bool>("json"), Ok(Some(true))),
+    }
+}
+
+fn run(command: Command, env: &Env, ui: &Ui, no_pager: bool) -> Result<i32, CliError> {
     match command {
         Command::Init(a) => init::run(a, env, ui),
         Command::Status(a) => status::run(a, env, ui),
-        Command::Diff(a) => diff::run(a, env, ui),
+        Command::Diff(a) => diff::run(a, env, ui, no_pager),
         Command::Commit(a) => commit::run(a, env, ui),
-        Command::Log(a) => log::run(a, env, ui),
+        Command::Log(a) => log::run(a, env, ui, no_pager),
         Command::Apply(a) => apply::run(a, env, ui),
         Command::Rollback(a) => rollback::run(a, env, ui),
         Command::Review(a) => review::run(a, env, ui),
@@ -153,7 +198,10 @@ fn run(command: Command, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         Command::Watch(a) => watch::run(a, env, ui),
         Command::Add(a) => add::run(a, env, ui),
         Command::Forget(a) => forget::run(a, env, ui),
+        Command::Managed(a) => managed::run(a, env, ui),
+        Command::Unmanaged(a) => unmanaged::run(a, env, ui),
         Command::Cat(a) => cat::run(a, env, ui),
+        Command::Edit(a) => edit::run(a, env, ui),
         Command::Config(c) => config::run(c, env, ui),
         Command::Backups(a) => backups::run(a, env, ui),
         Command::Git(a) => git::run(a, env, ui),

@@ -247,6 +247,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         let record = crate::capture::RecordOptions {
             message: None,
             allow_mass_delete: opts.allow_mass_delete,
+            only: &[],
         };
         let c = crate::commit::commit(&mut ws, record)?;
         report.committed = c.committed;

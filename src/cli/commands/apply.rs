@@ -5,16 +5,28 @@ use crate::cli::{CliError, Ui};
 use crate::env::Env;
 use crate::workspace::Workspace;
 
+/// Overwriting more live files with uncommitted changes than this asks first.
+const MANY: usize = 3;
+
 /// Arguments of `ctx apply`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  ctx apply --dry-run           (what would change, as a diff)
+  ctx apply settings.json
+  ctx apply --force --yes       (overwrite uncommitted edits; backed up first)
+
+`--force` over more than three files holding uncommitted changes asks first on a terminal; `ctx backups` lists what it saved.")]
 pub struct ApplyArgs {
-    /// Show what would be written; change nothing.
+    /// Show what would be written, with the diff of each file; change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Overwrite live files holding uncommitted changes (saved to a backup ref first).
     #[arg(long)]
     pub force: bool,
-    /// Print the plan as JSON.
+    /// Go ahead without asking (needed off a terminal when --force overwrites many files).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print the plan as JSON (with each file's diff under --dry-run).
     #[arg(long)]
     pub json: bool,
     /// Only these paths (store paths like settings.json, or live paths).
@@ -31,9 +43,44 @@ pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         OnDirty::Refuse
     };
     let head = o.ws.repo.files.clone();
+    ui.verbose("planning: the store's main against the live files");
+    if args.force && !args.dry_run {
+        // The plan alone counts them; the apply below reports any file it cannot write.
+        let snap = crate::capture::snapshot(&o.ws, true)?;
+        let n = crate::apply::plan(&o.ws, &head, &only, &snap)?.dirty.len();
+        if n > MANY {
+            ui.confirm(
+                &format!("overwrite {n} live files holding uncommitted changes (each is backed up first)"),
+                args.yes,
+            )?;
+        }
+    }
     let done = crate::apply::to_target(&o.ws, &head, Scope::Paths(only), on_dirty, args.dry_run)?;
-    print(&o.ws, &done, args.dry_run, args.json, ui);
+    if args.dry_run {
+        let diffs = crate::diff::planned(&o.ws, &head, &done.plan.actions)?;
+        print_dry_run(&o.ws, &done, &diffs, args.json, ui);
+        return Ok(0);
+    }
+    print(&o.ws, &done, false, args.json, ui);
     Ok(0)
+}
+
+/// A dry run: the plan, then each file's diff (live -> what apply writes, secrets sealed).
+pub fn print_dry_run(
+    ws: &Workspace,
+    done: &ApplyOutcome,
+    diffs: &[crate::diff::FileDiff],
+    json: bool,
+    ui: &Ui,
+) {
+    if json {
+        let mut v = serde_json::to_value(&done.plan).unwrap_or_default();
+        v["files"] = super::diff::files_json(ws, diffs).into();
+        ui.json(&v);
+        return;
+    }
+    print(ws, done, true, false, ui);
+    super::diff::print(ws, diffs, super::diff::View::default(), ui);
 }
 
 /// Prints what an apply did or would do; shared with `rollback`.

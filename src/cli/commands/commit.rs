@@ -20,11 +20,13 @@ pub struct CommitArgs {
 /// Runs `ctx commit`.
 pub fn run(args: CommitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let mut o = crate::cli::open(env, Some("commit"))?;
+    ui.verbose("capturing the live files (read, checked, home paths mapped, secrets sealed)");
     let outcome = crate::commit::commit(
         &mut o.ws,
         crate::capture::RecordOptions {
             message: args.message.as_deref(),
             allow_mass_delete: args.allow_mass_delete,
+            only: &[],
         },
     )?;
     for n in &outcome.notes {

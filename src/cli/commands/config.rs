@@ -30,6 +30,17 @@ recipients and signers change with `ctx machine approve/revoke`, secret rules wi
         #[arg(long)]
         json: bool,
     },
+    /// Open ctx.yaml in $EDITOR; the result is checked against the schema and committed with
+    /// one message naming each changed key. A bad edit commits nothing.
+    #[command(after_help = "Example: EDITOR=nano ctx config edit\n\n\
+An edit that does not parse or fails the schema is refused with the field, line and column; it \
+is kept, and the next `ctx config edit` opens it again. recipients and signers change with \
+`ctx machine`, not here. Comments in ctx.yaml are not kept: ctx writes the file itself.")]
+    Edit {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put a key back to its default and commit ctx.yaml.
     #[command(after_help = "Example: ctx config unset max_file_size")]
     Unset {
@@ -65,7 +76,44 @@ pub fn run(cmd: ConfigCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ConfigCommand::Unset { key, json } => {
             change(env, ui, &key, json, &|m, k| Ok(edit::unset(m, k)))
         }
+        ConfigCommand::Edit { json } => edit_file(env, ui, json),
     }
+}
+
+/// `ctx config edit`: ctx.yaml in the editor, from a scratch copy kept until it is committed.
+fn edit_file(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
+    let mut o = crate::cli::open(env, Some("config"))?;
+    let scratch = o.ws.state.resolve_scratch("ctx.yaml");
+    let current = crate::setup::render_manifest(&o.ws.repo.manifest);
+    if scratch.exists() {
+        ui.warn("reopening your last edit of ctx.yaml, which was not committed");
+    } else {
+        crate::fsx::write_atomic(&scratch, current.as_bytes(), Some(0o600)).map_err(|e| {
+            CliError::new(
+                format!("cannot write {}: {e}", scratch.display()),
+                "check the store folder's permissions and free space",
+            )
+        })?;
+    }
+    super::edit::editor(&scratch)?;
+    let bytes = std::fs::read(&scratch).unwrap_or_default();
+    let old = o.ws.repo.manifest.clone();
+    let new = match edit::parse_edit(&old, &bytes) {
+        Ok(n) => n,
+        Err(e) => {
+            let mut err = CliError::from(e);
+            err.hint = Some(
+                "nothing was committed; run `ctx config edit` again to fix it (it reopens your edit)"
+                    .into(),
+            );
+            return Err(err);
+        }
+    };
+    let _ = std::fs::remove_file(&scratch);
+    let changes = edit::changes(&old, &new);
+    let done = edit::commit(&mut o.ws, &new, &changes.join(", "))?;
+    report(&done, json, ui);
+    Ok(0)
 }
 
 type Edit<'a> =

@@ -24,9 +24,9 @@ pub fn run(args: DoctorArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             } else {
                 ui.paint(Style::Red, "FAIL")
             };
-            ui.raw(&format!("{mark} {:<13} {}\n", f.check, f.detail));
+            ui.line(&format!("{mark} {:<13} {}", f.check, f.detail));
             if let Some(fix) = &f.fix {
-                ui.raw(&format!("     {} {fix}\n", ui.paint(Style::Yellow, "fix:")));
+                ui.line(&format!("     {} {fix}", ui.paint(Style::Yellow, "fix:")));
             }
         }
     }

@@ -88,7 +88,7 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ));
     }
     if !report.untracked.is_empty() {
-        ui.line("Untracked (on no list; add to `include:` in ctx.yaml to capture):");
+        ui.line("Untracked (on no list; `ctx add PATH` tracks one, `ctx unmanaged` says why each is left out):");
         for u in &report.untracked {
             ui.line(&format!("  {u}"));
         }
@@ -97,11 +97,12 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
 }
 
 /// The files that differ, one line each with the fields that changed.
-fn print_files(files: &[crate::capture::FileStatus], ui: &Ui) {
+fn print_files(files: &[crate::overview::StatusLine], ui: &Ui) {
+    let files: Vec<&crate::capture::FileStatus> = files.iter().map(|l| &l.status).collect();
     if files.is_empty() {
         ui.line("Live files match the store.");
     } else {
-        for f in files {
+        for f in &files {
             let (mark, style) = match f.state {
                 FileState::Added => ("added   ", Style::Green),
                 FileState::Modified => ("modified", Style::Yellow),

@@ -31,7 +31,11 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         push: !args.no_push,
         allow_mass_delete: args.allow_mass_delete,
         accept_unsigned: args.accept_unsigned,
-        progress: live.then_some(progress as fn(&str)),
+        progress: match (live, ui.is_verbose()) {
+            (true, _) => Some(progress as fn(&str)),
+            (false, true) => Some(step as fn(&str)),
+            (false, false) => None,
+        },
         ..Default::default()
     };
     let result = crate::sync::sync(env, opts);
@@ -57,6 +61,11 @@ pub fn run(args: SyncArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
 /// One progress line on the terminal, rewritten in place (network steps can take seconds).
 fn progress(step: &str) {
     eprint!("\r\x1b[K{step}…");
+}
+
+/// One step per line on stderr, for `-v` when no progress line is drawn.
+fn step(step: &str) {
+    eprintln!("{step}");
 }
 
 /// Prints a sync report for a person.

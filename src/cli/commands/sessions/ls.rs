@@ -27,7 +27,10 @@ pub fn run(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
         ui.line(&format!(
             "{}  {}  {}  {}  {} lines  {} bytes  {}  {}",
             s.id,
-            s.last.as_deref().unwrap_or("-"),
+            s.last
+                .as_deref()
+                .map(crate::clock::local_of)
+                .unwrap_or_else(|| "-".into()),
             s.machine.as_deref().unwrap_or("-"),
             s.project,
             s.lines,

@@ -12,9 +12,17 @@ use crate::env::Env;
 #[derive(Debug, clap::Subcommand)]
 pub enum SessionsCommand {
     /// Sync Claude Code session transcripts (encrypted) on every machine; written to ctx.yaml.
-    Enable,
+    Enable {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop syncing session transcripts (the store's history keeps what was synced).
-    Disable,
+    Disable {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// The sessions across all machines, newest first.
     Ls {
         /// Print one JSON document.
@@ -34,8 +42,8 @@ pub enum SessionsCommand {
 /// Runs `ctx sessions`.
 pub fn run(cmd: SessionsCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     match cmd {
-        SessionsCommand::Enable => enable::run(env, ui),
-        SessionsCommand::Disable => disable::run(env, ui),
+        SessionsCommand::Enable { json } => enable::run(env, ui, json),
+        SessionsCommand::Disable { json } => disable::run(env, ui, json),
         SessionsCommand::Ls { json } => ls::run(env, ui, json),
         SessionsCommand::Show { id, json } => show::run(env, ui, &id, json),
     }

@@ -19,7 +19,10 @@ pub fn run(env: &Env, ui: &Ui, id: &str, json: bool) -> Result<i32, CliError> {
     if let Some(m) = &info.machine {
         ui.line(&format!(
             "last used  {} on {m}",
-            info.last.as_deref().unwrap_or("-")
+            info.last
+                .as_deref()
+                .map(crate::clock::local_of)
+                .unwrap_or_else(|| "-".into())
         ));
     }
     match (&info.transcript, resume) {
