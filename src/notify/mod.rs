@@ -32,6 +32,18 @@ pub fn head(env: &Env) -> Option<ObjectId> {
         .flatten()
 }
 
+/// Whether ctx.yaml at `main` has a `notify:` entry.
+fn configured(env: &Env) -> bool {
+    let Ok(store) = crate::store::Store::open(&env.store_dir, "ctx") else {
+        return false;
+    };
+    let Ok(Some(bytes)) = store.head().and_then(|h| store.read(h, crate::layout::MANIFEST)) else {
+        return false;
+    };
+    crate::model::parse_yaml::<crate::model::Manifest>(crate::layout::MANIFEST, &bytes)
+        .is_ok_and(|m| !m.notify.is_empty())
+}
+
 /// After a sync: a `conflict` event when it stopped on conflicts, else a `sync` event when it
 /// moved anything; a `machine` event for each join request it brought in.
 pub fn after_sync(
@@ -40,12 +52,13 @@ pub fn after_sync(
     result: &Result<crate::sync::SyncReport, crate::sync::SyncError>,
 ) {
     let Ok(report) = result else { return };
+    // Most stores have no webhooks: one blob read says so, before the workspace is opened.
+    if !configured(env) {
+        return;
+    }
     let Ok(ws) = Workspace::open(env.clone()) else {
         return;
     };
-    if ws.repo.manifest.notify.is_empty() && queue::is_empty(&ws) {
-        return;
-    }
     let mut events = Vec::new();
     let moved = ws.repo.head != before || report.pushed;
     let outcome = to_json(&report.outcome);

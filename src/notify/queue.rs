@@ -38,11 +38,6 @@ fn path(ws: &Workspace) -> PathBuf {
     ws.state.dir.join("notify-queue.json")
 }
 
-/// Whether nothing waits (so a store without webhooks does no work after a sync).
-pub fn is_empty(ws: &Workspace) -> bool {
-    !path(ws).exists()
-}
-
 /// Appends a line to `notify.log`; a log that cannot be written is not an error of anything.
 pub fn log(ws: &Workspace, line: &str) {
     let p = ws.state.dir.join("notify.log");
