@@ -56,7 +56,7 @@ fn n8n_cmd(bin: &Path, folder: &Path, port: u16, vars: &[(&str, String)]) -> Com
         .env("N8N_PORT", port.to_string())
         .env("N8N_LISTEN_ADDRESS", "127.0.0.1")
         .env("N8N_HOST", "127.0.0.1")
-        .env("WEBHOOK_URL", format!("http://127.0.0.1:{port}/"))
+        .env("N8N_WEBHOOK_URL", format!("http://127.0.0.1:{port}/"))
         .env("N8N_DISABLED_MODULES", "mcp-registry")
         .env("N8N_RUNNERS_BROKER_PORT", free_port().to_string())
         .env("N8N_BLOCK_ENV_ACCESS_IN_NODE", "false")
@@ -206,14 +206,24 @@ fn the_example_workflows_drive_ctx_serve_in_a_real_n8n() {
     // Read-modify-write of a context document, then a sync, through the first workflow.
     let body = json!({ "doc": "prefs", "item": "from n8n" }).to_string();
     let _running = &n8n;
-    let r = request(
-        n8n_port,
-        "POST",
-        "/webhook/ctx-context",
-        Some(body.as_bytes()),
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.raw);
+    let n8n_log = || std::fs::read_to_string(folder.path().join("n8n.log")).unwrap_or_default();
+    // Ready is not yet listening on the published workflows' webhooks: n8n registers them
+    // just after.
+    let start = Instant::now();
+    let r = loop {
+        let r = request(
+            n8n_port,
+            "POST",
+            "/webhook/ctx-context",
+            Some(body.as_bytes()),
+            &[],
+        );
+        if r.status != 404 || start.elapsed() > Duration::from_secs(60) {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(r.status, 200, "{}\n{}", r.raw, n8n_log());
     assert!(r.body["commit"].is_string(), "{}", r.raw);
     let text = m1.git(&["show", "main:context/prefs.yaml"]);
     assert!(
@@ -243,12 +253,22 @@ fn the_example_workflows_drive_ctx_serve_in_a_real_n8n() {
         .split_once(&format!("127.0.0.1:{n8n_port}"))
         .map(|(_, p)| p)
         .unwrap();
-    let resumed = request(n8n_port, "GET", path, None, &[]);
-    assert_eq!(resumed.status, 200, "{}", resumed.raw);
+    // The approval request goes out just before the Wait node parks the execution; until it
+    // has, n8n answers 409 (a person clicking is never that fast).
+    let start = Instant::now();
+    let resumed = loop {
+        let r = request(n8n_port, "GET", path, None, &[]);
+        if r.status != 409 || start.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(resumed.status, 200, "{}\n{}", resumed.raw, n8n_log());
     let start = Instant::now();
     loop {
         let status: Value = serde_json::from_slice(&m1.ctx(&["status", "--json"]).stdout).unwrap();
-        if status["conflicts"] == json!([]) {
+        // Settled, and the sync after it pushed the merge.
+        if status["conflicts"] == json!([]) && remote.head() == Some(m1.head()) {
             break;
         }
         let log = std::fs::read_to_string(folder.path().join("n8n.log")).unwrap_or_default();

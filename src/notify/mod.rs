@@ -37,7 +37,10 @@ fn configured(env: &Env) -> bool {
     let Ok(store) = crate::store::Store::open(&env.store_dir, "ctx") else {
         return false;
     };
-    let Ok(Some(bytes)) = store.head().and_then(|h| store.read(h, crate::layout::MANIFEST)) else {
+    let Ok(Some(bytes)) = store
+        .head()
+        .and_then(|h| store.read(h, crate::layout::MANIFEST))
+    else {
         return false;
     };
     crate::model::parse_yaml::<crate::model::Manifest>(crate::layout::MANIFEST, &bytes)
