@@ -27,7 +27,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub lock_wait: f64,
     /// With `--token new`: print it as JSON.
-    #[arg(long)]
+    #[arg(long, requires = "token")]
     pub json: bool,
 }
 
