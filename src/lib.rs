@@ -59,6 +59,8 @@ pub mod repo;
 pub mod keyring;
 /// This machine with its store open: env + repo + keyring + state.
 pub mod workspace;
+/// Outgoing webhooks (ctx.yaml `notify:`): signed events after syncs, reviews, machine changes.
+pub mod notify;
 /// Claude Code session transcripts: sealed chunks, their union, capture and apply.
 pub mod sessions;
 /// Live -> store: scan, snapshot, status, record a commit.
@@ -107,5 +109,7 @@ pub mod edit;
 pub mod backups;
 /// `ctx mcp`: the MCP server over the store, and its install with the context-sync skill.
 pub mod mcp;
+/// `ctx serve`: the store as an HTTP/JSON API for workflows (n8n), behind a bearer token.
+pub mod serve;
 /// The command line: parse, call the library, print.
 pub mod cli;

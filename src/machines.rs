@@ -334,6 +334,9 @@ fn change_recipients(
     let to = Recipients::parse(manifest.recipients.iter())?;
     let sealed = ws.keys.reseal_all(&ws.repo, &to)?;
     let resealed = sealed.count;
+    let mut manifest = manifest;
+    crate::notify::hooks::keep_resealed(&mut manifest, &sealed.changes);
+    let (before, approved) = (ws.repo.head, manifest.recipients.contains_key(name));
     let mut tx = Transaction::with(sealed.changes);
     tx.set(
         crate::layout::MANIFEST,
@@ -354,6 +357,8 @@ fn change_recipients(
     ws.reload_keys()?;
     // The live files hold the same plaintexts; record that they match the new blobs.
     crate::apply::to_head(ws, crate::apply::Scope::All, crate::apply::OnDirty::Skip)?;
+    let action = if approved { "approve" } else { "revoke" };
+    crate::notify::after_machine(ws, action, name, before);
     Ok(KeyChange {
         machine: name.to_string(),
         commit: Some(id.to_string()),

@@ -44,6 +44,42 @@ pub struct Manifest {
     /// Claude Code session transcripts, synced encrypted when enabled (`ctx sessions enable`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<SessionsConfig>,
+    /// Webhooks ctx POSTs a signed JSON event to after a sync, a conflict, a review decision
+    /// or a machine change (`ctx notify add`); their URLs and keys are sealed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyHook>,
+}
+
+/// One `notify:` entry of ctx.yaml: where to POST which events.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyHook {
+    /// The URL to POST to, sealed (a webhook URL usually holds a token).
+    pub url: String,
+    /// The key of the `X-Ctx-Signature` HMAC-SHA256 over the body, sealed.
+    pub secret: String,
+    /// The events to send (default: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<NotifyEvent>,
+    /// Only these machines send it (default: every machine that can read the secrets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<String>,
+}
+
+/// An event a webhook can be sent.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyEvent {
+    /// A sync ended (merged, pushed, fast-forwarded or up to date).
+    Sync,
+    /// A sync stopped on conflicts left for `ctx resolve`.
+    Conflict,
+    /// Held changes were accepted or rejected (`ctx review`).
+    Review,
+    /// A machine asked to join, was approved or revoked.
+    Machine,
 }
 
 /// The `sessions:` section of ctx.yaml.
@@ -92,6 +128,7 @@ impl Default for Manifest {
             exclude: Vec::new(),
             max_file_size: None,
             sessions: None,
+            notify: Vec::new(),
         }
     }
 }

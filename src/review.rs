@@ -377,6 +377,7 @@ pub fn accept(ws: &Workspace, paths: &[String]) -> Result<Decided> {
     save(ws, &held)?;
     let scope = crate::apply::Scope::Paths(files.clone());
     let done = crate::apply::to_head(ws, scope, crate::apply::OnDirty::Refuse)?;
+    crate::notify::after_review(ws, "accept", &files);
     Ok(Decided {
         files,
         applied: done
@@ -399,6 +400,7 @@ pub fn reject(ws: &Workspace, paths: &[String]) -> Result<Decided> {
         }
     }
     save(ws, &held)?;
+    crate::notify::after_review(ws, "reject", &files);
     Ok(Decided {
         files,
         applied: Vec::new(),

@@ -553,3 +553,35 @@ impl From<crate::mcp::server::ServeError> for CliError {
         .internal()
     }
 }
+
+impl From<crate::serve::ServeError> for CliError {
+    fn from(e: crate::serve::ServeError) -> Self {
+        use crate::serve::ServeError as S;
+        let hint = match &e {
+            S::NoToken { .. } => {
+                "run `ctx serve --token new` first; it prints the token clients send"
+            }
+            S::Token { .. } => {
+                "check the file's permissions, or make a new one with `ctx serve --token new`"
+            }
+            S::Bind { .. } => "choose a free port with --listen 127.0.0.1:PORT",
+        };
+        CliError::from_error(&e, hint)
+    }
+}
+
+impl From<crate::notify::hooks::NotifyError> for CliError {
+    fn from(e: crate::notify::hooks::NotifyError) -> Self {
+        use crate::notify::hooks::NotifyError as N;
+        match e {
+            N::BadUrl(_) => CliError::from_error(
+                &e,
+                "give the full URL, e.g. https://n8n.example/webhook/ctx",
+            ),
+            N::NoSuchHook(_) => CliError::from_error(&e, "`ctx notify ls` numbers the webhooks"),
+            N::Crypt(c) => c.into(),
+            N::Invalid(v) => v.into(),
+            N::Workspace(w) => w.into(),
+        }
+    }
+}

@@ -120,6 +120,12 @@ pub enum Command {
     Cd(cd::CdArgs),
     /// Serve the store to Claude over MCP (stdio); `install` registers it with Claude Code.
     Mcp(mcp::McpArgs),
+    /// Serve this machine's store as an HTTP/JSON API with a bearer token (for n8n and
+    /// scripts). Example: `ctx serve --token new`, then `ctx serve`
+    Serve(serve::ServeArgs),
+    /// Webhooks ctx POSTs signed events to after syncs, conflicts, reviews and machine changes.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 /// Runs ctx with the process's arguments and returns the exit code. A panic is a bug: it is
@@ -207,6 +213,8 @@ fn run(command: Command, env: &Env, ui: &Ui, no_pager: bool) -> Result<i32, CliE
         Command::Git(a) => git::run(a, env, ui),
         Command::Cd(a) => cd::run(a, env, ui),
         Command::Mcp(a) => mcp::run(a, env, ui),
+        Command::Serve(a) => serve::run(a, env, ui),
+        Command::Notify(c) => notify::run(c, env, ui),
     }
 }
 

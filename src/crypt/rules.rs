@@ -199,6 +199,14 @@ impl Rules {
         if is_mcp_file(file) && path.len() >= 3 && matches!(key(1), Some("env" | "headers")) {
             return Some(Reason::Rule(format!("MCP server {}", key(1).unwrap_or(""))));
         }
+        // Webhooks: a URL usually carries a token, and the key signs what ctx sends.
+        if file == crate::layout::MANIFEST
+            && path.len() == 3
+            && key(0) == Some("notify")
+            && matches!(key(2), Some("url" | "secret"))
+        {
+            return Some(Reason::Rule("ctx.yaml notify".into()));
+        }
         // Settings: env values whose name says it is a key, token, secret, password or credential.
         if (name == "settings.json" || name == "settings.local.json")
             && path.len() == 2

@@ -229,8 +229,16 @@ struct Applied {
     pending: bool,
 }
 
-/// The whole `ctx sync`. The caller holds the store lock.
+/// The whole `ctx sync`, then its webhooks (which never change its result). The caller holds
+/// the store lock.
 pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
+    let before = crate::notify::head(env);
+    let result = run(env, opts);
+    crate::notify::after_sync(env, before, &result);
+    result
+}
+
+fn run(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     let mut ws = Workspace::open(env.clone())?;
     ws.keys.check(&ws.repo)?;
     let url = remote::configured_url(&ws.repo.store).ok_or(RemoteError::NoRemote)?;
