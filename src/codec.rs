@@ -103,6 +103,7 @@ pub struct Codec<'a> {
     rules: &'a Rules,
     recipients: &'a Recipients,
     identity: Option<&'a Identity>,
+    local: crate::local::LocalFields,
 }
 
 /// A store blob in live form.
@@ -127,7 +128,15 @@ impl<'a> Codec<'a> {
             rules,
             recipients,
             identity,
+            local: Default::default(),
         }
+    }
+
+    /// This codec, taking `local`'s machine-local fields out of shared files and keeping only
+    /// them in a machine's layer.
+    pub fn with_local(mut self, local: crate::local::LocalFields) -> Codec<'a> {
+        self.local = local;
+        self
     }
 
     /// The home directory as it is mapped to `${CTX_HOME}`.
@@ -169,17 +178,29 @@ impl<'a> Codec<'a> {
             self.check(store_path, display, &String::from_utf8_lossy(raw))?;
             return Ok(Some(raw.to_vec()));
         };
-        if *source == Source::McpServers {
-            let doc = format::parse_json(display, text)?;
-            let Some(servers) = doc.get("mcpServers").filter(|v| v.is_object()) else {
-                return Ok(None);
-            };
-            let rendered = String::from_utf8_lossy(&format::to_json(servers, true)).to_string();
-            return self
-                .structured(store_path, display, &rendered, Kind::Json, old)
-                .map(Some);
+        match source {
+            Source::McpServers | Source::ProjectMcp(_) => {
+                let doc = format::parse_json(display, text)?;
+                let Some(servers) = servers_of(&doc, source) else {
+                    return Ok(None);
+                };
+                let rendered = String::from_utf8_lossy(&format::to_json(servers, true)).to_string();
+                return self
+                    .structured(store_path, display, &rendered, Kind::Json, old)
+                    .map(Some);
+            }
+            Source::Layer => return self.layer_to_store(store_path, display, text, old),
+            Source::Whole => {}
         }
         let kind = Kind::of(store_path);
+        let stripped;
+        let text = match self.without_local(store_path, kind, display, text)? {
+            Some(t) => {
+                stripped = t;
+                stripped.as_str()
+            }
+            None => text,
+        };
         match kind {
             Kind::Json => {
                 format::parse_json(display, text)?;
@@ -203,6 +224,53 @@ impl<'a> Codec<'a> {
             }
             Kind::Other => self.plain(store_path, display, text).map(Some),
         }
+    }
+
+    /// `text` without its machine-local fields, when it has any.
+    fn without_local(
+        &self,
+        store_path: &str,
+        kind: Kind,
+        display: &str,
+        text: &str,
+    ) -> Result<Option<String>, CaptureError> {
+        if !self.local.has(store_path) || !matches!(kind, Kind::Json | Kind::Yaml) {
+            return Ok(None);
+        }
+        let mut doc = match kind {
+            Kind::Yaml => format::parse_yaml(display, text, 0)?,
+            _ => format::parse_json(display, text)?,
+        };
+        if !self.local.strip(store_path, &mut doc) {
+            return Ok(None);
+        }
+        let out = format::render_doc(kind, &doc, text);
+        Ok(Some(String::from_utf8_lossy(&out).to_string()))
+    }
+
+    /// A machine's layer of a file: only its machine-local fields, sealed by the file's rules;
+    /// `None` when the live file holds none of them.
+    fn layer_to_store(
+        &self,
+        layer: &str,
+        display: &str,
+        text: &str,
+        old: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, CaptureError> {
+        let Some((_, file)) = crate::local::layer_of(layer) else {
+            return Ok(None);
+        };
+        let kind = Kind::of(file);
+        let doc = match kind {
+            Kind::Yaml => format::parse_yaml(display, text, 0)?,
+            _ => format::parse_json(display, text)?,
+        };
+        let Some(kept) = self.local.keep_only(file, &doc) else {
+            return Ok(None);
+        };
+        let rendered = String::from_utf8_lossy(&format::render_doc(kind, &kept, "\n")).to_string();
+        self.structured(file, display, &rendered, kind, old)
+            .map(Some)
     }
 
     /// Refuses text that holds a credential ctx.yaml does not mark as not secret: the check
@@ -334,10 +402,22 @@ impl<'a> Codec<'a> {
         let text = pathmap::to_store(std::str::from_utf8(&raw).ok()?, &self.home);
         let doc = format::parse_doc(kind, &text)?;
         match source {
-            Source::McpServers => doc.get("mcpServers").cloned(),
-            Source::Whole => Some(doc),
+            Source::McpServers | Source::ProjectMcp(_) => servers_of(&doc, source).cloned(),
+            Source::Layer | Source::Whole => Some(doc),
         }
     }
+}
+
+/// The map of MCP servers a shared file's `source` names: `None` when absent, and for a
+/// project when empty (Claude Code writes `"mcpServers": {}` into every project it opens).
+fn servers_of<'v>(doc: &'v Value, source: &Source) -> Option<&'v Value> {
+    let servers = match source {
+        Source::ProjectMcp(key) => doc.get("projects")?.get(key)?.get("mcpServers")?,
+        _ => doc.get("mcpServers")?,
+    };
+    let empty_project = matches!(source, Source::ProjectMcp(_))
+        && servers.as_object().is_some_and(|m| m.is_empty());
+    (servers.is_object() && !empty_project).then_some(servers)
 }
 
 /// `text` with every `ENC[age:…]` value blanked to stars: a ciphertext is random by design and

@@ -20,6 +20,10 @@ pub struct Finding {
     /// How to fix it, for a failed check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// A failed check about the person's config rather than ctx's setup (a tool the config runs
+    /// is not installed here): shown, but it does not fail `ctx doctor`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 /// The findings so far.
@@ -33,6 +37,17 @@ impl Findings {
             ok,
             detail,
             fix: if ok { None } else { fix.map(String::from) },
+            warning: false,
+        });
+    }
+
+    fn warn(&mut self, check: &'static str, detail: String, fix: String) {
+        self.0.push(Finding {
+            check,
+            ok: false,
+            detail,
+            fix: Some(fix),
+            warning: true,
         });
     }
 }
@@ -56,7 +71,26 @@ pub fn check(env: &Env) -> Vec<Finding> {
     git(&mut out);
     hooks(env, &mut out);
     hook_log(env, &mut out);
+    tools(env, &mut out);
     out.0
+}
+
+/// The programs the live config runs (MCP servers, hook scripts, skill interpreters) that this
+/// machine lacks: the config came from a machine that has them.
+fn tools(env: &Env, out: &mut Findings) {
+    let missing = crate::tools::missing(env);
+    if missing.is_empty() {
+        let detail = "every MCP server command, hook script and skill interpreter is here".into();
+        out.push("tools", true, detail, None);
+    }
+    for m in missing {
+        let detail = format!(
+            "{}: `{}` is not installed here ({})",
+            m.user, m.what, m.file
+        );
+        let fix = format!("install `{}` on this machine, or leave the file out here with `machines.<name>.exclude` in ctx.yaml", m.what);
+        out.warn("tools", detail, fix);
+    }
 }
 
 fn machine(env: &Env, out: &mut Findings) -> String {

@@ -3,7 +3,10 @@
 //!
 //! Store layout: `claude/…` mirrors the Claude home, `claude/mcp.json` is the `mcpServers` key
 //! of `~/.claude.json`, `desktop/mcp.json` that of Claude Desktop's config; `ctx.yaml`,
-//! `machines/`, `projects/`, `context/` and `README.md` are the store's own documents.
+//! `machines/`, `projects/`, `context/` and `README.md` are the store's own documents;
+//! `projects/<id>/mcp.json` is the `mcpServers` of that project's entry in `~/.claude.json`
+//! (local-scope servers), and `machines/<name>/local/…` a machine's own values of the
+//! machine-local fields (see [`crate::local`]).
 
 use std::path::{Path, PathBuf};
 
@@ -25,11 +28,37 @@ pub enum Source {
     Whole,
     /// Only the `mcpServers` key of a JSON file shared with other tools.
     McpServers,
+    /// Only `projects["<key>"].mcpServers` of `~/.claude.json`: a project's local-scope MCP
+    /// servers, under this machine's path of the project.
+    ProjectMcp(String),
+    /// Only the machine-local fields of the file (this machine's layer of it).
+    Layer,
+}
+
+impl Source {
+    /// Whether ctx owns only one key of the file, the rest belonging to other tools.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Source::McpServers | Source::ProjectMcp(_))
+    }
+}
+
+/// The store path of project `id`'s local-scope MCP servers.
+pub fn project_mcp_path(id: &str) -> String {
+    format!("projects/{id}/mcp.json")
+}
+
+/// The project whose local-scope MCP servers `path` holds.
+pub fn project_mcp_of(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("projects/")?.strip_suffix("/mcp.json")?;
+    (!id.is_empty() && !id.contains('/') && id != "." && id != "..").then_some(id)
 }
 
 /// Store paths that correspond to live files (the rest is the store's own bookkeeping).
 pub fn is_live_path(path: &str) -> bool {
-    path.starts_with("claude/") || path.starts_with("desktop/") || memory_of(path).is_some()
+    path.starts_with("claude/")
+        || path.starts_with("desktop/")
+        || memory_of(path).is_some()
+        || project_mcp_of(path).is_some()
 }
 
 /// A project's auto memory in the store, `projects/<id>/memory/<rel>`: (id, rel).
@@ -59,7 +88,11 @@ pub fn is_store_doc(path: &str) -> bool {
 
 /// Store files whose root is a map of MCP servers.
 pub fn is_mcp_file(file: &str) -> bool {
-    file == CLAUDE_MCP || file == DESKTOP_MCP || file.ends_with("/.mcp.json") || file == ".mcp.json"
+    file == CLAUDE_MCP
+        || file == DESKTOP_MCP
+        || file.ends_with("/.mcp.json")
+        || file == ".mcp.json"
+        || project_mcp_of(file).is_some()
 }
 
 /// Whether `path` is `prefix` or lies under it.
@@ -81,6 +114,11 @@ pub fn live_location(env: &Env, path: &str) -> Option<(PathBuf, Source)> {
     match path {
         CLAUDE_MCP => Some((env.claude_json.clone(), Source::McpServers)),
         DESKTOP_MCP => Some((env.desktop_config.clone(), Source::McpServers)),
+        _ if project_mcp_of(path).is_some() => {
+            let here = env.projects.get(project_mcp_of(path)?)?;
+            let key = crate::projdir::claude_json_key(&here.main);
+            Some((env.claude_json.clone(), Source::ProjectMcp(key)))
+        }
         _ if memory_of(path).is_some() => {
             let (id, rel) = memory_of(path)?;
             if rel

@@ -61,6 +61,8 @@ pub mod keyring;
 pub mod workspace;
 /// Outgoing webhooks (ctx.yaml `notify:`): signed events after syncs, reviews, machine changes.
 pub mod notify;
+/// The per-machine layer: machine-local fields, and what one machine leaves out.
+pub mod local;
 /// Claude Code session transcripts: sealed chunks, their union, capture and apply.
 pub mod sessions;
 /// Live -> store: scan, snapshot, status, record a commit.
@@ -93,6 +95,10 @@ pub mod hooks;
 pub mod events;
 /// `ctx watch`.
 pub mod watch;
+/// Plugins: what settings.json enables, against what this machine has installed.
+pub mod plugins;
+/// Whether the programs the live config runs are installed on this machine.
+pub mod tools;
 /// `ctx doctor`'s checks.
 pub mod doctor;
 /// `ctx git` and `ctx cd`: git and a shell in the store.

@@ -53,11 +53,10 @@ pub enum EditError {
 }
 
 /// The keys `ctx config` edits.
-pub const KEYS: &str =
-    "conflicts, max_file_size, include, exclude, sessions.keep, sessions.max_size";
+pub const KEYS: &str = "conflicts, max_file_size, include, exclude, local, machines.NAME.exclude, sessions.keep, sessions.max_size";
 
 /// A ctx.yaml key `ctx config` edits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
     /// `conflicts`: stop, ours, theirs or newest.
     Conflicts,
@@ -67,6 +66,10 @@ pub enum Key {
     Include,
     /// `exclude`: paths never captured.
     Exclude,
+    /// `local`: machine-local fields, `FILE:FIELD`.
+    Local,
+    /// `machines.NAME.exclude`: what one machine leaves out.
+    MachineExclude(String),
     /// `sessions.keep`: how long an idle session is carried forward.
     SessionsKeep,
     /// `sessions.max_size`: the most session bytes carried forward.
@@ -80,11 +83,19 @@ impl Key {
             key: key.to_string(),
             instead,
         };
+        let machine = key
+            .strip_prefix("machines.")
+            .and_then(|r| r.strip_suffix(".exclude"))
+            .filter(|n| !n.is_empty() && !n.contains(['/', '.', ' ']));
+        if let Some(name) = machine {
+            return Ok(Key::MachineExclude(name.to_string()));
+        }
         match key {
             "conflicts" => Ok(Key::Conflicts),
             "max_file_size" => Ok(Key::MaxFileSize),
             "include" => Ok(Key::Include),
             "exclude" => Ok(Key::Exclude),
+            "local" => Ok(Key::Local),
             "sessions.keep" => Ok(Key::SessionsKeep),
             "sessions.max_size" => Ok(Key::SessionsMaxSize),
             "sessions" | "sessions.enabled" => {
@@ -100,62 +111,104 @@ impl Key {
     }
 
     /// The key as ctx.yaml spells it.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            Key::Conflicts => "conflicts",
-            Key::MaxFileSize => "max_file_size",
-            Key::Include => "include",
-            Key::Exclude => "exclude",
-            Key::SessionsKeep => "sessions.keep",
-            Key::SessionsMaxSize => "sessions.max_size",
+            Key::Conflicts => "conflicts".into(),
+            Key::MaxFileSize => "max_file_size".into(),
+            Key::Include => "include".into(),
+            Key::Exclude => "exclude".into(),
+            Key::Local => "local".into(),
+            Key::MachineExclude(m) => format!("machines.{m}.exclude"),
+            Key::SessionsKeep => "sessions.keep".into(),
+            Key::SessionsMaxSize => "sessions.max_size".into(),
         }
     }
 
     /// Whether the key holds a list.
-    pub fn is_list(self) -> bool {
-        matches!(self, Key::Include | Key::Exclude)
+    pub fn is_list(&self) -> bool {
+        matches!(
+            self,
+            Key::Include | Key::Exclude | Key::Local | Key::MachineExclude(_)
+        )
     }
 }
 
 /// The value of `key` in force (a default when ctx.yaml leaves it out).
-pub fn get(m: &Manifest, key: Key) -> Value {
+pub fn get(m: &Manifest, key: &Key) -> Value {
     match key {
         Key::Conflicts => serde_json::to_value(m.conflicts).unwrap_or(Value::Null),
         Key::MaxFileSize => Value::from(m.max_file_size()),
-        Key::Include => Value::from(m.include.clone()),
-        Key::Exclude => Value::from(m.exclude.clone()),
         Key::SessionsKeep => Value::from(m.sessions.as_ref().and_then(|s| s.keep.clone())),
         Key::SessionsMaxSize => Value::from(m.sessions.as_ref().and_then(|s| s.max_size.clone())),
+        list => Value::from(list_of(m, list)),
     }
+}
+
+/// A list key's entries in force.
+fn list_of(m: &Manifest, key: &Key) -> Vec<String> {
+    match key {
+        Key::Include => m.include.clone(),
+        Key::Exclude => m.exclude.clone(),
+        Key::Local => m.local_fields(),
+        Key::MachineExclude(name) => m.excluded_on(name).to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// `m` with list key `key` holding `list` (checked first).
+fn with_list(m: &Manifest, key: &Key, list: Vec<String>) -> Result<Manifest, EditError> {
+    let bad = |value: &str, expected| EditError::BadValue {
+        key: key.name(),
+        value: value.to_string(),
+        expected,
+    };
+    let mut out = m.clone();
+    if *key == Key::Local {
+        if let Some(v) = list
+            .iter()
+            .find(|v| crate::local::LocalField::parse(v).is_none())
+        {
+            return Err(bad(
+                v,
+                "FILE:FIELD, a JSON or YAML file under the Claude home and a dotted field, e.g. settings.json:env.HTTP_PROXY",
+            ));
+        }
+        out.local = Some(list);
+        return Ok(out);
+    }
+    // ctx.yaml holds paths relative to the Claude home, the same on every machine.
+    if let Some(v) = list.iter().find(|v| {
+        v.starts_with('~')
+            || Path::new(v).is_absolute()
+            || v.split('/').any(|p| p == ".." || p == ".")
+    }) {
+        return Err(bad(
+            v,
+            "a path relative to the Claude home, without `.`, `..` or `~`",
+        ));
+    }
+    match key {
+        Key::Include => out.include = list,
+        Key::MachineExclude(name) => {
+            out.machines.entry(name.clone()).or_default().exclude = list;
+            out.machines.retain(|_, c| *c != Default::default());
+        }
+        _ => out.exclude = list,
+    }
+    Ok(out)
 }
 
 /// `m` with `key` set to `values`. A list key takes every value, each split at commas
 /// (`include a,b` and `include a b` are the same); a scalar key takes exactly one.
-pub fn set(m: &Manifest, key: Key, values: &[String]) -> Result<Manifest, EditError> {
+pub fn set(m: &Manifest, key: &Key, values: &[String]) -> Result<Manifest, EditError> {
     let mut out = m.clone();
     let bad = |value: &str, expected| EditError::BadValue {
-        key: key.name().into(),
+        key: key.name(),
         value: value.to_string(),
         expected,
     };
     if key.is_list() {
-        let list = split_list(values);
-        // ctx.yaml holds paths relative to the Claude home, the same on every machine.
-        if let Some(v) = list.iter().find(|v| {
-            v.starts_with('~')
-                || Path::new(v).is_absolute()
-                || v.split('/').any(|p| p == ".." || p == ".")
-        }) {
-            return Err(bad(
-                v,
-                "a path relative to the Claude home, without `.`, `..` or `~`",
-            ));
-        }
-        match key {
-            Key::Include => out.include = list,
-            _ => out.exclude = list,
-        }
-        return Ok(out);
+        return with_list(m, key, split_list(values));
     }
     let one = match values {
         [v] => v.as_str(),
@@ -189,14 +242,45 @@ pub fn set(m: &Manifest, key: Key, values: &[String]) -> Result<Manifest, EditEr
     Ok(out)
 }
 
+/// `m` with `values` added to list key `key` (for `local`, to the list in force: the built-in
+/// one while ctx.yaml has none), or taken out of it with `remove`.
+pub fn add(
+    m: &Manifest,
+    key: &Key,
+    values: &[String],
+    remove: bool,
+) -> Result<Manifest, EditError> {
+    if !key.is_list() {
+        return Err(EditError::BadValue {
+            key: key.name(),
+            value: values.join(" "),
+            expected:
+                "a list key (include, exclude, local, machines.NAME.exclude); use `ctx config set`",
+        });
+    }
+    let mut list = list_of(m, key);
+    for v in split_list(values) {
+        match remove {
+            true => list.retain(|x| x.trim_end_matches('/') != v),
+            false if !list.contains(&v) => list.push(v),
+            false => {}
+        }
+    }
+    with_list(m, key, list)
+}
+
 /// `m` with `key` back at its default.
-pub fn unset(m: &Manifest, key: Key) -> Manifest {
+pub fn unset(m: &Manifest, key: &Key) -> Manifest {
     let mut out = m.clone();
     match key {
         Key::Conflicts => out.conflicts = ConflictPolicy::default(),
         Key::MaxFileSize => out.max_file_size = None,
         Key::Include => out.include.clear(),
         Key::Exclude => out.exclude.clear(),
+        Key::Local => out.local = None,
+        Key::MachineExclude(name) => {
+            out.machines.remove(name);
+        }
         Key::SessionsKeep => {
             if let Some(s) = out.sessions.as_mut() {
                 s.keep = None;
@@ -410,18 +494,18 @@ mod tests {
         let m = Manifest::default();
         let v = vec!["a,b".to_string(), "c/".to_string(), "a".to_string()];
         assert_eq!(
-            set(&m, Key::Include, &v).map(|m| m.include).ok(),
+            set(&m, &Key::Include, &v).map(|m| m.include).ok(),
             Some(vec!["a".into(), "b".into(), "c".into()])
         );
-        assert!(set(&m, Key::Conflicts, &v).is_err());
-        let n = set(&m, Key::Conflicts, &["newest".into()])
+        assert!(set(&m, &Key::Conflicts, &v).is_err());
+        let n = set(&m, &Key::Conflicts, &["newest".into()])
             .map(|m| m.conflicts)
             .ok();
         assert_eq!(n, Some(ConflictPolicy::Newest));
-        assert!(set(&m, Key::MaxFileSize, &["big".into()]).is_err());
-        assert!(set(&m, Key::Exclude, &["../x".into()]).is_err());
-        assert!(set(&m, Key::Include, &["~/x".into()]).is_err());
-        assert!(set(&m, Key::Include, &["/etc".into()]).is_err());
+        assert!(set(&m, &Key::MaxFileSize, &["big".into()]).is_err());
+        assert!(set(&m, &Key::Exclude, &["../x".into()]).is_err());
+        assert!(set(&m, &Key::Include, &["~/x".into()]).is_err());
+        assert!(set(&m, &Key::Include, &["/etc".into()]).is_err());
         assert!(matches!(
             Key::parse("recipients"),
             Err(EditError::Guarded { .. })
@@ -451,5 +535,31 @@ mod tests {
             Err(EditError::Invalid(_))
         ));
         assert!(parse_edit(&old, b"version: 1\nconflicts: ours\n").is_ok());
+    }
+
+    #[test]
+    fn local_starts_from_the_built_in_list_and_machine_excludes_are_per_name() {
+        let m = Manifest::default();
+        let added = add(&m, &Key::Local, &["settings.json:model".into()], false);
+        let local = added
+            .as_ref()
+            .ok()
+            .and_then(|m| m.local.clone())
+            .unwrap_or_default();
+        assert!(
+            local.contains(&"settings.json:theme".to_string()),
+            "{local:?}"
+        );
+        assert_eq!(
+            local.last().map(String::as_str),
+            Some("settings.json:model")
+        );
+        assert!(add(&m, &Key::Local, &["CLAUDE.md:x".into()], false).is_err());
+        let key = Key::parse("machines.server.exclude").unwrap_or(Key::Include);
+        assert_eq!(key, Key::MachineExclude("server".into()));
+        let on = add(&m, &key, &["skills/big".into()], false).unwrap_or_default();
+        assert_eq!(on.excluded_on("server"), ["skills/big".to_string()]);
+        let off = add(&on, &key, &["skills/big".into()], true).unwrap_or_default();
+        assert!(off.machines.is_empty(), "{:?}", off.machines);
     }
 }

@@ -48,6 +48,15 @@ pub struct Manifest {
     /// or a machine change (`ctx notify add`); their URLs and keys are sealed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<NotifyHook>,
+    /// Fields each machine keeps its own value of, as `FILE:FIELD` (`settings.json:theme`,
+    /// `settings.json:env.HTTP_PROXY`; a `.` inside a key is written `\.`): never merged, never
+    /// carried to another machine. Left out, the built-in list (`theme` and the proxy variables)
+    /// is in force; set, exactly this list is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Vec<String>>,
+    /// Per machine, by name: what that one machine leaves out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub machines: BTreeMap<String, MachineConfig>,
 }
 
 /// One `notify:` entry of ctx.yaml: where to POST which events.
@@ -82,6 +91,16 @@ pub enum NotifyEvent {
     Machine,
 }
 
+/// One machine's entry under `machines:` in ctx.yaml.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineConfig {
+    /// Paths (relative to the Claude home, or store paths) this machine neither captures nor
+    /// applies; nothing is deleted anywhere, and the other machines keep syncing them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
 /// The `sessions:` section of ctx.yaml.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +119,19 @@ pub struct SessionsConfig {
     pub max_size: Option<String>,
 }
 
+/// The machine-local fields when ctx.yaml has no `local:`: the theme Claude Code writes on a
+/// machine's first start, and the proxy variables (both spellings), which follow the network a
+/// machine sits on.
+pub const LOCAL_DEFAULT: &[&str] = &[
+    "settings.json:theme",
+    "settings.json:env.HTTP_PROXY",
+    "settings.json:env.HTTPS_PROXY",
+    "settings.json:env.NO_PROXY",
+    "settings.json:env.http_proxy",
+    "settings.json:env.https_proxy",
+    "settings.json:env.no_proxy",
+];
+
 /// The default of `max_file_size`: 10 MiB.
 pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
@@ -107,6 +139,22 @@ impl Manifest {
     /// The size limit in force.
     pub fn max_file_size(&self) -> u64 {
         self.max_file_size.unwrap_or(MAX_FILE_SIZE)
+    }
+
+    /// The machine-local fields in force: `local:`, or the built-in list when it is left out.
+    pub fn local_fields(&self) -> Vec<String> {
+        match &self.local {
+            Some(list) => list.clone(),
+            None => LOCAL_DEFAULT.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// What `machine` leaves out (`machines.<name>.exclude`).
+    pub fn excluded_on(&self, machine: &str) -> &[String] {
+        self.machines
+            .get(machine)
+            .map(|m| m.exclude.as_slice())
+            .unwrap_or_default()
     }
 
     /// Whether session transcripts are synced.
@@ -129,6 +177,8 @@ impl Default for Manifest {
             max_file_size: None,
             sessions: None,
             notify: Vec::new(),
+            local: None,
+            machines: BTreeMap::new(),
         }
     }
 }

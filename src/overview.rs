@@ -34,6 +34,9 @@ pub struct Overview {
     pub clean: bool,
     /// Session transcripts with lines not in the store yet (counts only, never their words).
     pub sessions: crate::sessions::Pending,
+    /// Plugins settings.json enables that are not installed here: Claude Code installs them at
+    /// its next start.
+    pub plugins_to_install: Vec<String>,
 }
 
 /// One file that differs: its status and its absolute live path (`None`: no place here).
@@ -82,5 +85,6 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         cannot_read_secrets: unapproved,
         held_for_review: crate::review::pending(ws),
         sessions: crate::sessions::pending(ws),
+        plugins_to_install: crate::plugins::not_installed(env),
     })
 }

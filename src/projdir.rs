@@ -45,6 +45,16 @@ pub fn encode_path(path: &Path) -> String {
     encode(&real.to_string_lossy())
 }
 
+/// The key of a project's entry in `~/.claude.json`'s `projects`: the real path of the folder
+/// Claude Code was started in, with forward slashes (as it writes them on Windows too).
+pub fn claude_json_key(path: &Path) -> String {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = real.to_string_lossy();
+    // Windows' canonical form is a verbatim path (`\\?\C:\x`); Claude Code writes `C:/x`.
+    let text = text.strip_prefix(r"\\?\").unwrap_or(&text);
+    text.replace('\\', "/")
+}
+
 fn base36(mut n: u64) -> String {
     const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
@@ -94,6 +104,12 @@ pub fn project_of<'a>(roots: &'a Roots, dir: &Path) -> Option<(&'a str, &'a Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claude_json_key_is_the_path_with_forward_slashes() {
+        let key = claude_json_key(Path::new("/nonexistent/code/web app"));
+        assert_eq!(key, "/nonexistent/code/web app");
+    }
 
     #[test]
     fn every_unit_outside_ascii_alphanumerics_is_a_dash() {

@@ -5,7 +5,8 @@
 //! What counts: in settings, `hooks`, `statusLine`, the credential helpers, `permissions.
 //! defaultMode`, allow rules that grant the shell without a command prefix, `enabledPlugins`,
 //! `extraKnownMarketplaces`; in the MCP files, each server's `command`, `args`, `url`, `type`
-//! and the names of its `env` and `headers`; any file under `claude/hooks/`, and any executable
+//! and the names of its `env` and `headers` (user scope, Claude Desktop, and each project's
+//! local-scope servers alike); any file under `claude/hooks/`, and any executable
 //! file that is new or changed. A held file is held whole: the live file keeps this machine's
 //! version and everything else of the sync is applied. Changes made on this machine are never
 //! held, and a machine's first restore applies the store as it is.
@@ -52,7 +53,7 @@ pub fn exec_changes(path: &str, before: Form<'_>, after: Form<'_>) -> Vec<String
     };
     if path == "claude/settings.json" {
         out.extend(settings_changes(&old, &new));
-    } else if path == crate::layout::CLAUDE_MCP || path == crate::layout::DESKTOP_MCP {
+    } else if crate::layout::is_mcp_file(path) {
         out.extend(server_changes(&old, &new));
     }
     out

@@ -172,6 +172,7 @@ impl Workspace {
             &self.keys.recipients,
             self.keys.key(),
         )
+        .with_local(crate::local::LocalFields::of(&self.repo.manifest))
     }
 
     /// Store paths for paths a person typed (store paths, `~/.claude/...`, or live paths).

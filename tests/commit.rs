@@ -319,6 +319,7 @@ fn status_output_when_clean() {
         exit 0
         --- stdout
         Live files match the store.
+        Plugins enabled but not installed here: commit-commands@claude-plugins-official, pr-review-toolkit@claude-plugins-official; Claude Code installs them at its next start.
         --- stderr
         ");
 }
@@ -339,6 +340,7 @@ fn status_output_names_the_modified_fields() {
         exit 0
         --- stdout
         modified claude/settings.json  (model, permissions.allow +1)
+        Plugins enabled but not installed here: commit-commands@claude-plugins-official, pr-review-toolkit@claude-plugins-official; Claude Code installs them at its next start.
         --- stderr
         ");
 }
@@ -356,6 +358,7 @@ fn status_output_lists_an_added_file() {
         exit 0
         --- stdout
         added    claude/commands/release.md
+        Plugins enabled but not installed here: commit-commands@claude-plugins-official, pr-review-toolkit@claude-plugins-official; Claude Code installs them at its next start.
         --- stderr
         ");
 }
@@ -369,6 +372,7 @@ fn status_output_lists_a_deleted_file() {
         exit 0
         --- stdout
         deleted  claude/agents/doc-writer.md
+        Plugins enabled but not installed here: commit-commands@claude-plugins-official, pr-review-toolkit@claude-plugins-official; Claude Code installs them at its next start.
         --- stderr
         ");
 }

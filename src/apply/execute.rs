@@ -45,7 +45,9 @@ pub fn execute(ws: &Workspace, plan: &Plan, sys: &dyn System, record: bool) -> R
                     dir = d.parent();
                 }
             }
-            (Source::McpServers, op) => {
+            // A layer is never planned: it is no live file of its own.
+            (Source::Layer, _) => continue,
+            (source, op) => {
                 let servers: Option<Value> = match op {
                     Op::Write => Some(
                         serde_json::from_slice(action.bytes.as_deref().unwrap_or_default())
@@ -53,7 +55,7 @@ pub fn execute(ws: &Workspace, plan: &Plan, sys: &dyn System, record: bool) -> R
                     ),
                     Op::Delete => None,
                 };
-                splice_mcp(sys, &action.live, servers.as_ref())?;
+                splice_mcp(sys, &action.live, source, servers.as_ref())?;
             }
         }
         match action.target {
@@ -124,8 +126,15 @@ fn write_whole(plan: &Plan, sys: &dyn System, applied: &mut Applied) -> Result<(
     failed.map_or(Ok(()), Err)
 }
 
-/// Sets (or removes) the `mcpServers` key of a shared JSON file, leaving every other byte alone.
-fn splice_mcp(sys: &dyn System, path: &Path, servers: Option<&Value>) -> Result<()> {
+/// Sets (or removes) the `mcpServers` key of a shared JSON file, leaving every other byte alone;
+/// for a project's servers, that key of its entry under `projects`, keeping every other key of
+/// the entry (the rest of `projects` is rendered again, in Claude Code's own style).
+fn splice_mcp(
+    sys: &dyn System,
+    path: &Path,
+    source: &Source,
+    servers: Option<&Value>,
+) -> Result<()> {
     let io = crate::error::io(path);
     let text = match sys.read(path) {
         Ok(t) => String::from_utf8_lossy(&t).to_string(),
@@ -141,7 +150,10 @@ fn splice_mcp(sys: &dyn System, path: &Path, servers: Option<&Value>) -> Result<
     // from the rest, which belongs to other tools.
     let parsed = serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object());
     let out = parsed
-        .then(|| crate::format::splice_key(&text, "mcpServers", servers))
+        .then(|| match source {
+            Source::ProjectMcp(key) => splice_project(&text, key, servers),
+            _ => crate::format::splice_key(&text, "mcpServers", servers),
+        })
         .flatten()
         .ok_or_else(|| Error::NotAnObject {
             path: path.to_path_buf(),
@@ -156,4 +168,61 @@ fn splice_mcp(sys: &dyn System, path: &Path, servers: Option<&Value>) -> Result<
             .map_err(io)?;
     }
     Ok(())
+}
+
+/// `text` (`~/.claude.json`) with `projects[key].mcpServers` set to `servers`, or emptied for
+/// `None` (as Claude Code leaves a project without local servers). A project entry missing here
+/// is created holding only its servers; nothing is written for a deletion where there is none.
+fn splice_project(text: &str, key: &str, servers: Option<&Value>) -> Option<String> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let mut projects = match doc.get("projects") {
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return None,
+        None if servers.is_none() => return Some(text.to_string()),
+        None => serde_json::Map::new(),
+    };
+    let entry = match projects.get_mut(key) {
+        Some(Value::Object(m)) => m,
+        Some(_) => return None,
+        None if servers.is_none() => return Some(text.to_string()),
+        None => {
+            projects.insert(key.to_string(), Value::Object(Default::default()));
+            projects.get_mut(key)?.as_object_mut()?
+        }
+    };
+    let value = servers
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    entry.insert("mcpServers".to_string(), value);
+    crate::format::splice_key(text, "projects", Some(&Value::Object(projects)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projects_servers_are_spliced_keeping_the_rest_of_its_entry() {
+        let text = "{\n  \"numStartups\": 3,\n  \"projects\": {\n    \"/w/app\": {\n      \"mcpServers\": {},\n      \"lastCost\": 0.5\n    }\n  }\n}\n";
+        let servers = serde_json::json!({"db": {"command": "uvx"}});
+        let out = splice_project(text, "/w/app", Some(&servers)).unwrap_or_default();
+        let v: Value = serde_json::from_str(&out).unwrap_or_default();
+        assert_eq!(
+            v["projects"]["/w/app"]["mcpServers"]["db"]["command"],
+            "uvx"
+        );
+        assert_eq!(v["projects"]["/w/app"]["lastCost"], 0.5);
+        assert!(out.starts_with("{\n  \"numStartups\": 3,\n"), "{out}");
+        let emptied = splice_project(&out, "/w/app", None).unwrap_or_default();
+        let v: Value = serde_json::from_str(&emptied).unwrap_or_default();
+        assert_eq!(v["projects"]["/w/app"]["mcpServers"], serde_json::json!({}));
+        // A deletion for a project this file has no entry of writes nothing.
+        assert_eq!(splice_project(text, "/other", None).as_deref(), Some(text));
+        let added = splice_project(text, "/other", Some(&servers)).unwrap_or_default();
+        let v: Value = serde_json::from_str(&added).unwrap_or_default();
+        assert_eq!(
+            v["projects"]["/other"]["mcpServers"]["db"]["command"],
+            "uvx"
+        );
+    }
 }

@@ -147,8 +147,8 @@ fn files_to_target(
 /// key and could not tell that key's bytes from the rest, which other tools own.
 fn shared_intact(ws: &Workspace, plan: &Plan, snap: &Snapshot) -> Result<()> {
     for path in plan.dirty_paths() {
-        let shared = crate::layout::live_location(&ws.env, path)
-            .is_some_and(|(_, s)| s == crate::layout::Source::McpServers);
+        let shared =
+            crate::layout::live_location(&ws.env, path).is_some_and(|(_, s)| s.is_shared());
         if let Some(problem) = snap.problems.get(path).filter(|_| shared) {
             return Err(Error::SharedFileDamaged {
                 problem: problem.message.clone(),

@@ -48,7 +48,7 @@ pub struct Action {
 impl Action {
     /// Whether it changes one key of a file shared with other tools (`~/.claude.json`).
     pub fn shared(&self) -> bool {
-        self.source == Source::McpServers
+        self.source.is_shared()
     }
 
     /// The bytes the live file would hold after the action (`None` for a deletion).
@@ -110,6 +110,10 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
         let Some((live, source)) = live_location(&ws.env, path) else {
             continue;
         };
+        if snap.excluded_here(path) {
+            // Left out on this machine: neither written nor deleted here.
+            continue;
+        }
         let want = target.get(path).copied();
         if want.is_some() && !crate::capture::capturable(path, &ws.repo.manifest) {
             // Neither written nor deleted: whatever is there stays as it is.
@@ -144,7 +148,10 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
             Some(e) => {
                 let stored = ws.repo.store.blob(e.oid)?;
                 let live_now = snap.files.get(path).map(|c| c.live_path.as_path());
-                let form = codec.to_live(path, &source, &stored, live_now);
+                let mut form = codec.to_live(path, &source, &stored, live_now);
+                if let Some(b) = crate::local::restore(ws, path, &form.bytes, live_now, target) {
+                    form.bytes = b;
+                }
                 plan.unreadable.extend(form.unreadable);
                 let private = holds_secrets(path, &source, &stored);
                 (Op::Write, Some(form.bytes), e.exec, private)
@@ -197,7 +204,7 @@ fn edited(
 /// Whether a live file may hold decrypted secrets (then a new one is created 0600): the shared
 /// MCP files, settings, and any file whose store form holds a sealed value.
 fn holds_secrets(path: &str, source: &Source, stored: &[u8]) -> bool {
-    *source == Source::McpServers
+    source.is_shared()
         || path.ends_with("/settings.json")
         || path.ends_with("/settings.local.json")
         || stored.windows(8).any(|w| w == b"ENC[age:")

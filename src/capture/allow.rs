@@ -11,6 +11,13 @@ pub fn capturable(path: &str, manifest: &Manifest) -> bool {
     if path == CLAUDE_MCP || path == DESKTOP_MCP {
         return true;
     }
+    if let Some(id) = crate::layout::project_mcp_of(path) {
+        return !bad_name(id)
+            && !manifest
+                .exclude
+                .iter()
+                .any(|e| crate::layout::under(path, e));
+    }
     if let Some((id, rel)) = crate::layout::memory_of(path) {
         // `exclude:` names a project's memory by its store path.
         return !bad_name(id)
@@ -72,6 +79,7 @@ mod tests {
             "claude/statusline.sh",
             "claude/agent-memory/reviewer/MEMORY.md",
             "projects/github.com-a-b/memory/MEMORY.md",
+            "projects/github.com-a-b/mcp.json",
             CLAUDE_MCP,
         ] {
             assert!(capturable(ok, &m), "{ok}");
@@ -82,6 +90,10 @@ mod tests {
             "claude/skills/x/.git/hooks/post-merge",
             "claude/skills/x/.GIT/config",
             "claude/plugins/marketplaces/m/x.json",
+            "claude/plugins/installed_plugins.json",
+            "claude/plugins/known_marketplaces.json",
+            "claude/plugins/synced/p/x.json",
+            "claude/skills/synced/x/SKILL.md",
             "claude/projects/-home-u/s.jsonl",
             "claude/payload.sh",
             "projects/github.com-a-b/memory/.git/config",

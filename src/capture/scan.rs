@@ -59,6 +59,10 @@ pub const NEVER: &[&str] = &[
     ".DS_Store",
 ];
 
+/// Folders inside captured ones that are never captured nor written: claude.ai's own sync
+/// writes them.
+pub const NEVER_UNDER: &[&str] = &["skills/synced", "plugins/synced"];
+
 /// Names skipped inside captured folders: version control, dependency caches, editor litter.
 pub(crate) const SKIP_NAMES: &[&str] =
     &[".git", "node_modules", ".venv", "__pycache__", ".DS_Store"];
@@ -117,6 +121,7 @@ pub fn inside(path: &Path, dirs: &[PathBuf]) -> bool {
 pub fn excluded(rel: &str, exclude: &[String]) -> bool {
     // NEVER names top-level entries only, so the first segment decides.
     NEVER.contains(&rel.split('/').next().unwrap_or(rel))
+        || NEVER_UNDER.iter().any(|n| crate::layout::under(rel, n))
         || exclude.iter().any(|e| crate::layout::under(rel, e))
 }
 
@@ -160,7 +165,9 @@ pub fn scan(
         if meta.is_dir() {
             let mut stack = Vec::new();
             // Inside a captured folder only `exclude:` can apply (NEVER names top-level entries).
-            let inner = |r: &str| exclude.iter().any(|e| under(r, e));
+            let inner = |r: &str| {
+                NEVER_UNDER.iter().any(|n| under(r, n)) || exclude.iter().any(|e| under(r, e))
+            };
             // A top-level entry may be a link (stow style); its tree is where the link leads.
             let tree = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             let mut ctx = Walk {
@@ -258,6 +265,19 @@ fn shared_files(loc: &Locations, scan: &mut Scan) {
                 live_path: path.to_path_buf(),
                 source: Source::McpServers,
                 stat: crate::state::stat(path),
+            });
+        }
+    }
+    // Each project's local-scope servers, under its identity: `~/.claude.json` read once per
+    // project, only for projects this machine records.
+    if loc.claude_json.is_file() && !inside(loc.claude_json, loc.forbidden) {
+        let stat = crate::state::stat(loc.claude_json);
+        for (id, here) in loc.projects {
+            scan.files.push(LiveFile {
+                store_path: crate::layout::project_mcp_path(id),
+                live_path: loc.claude_json.to_path_buf(),
+                source: Source::ProjectMcp(crate::projdir::claude_json_key(&here.main)),
+                stat,
             });
         }
     }

@@ -38,13 +38,22 @@ pub struct Snapshot {
     /// Store paths not captured because of where a symlink leads (file or folder), with why:
     /// like problems, neither changed nor deleted, but only a warning.
     pub skipped: BTreeMap<String, String>,
+    /// What this machine leaves out (`machines.<name>.exclude` in ctx.yaml): neither captured
+    /// nor applied here, nor taken as deleted.
+    pub left_here: Vec<String>,
 }
 
 impl Snapshot {
-    /// Whether `path` is left out: a problem, or at or under a skipped link.
+    /// Whether `path` is left out: a problem, at or under a skipped link, or left out here.
     pub fn left_out(&self, path: &str) -> bool {
         self.problems.contains_key(path)
             || self.skipped.keys().any(|s| crate::layout::under(path, s))
+            || self.excluded_here(path)
+    }
+
+    /// Whether this machine leaves `path` out by ctx.yaml's `machines.<name>.exclude`.
+    pub fn excluded_here(&self, path: &str) -> bool {
+        excluded(&self.left_here, path)
     }
 }
 
@@ -107,12 +116,16 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
     };
     let mut listings = cache.then(|| DirCache::load(&ws.state.dirs));
     let manifest = &ws.repo.manifest;
-    let found = scan::scan(
+    let mut found = scan::scan(
         &loc,
         &manifest.include,
         &manifest.exclude,
         listings.as_mut(),
     )?;
+    let left_here = left_here(ws);
+    found.files.retain(|f| !excluded(&left_here, &f.store_path));
+    let layers = layer_files(ws, &found.files);
+    found.files.extend(layers);
     if let Some(l) = listings.as_mut() {
         // Only a cache: failing to save it costs speed, never correctness.
         let _ = l.save(&ws.state.dirs);
@@ -170,7 +183,38 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
         untracked: found.untracked,
         problems,
         skipped: found.skipped.into_iter().collect(),
+        left_here,
     })
+}
+
+/// What this machine leaves out, as ctx.yaml's `machines.<name>.exclude` lists it.
+fn left_here(ws: &Workspace) -> Vec<String> {
+    let list = ws.repo.manifest.excluded_on(ws.machine());
+    list.iter()
+        .map(|e| e.trim_matches('/').to_string())
+        .collect()
+}
+
+fn excluded(left_here: &[String], path: &str) -> bool {
+    let rel = path.strip_prefix("claude/");
+    left_here
+        .iter()
+        .any(|e| crate::layout::under(path, e) || rel.is_some_and(|r| crate::layout::under(r, e)))
+}
+
+/// This machine's layer of each file with machine-local fields: the same live file, read for
+/// those fields only, under `machines/<name>/local/`.
+fn layer_files(ws: &Workspace, files: &[LiveFile]) -> Vec<LiveFile> {
+    let local = crate::local::LocalFields::of(&ws.repo.manifest);
+    files
+        .iter()
+        .filter(|f| f.source == Source::Whole && local.has(&f.store_path))
+        .map(|f| LiveFile {
+            store_path: crate::local::layer_path(ws.machine(), &f.store_path),
+            source: Source::Layer,
+            ..f.clone()
+        })
+        .collect()
 }
 
 /// The cached capture of `lf`, if its stat data and stored blob are as when it was cached.
@@ -296,6 +340,7 @@ pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
         untracked: Vec::new(),
         problems,
         skipped,
+        left_here: left_here(ws),
     })
 }
 

@@ -508,6 +508,23 @@ impl From<crate::manifest_edit::EditError> for CliError {
     }
 }
 
+impl From<crate::local::LocalError> for CliError {
+    fn from(e: crate::local::LocalError) -> Self {
+        use crate::local::LocalError as L;
+        match e {
+            L::Workspace(w) => w.into(),
+            L::Format(f) => CliError::from_error(
+                &f,
+                "fix the file (nothing was changed), then run the command again",
+            ),
+            L::NoLayer(_) => CliError::from_error(
+                &e,
+                "name a machine that has committed since it listed `local:` fields; `ctx machine ls` lists the machines",
+            ),
+        }
+    }
+}
+
 impl From<crate::stored::StoredError> for CliError {
     fn from(e: crate::stored::StoredError) -> Self {
         use crate::stored::StoredError as S;

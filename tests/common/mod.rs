@@ -122,7 +122,7 @@ impl Machine {
         git(&["read-tree", "main"], None);
         let blob = git(&["hash-object", "-w", "--stdin"], Some(text));
         let info = format!("100644,{blob},{path}");
-        git(&["update-index", "--cacheinfo", &info], None);
+        git(&["update-index", "--add", "--cacheinfo", &info], None);
         let tree = git(&["write-tree"], None);
         // `-S`: `git commit` signs by the store's `commit.gpgsign`, which plumbing ignores.
         let commit = git(

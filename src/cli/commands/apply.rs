@@ -29,6 +29,10 @@ pub struct ApplyArgs {
     /// Print the plan as JSON (with each file's diff under --dry-run).
     #[arg(long)]
     pub json: bool,
+    /// Also set the machine-local fields (ctx.yaml `local:`) of the live files to MACHINE's
+    /// values, e.g. a new machine starting from the laptop's theme and proxies.
+    #[arg(long, value_name = "MACHINE", conflicts_with = "dry_run")]
+    pub local_from: Option<String>,
     /// Only these paths (store paths like settings.json, or live paths).
     pub paths: Vec<String>,
 }
@@ -62,6 +66,22 @@ pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         return Ok(0);
     }
     print(&o.ws, &done, false, args.json, ui);
+    if let Some(from) = &args.local_from {
+        let taken = crate::local::adopt(&o.ws, from)?;
+        // Under --json stdout holds the plan alone; the values set show in `ctx status`.
+        let shown = if args.json { &[][..] } else { &taken.files[..] };
+        for (file, fields) in shown {
+            ui.line(&format!("took {} from {from} into {file}", fields.join(", ")));
+        }
+        for u in &taken.unreadable {
+            ui.warn(&format!(
+                "{u}: sealed where this machine cannot read it yet; kept as it is here"
+            ));
+        }
+        if !shown.is_empty() {
+            ui.line("`ctx commit` records them as this machine's own values.");
+        }
+    }
     Ok(0)
 }
 

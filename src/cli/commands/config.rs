@@ -10,7 +10,7 @@ pub enum ConfigCommand {
     /// Print a key's value in force (its default when ctx.yaml leaves it out).
     #[command(after_help = "Example: ctx config get conflicts")]
     Get {
-        /// conflicts, max_file_size, include or exclude.
+        /// conflicts, max_file_size, include, exclude, local or machines.NAME.exclude.
         key: String,
         /// Print one JSON document.
         #[arg(long)]
@@ -21,7 +21,7 @@ pub enum ConfigCommand {
 ctx config set max_file_size 20971520\n  ctx config set include notes,todo.md   (same as: include notes todo.md)\n\n\
 recipients and signers change with `ctx machine approve/revoke`, secret rules with `ctx secret`.")]
     Set {
-        /// conflicts, max_file_size, include or exclude.
+        /// conflicts, max_file_size, include, exclude, local or machines.NAME.exclude.
         key: String,
         /// The value (for include and exclude: one or more paths under the Claude home).
         #[arg(required = true, num_args = 1..)]
@@ -41,10 +41,39 @@ is kept, and the next `ctx config edit` opens it again. recipients and signers c
         #[arg(long)]
         json: bool,
     },
+    /// Add entries to a list key and commit ctx.yaml (`local` starts from the built-in list).
+    #[command(
+        after_help = "Examples:\n  ctx config add local settings.json:model   (each machine keeps its own model)\n  \
+ctx config add machines.server.exclude skills/big   (the machine `server` leaves skills/big out)"
+    )]
+    Add {
+        /// include, exclude, local or machines.NAME.exclude.
+        key: String,
+        /// The entries (paths under the Claude home; for local, FILE:FIELD).
+        #[arg(required = true, num_args = 1..)]
+        values: Vec<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take entries out of a list key and commit ctx.yaml.
+    #[command(
+        after_help = "Example: ctx config remove local settings.json:theme   (theme syncs again)"
+    )]
+    Remove {
+        /// include, exclude, local or machines.NAME.exclude.
+        key: String,
+        /// The entries to take out.
+        #[arg(required = true, num_args = 1..)]
+        values: Vec<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put a key back to its default and commit ctx.yaml.
     #[command(after_help = "Example: ctx config unset max_file_size")]
     Unset {
-        /// conflicts, max_file_size, include or exclude.
+        /// conflicts, max_file_size, include, exclude, local or machines.NAME.exclude.
         key: String,
         /// Print one JSON document.
         #[arg(long)]
@@ -58,7 +87,7 @@ pub fn run(cmd: ConfigCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         ConfigCommand::Get { key, json } => {
             let key = Key::parse(&key)?;
             let o = crate::cli::open(env, None)?;
-            let value = edit::get(&o.ws.repo.manifest, key);
+            let value = edit::get(&o.ws.repo.manifest, &key);
             if json {
                 ui.json(&serde_json::json!({ "key": key.name(), "value": value }));
             } else if let Some(items) = value.as_array() {
@@ -72,6 +101,12 @@ pub fn run(cmd: ConfigCommand, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         }
         ConfigCommand::Set { key, values, json } => {
             change(env, ui, &key, json, &|m, k| edit::set(m, k, &values))
+        }
+        ConfigCommand::Add { key, values, json } => {
+            change(env, ui, &key, json, &|m, k| edit::add(m, k, &values, false))
+        }
+        ConfigCommand::Remove { key, values, json } => {
+            change(env, ui, &key, json, &|m, k| edit::add(m, k, &values, true))
         }
         ConfigCommand::Unset { key, json } => {
             change(env, ui, &key, json, &|m, k| Ok(edit::unset(m, k)))
@@ -117,18 +152,18 @@ fn edit_file(env: &Env, ui: &Ui, json: bool) -> Result<i32, CliError> {
 }
 
 type Edit<'a> =
-    dyn Fn(&crate::model::Manifest, Key) -> Result<crate::model::Manifest, edit::EditError> + 'a;
+    dyn Fn(&crate::model::Manifest, &Key) -> Result<crate::model::Manifest, edit::EditError> + 'a;
 
 fn change(env: &Env, ui: &Ui, key: &str, json: bool, f: &Edit<'_>) -> Result<i32, CliError> {
     let key = Key::parse(key)?;
     let mut o = crate::cli::open(env, Some("config"))?;
     let old = o.ws.repo.manifest.clone();
-    let new = f(&old, key)?;
+    let new = f(&old, &key)?;
     let item = format!(
         "{}: {} -> {}",
         key.name(),
-        edit::show(&edit::get(&old, key)),
-        edit::show(&edit::get(&new, key))
+        edit::show(&edit::get(&old, &key)),
+        edit::show(&edit::get(&new, &key))
     );
     let done = edit::commit(&mut o.ws, &new, &item)?;
     report(&done, json, ui);

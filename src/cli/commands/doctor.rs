@@ -12,17 +12,17 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-/// Runs `ctx doctor`: exit 0 when every check passes, 2 otherwise.
+/// Runs `ctx doctor`: exit 0 when every check passes (warnings aside), 2 otherwise.
 pub fn run(args: DoctorArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     let findings = crate::doctor::check(env);
     if args.json {
         ui.json(&findings);
     } else {
         for f in &findings {
-            let mark = if f.ok {
-                ui.paint(Style::Green, "ok  ")
-            } else {
-                ui.paint(Style::Red, "FAIL")
+            let mark = match (f.ok, f.warning) {
+                (true, _) => ui.paint(Style::Green, "ok  "),
+                (false, true) => ui.paint(Style::Yellow, "warn"),
+                (false, false) => ui.paint(Style::Red, "FAIL"),
             };
             ui.line(&format!("{mark} {:<13} {}", f.check, f.detail));
             if let Some(fix) = &f.fix {
@@ -30,5 +30,9 @@ pub fn run(args: DoctorArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             }
         }
     }
-    Ok(if findings.iter().all(|f| f.ok) { 0 } else { 2 })
+    Ok(if findings.iter().all(|f| f.ok || f.warning) {
+        0
+    } else {
+        2
+    })
 }

@@ -39,6 +39,12 @@ pub fn run(args: StatusArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
             report.sessions.sessions, report.sessions.lines
         ));
     }
+    if !report.plugins_to_install.is_empty() {
+        ui.line(&format!(
+            "Plugins enabled but not installed here: {}; Claude Code installs them at its next start.",
+            report.plugins_to_install.join(", ")
+        ));
+    }
     if let Some(r) = &report.remote {
         let state = match (r.ahead, r.behind) {
             (0, 0) => "up to date with the last fetch".to_string(),
