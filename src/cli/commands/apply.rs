@@ -71,7 +71,10 @@ pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
         // Under --json stdout holds the plan alone; the values set show in `ctx status`.
         let shown = if args.json { &[][..] } else { &taken.files[..] };
         for (file, fields) in shown {
-            ui.line(&format!("took {} from {from} into {file}", fields.join(", ")));
+            ui.line(&format!(
+                "took {} from {from} into {file}",
+                fields.join(", ")
+            ));
         }
         for u in &taken.unreadable {
             ui.warn(&format!(
