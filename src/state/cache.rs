@@ -192,8 +192,9 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`.
-pub type Listing = Vec<(String, u8)>;
+/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`. Shared, so a
+/// cache hit hands out the listing without copying its names.
+pub type Listing = std::rc::Rc<[(String, u8)]>;
 
 /// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
 /// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
@@ -227,7 +228,7 @@ impl DirCache {
             let Some((stat, n, dir)) = parsed else {
                 return DirCache::default();
             };
-            let mut listing = Vec::with_capacity(n);
+            let mut listing: Vec<(String, u8)> = Vec::with_capacity(n);
             for _ in 0..n {
                 let Some(line) = lines.next() else {
                     return DirCache::default();
@@ -238,7 +239,7 @@ impl DirCache {
                 };
                 listing.push((chars.as_str().to_string(), kind as u8));
             }
-            cache.dirs.insert(dir, (stat, listing));
+            cache.dirs.insert(dir, (stat, listing.into()));
         }
         cache
     }
@@ -252,15 +253,16 @@ impl DirCache {
         let key = Self::key(meta)?;
         match self.dirs.get(dir) {
             Some((k, l)) if *k == key => {
+                let l = l.clone();
                 self.seen.insert(dir.to_path_buf());
-                Some(l.clone())
+                Some(l)
             }
             _ => None,
         }
     }
 
     /// Records a fresh listing of `dir` (if the folder is old enough to trust).
-    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &[(String, u8)]) {
+    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &Listing) {
         let Some(key) = Self::key(meta) else { return };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -272,7 +274,7 @@ impl DirCache {
             && text_safe(&dir.to_string_lossy())
             && listing.iter().all(|(n, _)| text_safe(n))
         {
-            self.dirs.insert(dir.to_path_buf(), (key, listing.to_vec()));
+            self.dirs.insert(dir.to_path_buf(), (key, listing.clone()));
             self.dirty = true;
         } else if self.dirs.remove(dir).is_some() {
             self.dirty = true;
@@ -296,7 +298,7 @@ impl DirCache {
                 listing.len(),
                 dir.display()
             ));
-            for (name, kind) in listing {
+            for (name, kind) in listing.iter() {
                 text.push(*kind as char);
                 text.push_str(name);
                 text.push('\n');

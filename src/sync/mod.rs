@@ -229,9 +229,15 @@ struct Applied {
 /// The whole `ctx sync`. The caller holds the store lock.
 pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     let mut ws = Workspace::open(env.clone())?;
+    sync_in(&mut ws, opts)
+}
+
+/// [`sync`] on a workspace the caller opened (and goes on using: `main` is read again as it
+/// moves). The caller holds the store lock.
+pub fn sync_in(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
     ws.keys.check(&ws.repo)?;
     let url = remote::configured_url(&ws.repo.store).ok_or(RemoteError::NoRemote)?;
-    let remote = Remote::new(&env.store_dir, &url);
+    let remote = Remote::new(&ws.env.store_dir, &url);
     let mut report = SyncReport {
         remote: url.clone(),
         ..Default::default()
@@ -245,7 +251,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
             message: None,
             allow_mass_delete: opts.allow_mass_delete,
         };
-        let c = crate::commit::commit(&mut ws, record)?;
+        let c = crate::commit::commit(ws, record)?;
         report.committed = c.committed;
         report
             .notes
@@ -262,13 +268,13 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     }
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        let theirs = fetch(&ws, &remote, &report, opts)?;
-        verify(&ws, theirs, opts.accept_unsigned, &mut report)?;
-        if integrate(&mut ws, theirs, &url, &mut report)? {
+        let theirs = fetch(ws, &remote, &report, opts)?;
+        verify(ws, theirs, opts.accept_unsigned, &mut report)?;
+        if integrate(ws, theirs, &url, &mut report)? {
             return Ok(report);
         }
         if opts.apply {
-            apply_merged(&ws, &mut report, &mut live)?;
+            apply_merged(ws, &mut report, &mut live)?;
         }
         report.head = ws.repo.head.map(|h| h.to_string());
         let Some(head) = ws.repo.head else {
@@ -282,7 +288,7 @@ pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         }
         match remote.push(head) {
             Ok(()) => {
-                record_pushed(&ws, head, theirs)?;
+                record_pushed(ws, head, theirs)?;
                 report.pushed = true;
                 if report.outcome == Outcome::UpToDate {
                     report.outcome = Outcome::Pushed;
