@@ -127,10 +127,11 @@ impl StatCache {
                 out.extend_from_slice(&v.to_le_bytes());
             }
             let same = e.captured.is_some() && e.captured == e.stored;
-            let flags = u8::from(e.stored.is_some()) * HAS_STORED
-                | u8::from(e.captured.is_some()) * HAS_CAPTURED
-                | u8::from(same) * SAME
-                | u8::from(e.exec) * EXEC;
+            let bit = |on: bool, flag: u8| if on { flag } else { 0 };
+            let flags = bit(e.stored.is_some(), HAS_STORED)
+                | bit(e.captured.is_some(), HAS_CAPTURED)
+                | bit(same, SAME)
+                | bit(e.exec, EXEC);
             out.push(flags);
             if let Some(o) = e.stored {
                 out.extend_from_slice(o.as_bytes());
