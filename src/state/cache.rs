@@ -334,3 +334,54 @@ impl DirCache {
         crate::fsx::write_atomic(path, text.as_bytes(), None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(stored: Option<ObjectId>, captured: Option<ObjectId>, exec: bool) -> CacheEntry {
+        CacheEntry {
+            size: 12,
+            mtime: 1_764_000_000_123_456_789,
+            ctime: -5,
+            ino: u64::MAX,
+            stored,
+            captured,
+            exec,
+        }
+    }
+
+    #[test]
+    fn the_stat_cache_reads_back_what_it_saved_and_nothing_from_a_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stat-cache");
+        let a = crate::store::Store::hash(b"a");
+        let b = crate::store::Store::hash(b"b");
+        let mut cache = StatCache {
+            salt: "0.1.0|salt with spaces|key".into(),
+            entries: HashMap::with_hasher(FastHash),
+        };
+        cache
+            .entries
+            .insert("claude/same.md".into(), entry(Some(a), Some(a), false));
+        cache
+            .entries
+            .insert("claude/other.md".into(), entry(Some(a), Some(b), true));
+        cache
+            .entries
+            .insert("claude/new é.md".into(), entry(None, Some(b), false));
+        cache
+            .entries
+            .insert("claude/nothing.md".into(), entry(Some(a), None, false));
+        cache.save(&path).unwrap();
+        let back = StatCache::load(&path);
+        assert_eq!(back.salt, cache.salt);
+        assert_eq!(back.entries, cache.entries);
+        // Cut short, or in the older text form: no cache at all, never a wrong entry.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(StatCache::load(&path).entries.is_empty());
+        std::fs::write(&path, "salt\n12 1 1 1 - - f claude/x.md\n").unwrap();
+        assert!(StatCache::load(&path).entries.is_empty());
+    }
+}
