@@ -1,10 +1,11 @@
 //! Local-loop benchmark: on a generated home of 2,000+ files, a no-op `ctx commit` and `ctx status`
 //! against `git status --porcelain` in a plain git checkout of the same files, in one run.
-//! Run with `cargo bench --bench local`. Prints medians and ratios (Markdown).
+//! Run with `cargo bench --bench local`. Prints the load average, medians and minimums, and the
+//! ratios when the machine is quiet (`CTX_BENCH_ANYWAY=1` prints them anyway). Markdown.
 
 mod common;
 
-use common::{copy, count, generate, isolate, FILES_PER_SKILL, SKILLS};
+use common::{copy, count, generate, isolate, median, min, ms, ratio, FILES_PER_SKILL, SKILLS};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -48,40 +49,37 @@ fn main() {
     run(ctx, &["status"], &home);
     run("git", &["status", "--porcelain"], &checkout);
 
-    let time = |program: &str, args: &[&str], cwd: &Path| -> Duration {
-        let mut v: Vec<Duration> = (0..RUNS)
-            .map(|_| {
-                let t = Instant::now();
-                run(program, args, cwd);
-                t.elapsed()
-            })
-            .collect();
-        v.sort();
-        v[RUNS / 2]
+    let allowed = common::ratios_allowed();
+    let timed = |program: &str, args: &[&str], cwd: &Path| -> Duration {
+        let t = Instant::now();
+        run(program, args, cwd);
+        t.elapsed()
     };
-    // Interleave so that machine noise hits all three alike.
-    let git = time("git", &["status", "--porcelain"], &checkout);
-    let status = time(ctx, &["status"], &home);
-    let commit = time(ctx, &["commit"], &home);
-    let git2 = time("git", &["status", "--porcelain"], &checkout);
-    let git = git.min(git2);
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // Alternated run by run (git, status, commit, git, …), so machine noise hits all three alike.
+    let t = common::alternate(
+        RUNS,
+        &mut [
+            &mut || timed("git", &["status", "--porcelain"], &checkout),
+            &mut || timed(ctx, &["status"], &home),
+            &mut || timed(ctx, &["commit"], &home),
+        ],
+    );
+    let git = median(t[0].clone());
     println!("## Local loop\n");
-    println!("Generated home: {files} files ({SKILLS} skills x {FILES_PER_SKILL} files + settings). Median of {RUNS} runs, release build.\n");
-    println!("| command | median | vs `git status --porcelain` |");
-    println!("|---|---|---|");
-    println!(
-        "| `git status --porcelain` (plain checkout) | {:.1} ms | 1.00x |",
-        ms(git)
-    );
-    println!(
-        "| `ctx status` | {:.1} ms | {:.2}x |",
-        ms(status),
-        ms(status) / ms(git)
-    );
-    println!(
-        "| `ctx commit` (no-op) | {:.1} ms | {:.2}x |",
-        ms(commit),
-        ms(commit) / ms(git)
-    );
+    println!("Generated home: {files} files ({SKILLS} skills x {FILES_PER_SKILL} files + settings). {RUNS} alternating rounds after one warm-up, release build.\n");
+    println!("| command | median | min | vs `git status --porcelain` (medians) |");
+    println!("|---|---|---|---|");
+    for (name, v) in [
+        ("`git status --porcelain` (plain checkout)", &t[0]),
+        ("`ctx status`", &t[1]),
+        ("`ctx commit` (no-op)", &t[2]),
+    ] {
+        let m = median(v.clone());
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {} |",
+            ms(m),
+            ms(min(v)),
+            ratio(m, git, allowed)
+        );
+    }
 }

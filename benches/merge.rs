@@ -4,6 +4,8 @@
 //! `mergiraf merge` when a `mergiraf` binary is on PATH or at `$MERGIRAF`.
 //! Run with `cargo bench --bench merge`. Prints Markdown tables.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,13 +135,15 @@ fn main() {
             std::fs::write(d.join(name), text).expect("write");
         }
     }
+    let allowed = common::ratios_allowed();
     println!("## Merge speed\n");
     println!(
-        "Medians of {RUNS_JSON} runs (JSON) and {RUNS_MD} runs (Markdown), one process per merge, \
-         release build; each tool merges fresh copies of the three files into OURS.\n"
+        "{RUNS_JSON} rounds (JSON) and {RUNS_MD} rounds (Markdown) after one warm-up, the tools \
+         alternating run by run, one process per merge, release build; each tool merges fresh \
+         copies of the three files into OURS.\n"
     );
-    println!("| input | tool | result | median | vs `git merge-file` |");
-    println!("|---|---|---|---|---|");
+    println!("| input | tool | result | median | min | vs `git merge-file` (medians) |");
+    println!("|---|---|---|---|---|---|");
     for (label, path, runs, b, o, t) in [
         (
             format!("settings-like JSON, {} KB", jb.len() / 1024),
@@ -160,7 +164,7 @@ fn main() {
     ] {
         let dir = tmp.path().join("speed");
         std::fs::create_dir_all(&dir).expect("mkdir");
-        let mut medians: Vec<(Tool, Duration, bool)> = Vec::new();
+        let mut medians: Vec<(Tool, Duration, Duration, bool)> = Vec::new();
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); list.len()];
         let mut clean = vec![true; list.len()];
         // Interleave the tools so that machine noise hits all alike; one warm-up round first.
@@ -178,20 +182,22 @@ fn main() {
         }
         for (i, &tool) in list.iter().enumerate() {
             samples[i].sort();
-            medians.push((tool, samples[i][samples[i].len() / 2], clean[i]));
+            let (median, fastest) = (samples[i][samples[i].len() / 2], samples[i][0]);
+            medians.push((tool, median, fastest, clean[i]));
         }
         let git = medians
             .iter()
             .find(|m| m.0 == Tool::Git)
             .map(|m| m.1)
             .expect("git");
-        for (tool, d, ok) in medians {
+        for (tool, d, fastest, ok) in medians {
             println!(
-                "| {label} | `{}` | {} | {:.1} ms | {:.2}x |",
+                "| {label} | `{}` | {} | {:.1} ms | {:.1} ms | {} |",
                 tools.name(tool),
                 if ok { "clean" } else { "conflict" },
                 ms(d),
-                ms(d) / ms(git)
+                ms(fastest),
+                common::ratio(d, git, allowed)
             );
         }
     }

@@ -36,20 +36,29 @@ pub enum EventError {
     Sync(#[from] SyncError),
 }
 
-/// Does the event's work; returns notes worth a log line even though nothing failed.
-pub fn handle(
-    env: &Env,
-    event: &str,
-    args: &[String],
-    cwd: &Path,
-) -> Result<Vec<String>, EventError> {
+/// What a hook event did: notes worth a log line even though nothing failed, and the lines
+/// a Claude session should hear (SessionStart's output joins the conversation).
+#[derive(Debug, Default)]
+pub struct Handled {
+    /// For the hook log.
+    pub notes: Vec<String>,
+    /// For the session, printed on stdout.
+    pub banner: Vec<String>,
+}
+
+/// Does the event's work.
+pub fn handle(env: &Env, event: &str, args: &[String], cwd: &Path) -> Result<Handled, EventError> {
+    let notes = |notes: Vec<String>| Handled {
+        notes,
+        banner: Vec::new(),
+    };
     match event {
         // The third argument is 0 for a checkout of files, which moves no branch.
-        "post-checkout" if args.get(2).map(String::as_str) == Some("0") => Ok(Vec::new()),
-        "post-checkout" | "post-merge" => git_event(env, cwd, Direction::Restore),
-        "post-commit" => git_event(env, cwd, Direction::Capture),
-        "session-start" => session_start(env),
-        "session-end" => session_end(env),
+        "post-checkout" if args.get(2).map(String::as_str) == Some("0") => Ok(Handled::default()),
+        "post-checkout" | "post-merge" => git_event(env, cwd, Direction::Restore).map(notes),
+        "post-commit" => git_event(env, cwd, Direction::Capture).map(notes),
+        "session-start" => session_start(env).map(|(n, banner)| Handled { notes: n, banner }),
+        "session-end" => session_end(env).map(notes),
         other => Err(EventError::Unknown(other.to_string())),
     }
 }
@@ -107,28 +116,26 @@ fn session_end(env: &Env) -> Result<Vec<String>, EventError> {
 }
 
 /// Claude Code starts a session: bring the live files up to date with the store, leaving alone
-/// any file holding changes not yet committed. Prints nothing: Claude adds a SessionStart
-/// hook's output to the conversation.
-fn session_start(env: &Env) -> Result<Vec<String>, EventError> {
+/// any file holding changes not yet committed. Prints nothing itself: Claude adds a SessionStart
+/// hook's output to the conversation, so what the session should hear is returned as a banner.
+/// One workspace serves the sync, the apply and the banner.
+fn session_start(env: &Env) -> Result<(Vec<String>, Vec<String>), EventError> {
     let _lock = lock(env, "hook session-start")?;
-    let mut notes = sync_before_session(env)?;
-    let ws = Workspace::open(env.clone())?;
+    let mut ws = Workspace::open(env.clone())?;
+    let mut notes = sync_before_session(&mut ws)?;
     let done = apply::to_head(&ws, Scope::All, OnDirty::Skip)?;
     notes.extend(
         done.skipped
             .into_iter()
             .map(|f| format!("session-start left {f} alone: it holds changes not committed")),
     );
-    Ok(notes)
+    Ok((notes, session_banner(&ws)))
 }
 
 /// What a Claude session should be told as it starts (the hook's output joins the
 /// conversation): the config from other machines held for review here.
-pub fn session_banner(env: &Env) -> Vec<String> {
-    let Ok(ws) = Workspace::open(env.clone()) else {
-        return Vec::new();
-    };
-    crate::review::pending(&ws)
+fn session_banner(ws: &Workspace) -> Vec<String> {
+    crate::review::pending(ws)
         .into_iter()
         .map(|h| {
             let who = h.machine.unwrap_or_else(|| "another machine".into());
@@ -154,19 +161,15 @@ fn session_start_bound() -> std::time::Duration {
 /// Before a Claude session: a full `ctx sync` when the store has a remote, so the session starts
 /// from what the other machines did. Offline is not an error here: the session starts from the
 /// local store, and the reason goes to the hook log.
-fn sync_before_session(env: &Env) -> Result<Vec<String>, EventError> {
-    let has_remote = crate::store::Store::open(&env.store_dir, "ctx")
-        .ok()
-        .and_then(|s| crate::remote::configured_url(&s))
-        .is_some();
-    if !has_remote {
+fn sync_before_session(ws: &mut Workspace) -> Result<Vec<String>, EventError> {
+    if crate::remote::configured_url(&ws.repo.store).is_none() {
         return Ok(Vec::new());
     }
     let opts = crate::sync::SyncOptions {
         network_deadline: Some(std::time::Instant::now() + session_start_bound()),
         ..Default::default()
     };
-    match crate::sync::sync(env, opts) {
+    match crate::sync::sync_in(ws, opts) {
         Ok(r) => {
             let mut notes = r.notes;
             if !r.conflicts.is_empty() {

@@ -72,4 +72,3 @@ fn project_link() -> String {
         url => format!("[ctx]({url}) {}", env!("CARGO_PKG_VERSION")),
     }
 }
-

@@ -160,7 +160,15 @@ impl Remote {
 
     /// Fetches the remote's main into [`TRACKING`]. `false`: the remote has no main yet.
     pub fn fetch(&self) -> Result<bool, RemoteError> {
+        // After a fetch git starts `git maintenance run --auto`, one more process that nearly
+        // always finds nothing to do; it is let run only when its own threshold may be reached.
+        let maintenance = match housekeeping_due(&self.store_dir) {
+            true => "maintenance.auto=true",
+            false => "maintenance.auto=false",
+        };
         let out = self.git(&[
+            "-c",
+            maintenance,
             "fetch",
             "--quiet",
             "--no-tags",
@@ -256,6 +264,22 @@ fn kill_group(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Whether git's `gc --auto` could find work in the store at `git_dir`, by its own estimate:
+/// more than `gc.auto` (6,700) loose objects, judged from the one folder `objects/17` as git
+/// judges it, or more than `gc.autoPackLimit` (50) packs.
+fn housekeeping_due(git_dir: &Path) -> bool {
+    let objects = git_dir.join("objects");
+    let count = |dir: PathBuf, ext: Option<&str>| {
+        std::fs::read_dir(dir).map_or(0, |rd| {
+            rd.flatten()
+                .filter(|e| ext.is_none_or(|x| e.file_name().to_string_lossy().ends_with(x)))
+                .count()
+        })
+    };
+    count(objects.join("17"), None) > 6_700usize.div_ceil(256)
+        || count(objects.join("pack"), Some(".pack")) > 50
 }
 
 /// `CTX_GIT` names the git program (for tests and unusual installs); default `git`.

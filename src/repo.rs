@@ -44,7 +44,7 @@ impl Repo {
     /// Reads `main` again (after another writer, or git, moved it).
     pub fn reload(&mut self) -> Result<()> {
         self.head = self.store.head()?;
-        self.files = self.store.files(self.head)?;
+        self.files = self.store.head_files(self.head)?;
         self.manifest = match self.store.read(self.head, MANIFEST)? {
             Some(b) => crate::model::parse_yaml::<Manifest>(MANIFEST, &b)?,
             None => Manifest::default(),

@@ -31,6 +31,63 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The fastest of some timings.
+pub fn min(v: &[Duration]) -> Duration {
+    v.iter().copied().min().unwrap_or_default()
+}
+
+/// Above this 1-minute load average the machine is busy: other work's threads compete with the
+/// benchmark's, which favours whichever side waits more, so a ratio would not be what a user sees.
+pub const BUSY_LOAD: f64 = 1.5;
+
+/// The 1-minute load average, where the OS tells it (`/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Prints the load average at the start and decides whether ratios may be printed: only on a
+/// quiet machine (load at most [`BUSY_LOAD`]), or when `CTX_BENCH_ANYWAY=1` asks for them anyway.
+pub fn ratios_allowed() -> bool {
+    let anyway = std::env::var("CTX_BENCH_ANYWAY").is_ok_and(|v| v == "1");
+    let load = load_average();
+    let shown = load.map_or("unknown".to_string(), |l| format!("{l:.2}"));
+    println!("Load average (1 min) at start: {shown}.\n");
+    let busy = load.is_none_or(|l| l > BUSY_LOAD);
+    if busy && !anyway {
+        println!(
+            "The machine is busy (load above {BUSY_LOAD}): timings are printed, ratios are not. \
+             Run again on a quiet machine, or set CTX_BENCH_ANYWAY=1 to print them anyway.\n"
+        );
+    } else if busy {
+        println!("CTX_BENCH_ANYWAY=1: ratios printed although the machine is busy; they are not figures of record.\n");
+    }
+    !busy || anyway
+}
+
+/// `a / b` as a ratio, or a dash when ratios are withheld.
+pub fn ratio(a: Duration, b: Duration, allowed: bool) -> String {
+    match allowed {
+        true => format!("{:.2}x", ms(a) / ms(b)),
+        false => "-".to_string(),
+    }
+}
+
+/// Runs each of `runs` once per round, in turn (A, B, A, B, …), for `rounds` rounds after one
+/// warm-up round, so that machine noise hits every side alike. Returns each side's timings.
+pub fn alternate(rounds: usize, runs: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Vec<Duration>> {
+    let mut out = vec![Vec::with_capacity(rounds); runs.len()];
+    for round in 0..=rounds {
+        for (i, run) in runs.iter_mut().enumerate() {
+            let took = run();
+            if round > 0 {
+                out[i].push(took);
+            }
+        }
+    }
+    out
+}
+
 /// Milliseconds.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

@@ -192,14 +192,8 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     let held: BTreeSet<&String> = out.held_back.iter().map(|h| &h.path).collect();
     statuses.retain(|s| !held.contains(&s.path));
     if staged.tx.is_empty() {
-        let after = applied_after(
-            applied.clone(),
-            &ws.repo.files,
-            &snap,
-            &statuses,
-            &out.merged,
-        );
-        if after != applied {
+        let mut after = applied;
+        if applied_after(&mut after, &ws.repo.files, &snap, &statuses, &out.merged) {
             after
                 .save(&ws.state.applied)
                 .map_err(io(&ws.state.applied))?;
@@ -334,7 +328,8 @@ fn commit_journaled(
 ) -> Result<ObjectId> {
     let prepared = staged.tx.prepare(&ws.repo, msg)?;
     let id = prepared.id;
-    let mut applied = applied_after(applied, &prepared.files, snap, statuses, merged);
+    let mut applied = applied;
+    applied_after(&mut applied, &prepared.files, snap, statuses, merged);
     applied
         .files
         .extend(staged.written.iter().map(|(p, oid)| (p.clone(), *oid)));
@@ -353,32 +348,40 @@ fn commit_journaled(
 
 /// What the live files correspond to once `files` is `main`: each captured file equal to its
 /// store version, minus files deleted here, plus files the commit merged (apply may replace
-/// those: ctx has seen their live content).
+/// those: ctx has seen their live content). Updates `applied` in place (a no-op commit finds it
+/// already true, and copies nothing); returns whether it changed.
 fn applied_after(
-    mut applied: Applied,
+    applied: &mut Applied,
     files: &Files,
     snap: &Snapshot,
     statuses: &[FileStatus],
     merged: &[String],
-) -> Applied {
+) -> bool {
+    let mut changed = false;
+    let mut set = |path: &String, oid: ObjectId| {
+        if applied.files.get(path) != Some(&oid) {
+            applied.files.insert(path.clone(), oid);
+            changed = true;
+        }
+    };
     for (path, c) in &snap.files {
         if let Some(e) = c.entry {
             if files.get(path) == Some(&e) {
-                applied.files.insert(path.clone(), e.oid);
+                set(path, e.oid);
             }
-        }
-    }
-    for st in statuses {
-        if st.state == FileState::Deleted {
-            applied.files.remove(&st.path);
         }
     }
     for p in merged {
         if let Some(e) = snap.files.get(p).and_then(|c| c.entry) {
-            applied.files.insert(p.clone(), e.oid);
+            set(p, e.oid);
         }
     }
-    applied
+    for st in statuses {
+        if st.state == FileState::Deleted && applied.files.remove(&st.path).is_some() {
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Merges live bytes (edited on top of `seen`, if any) into the store's version `stored`.

@@ -408,7 +408,7 @@ fn listing(
     dir: &Path,
     meta: &std::fs::Metadata,
     w: &mut Walk,
-) -> Result<Vec<(String, u8)>, CaptureError> {
+) -> Result<crate::state::Listing, CaptureError> {
     let listing = match w.listings.as_deref_mut().and_then(|c| c.get(dir, meta)) {
         Some(l) => l,
         None => {
@@ -426,6 +426,7 @@ fn listing(
                 };
                 listing.push((entry.file_name().to_string_lossy().to_string(), kind));
             }
+            let listing: crate::state::Listing = listing.into();
             if let Some(c) = w.listings.as_deref_mut() {
                 c.put(dir, meta, &listing);
             }
@@ -523,18 +524,19 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
     w.stack.push(id);
     let listing = listing(dir, meta, w)?;
     // No sort here: `scan` sorts the whole list once by store path.
-    for (name, kind) in listing {
-        if skipped_name(dir, &name) {
+    for (name, kind) in listing.iter() {
+        let (name, kind) = (name.as_str(), *kind);
+        if skipped_name(dir, name) {
             continue;
         }
         let mut child_rel = String::with_capacity(rel.len() + 1 + name.len());
         child_rel.push_str(rel);
         child_rel.push('/');
-        child_rel.push_str(&name);
+        child_rel.push_str(name);
         if (w.excluded)(&child_rel) {
             continue;
         }
-        let path = dir.join(&name);
+        let path = dir.join(name);
         // A symlink is followed within bounds: a skill folder may be a link into another
         // checkout, but no link may carry a file in from anywhere else.
         let mut tree = w.tree.clone();

@@ -1,7 +1,5 @@
 //! Live vs store, per file: what `ctx status` shows and what a commit would record.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 
 use super::snapshot::{captured_bytes, Snapshot};
@@ -46,15 +44,37 @@ pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
     let applied = || applied_cell.get_or_init(|| ws.state.applied());
     let head = &ws.repo.files;
     let mut out = Vec::new();
-    let paths: BTreeSet<&String> = snap
-        .files
-        .keys()
-        // A project's memory has no live place on a machine without the project.
-        .chain(
-            head.keys()
-                .filter(|p| is_live_path(p) && crate::layout::live_location(&ws.env, p).is_some()),
-        )
-        .collect();
+    // Both maps are sorted by path: one merged pass finds the paths that differ, without a set of
+    // every path or a live location for each stored file (only a stored file with no live copy
+    // needs one: a project's memory has no live place on a machine without the project).
+    let mut paths: Vec<&String> = Vec::new();
+    let mut live_it = snap.files.iter().peekable();
+    let mut head_it = head.iter().peekable();
+    loop {
+        let order = match (live_it.peek(), head_it.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((l, _)), Some((h, _))) => l.cmp(h),
+        };
+        match order {
+            std::cmp::Ordering::Less => paths.extend(live_it.next().map(|(p, _)| p)),
+            std::cmp::Ordering::Greater => {
+                let Some((p, _)) = head_it.next() else { break };
+                if is_live_path(p) && crate::layout::live_location(&ws.env, p).is_some() {
+                    paths.push(p);
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                let (Some((p, c)), Some((_, s))) = (live_it.next(), head_it.next()) else {
+                    break;
+                };
+                if c.entry != Some(*s) {
+                    paths.push(p);
+                }
+            }
+        }
+    }
     for path in paths {
         if snap.left_out(path) {
             continue;

@@ -26,7 +26,8 @@ pub struct CacheEntry {
 }
 
 /// The stat cache: lets `status` and a no-op `commit` skip reading unchanged files. Kept in a
-/// line format rather than JSON because it is read on every command and must cost next to nothing.
+/// compact binary form (fixed-width fields, raw object ids) because it is read on every command
+/// and must cost next to nothing: no number or hex parsing, one allocation per entry.
 #[derive(Debug, Default)]
 pub struct StatCache {
     /// Everything the capture of a file depends on beside the file (rules, keys, home, version).
@@ -35,86 +36,112 @@ pub struct StatCache {
     pub entries: HashMap<String, CacheEntry, FastHash>,
 }
 
+/// The first bytes of the stat cache file; any other content (an older format) is no cache.
+const STAT_MAGIC: &[u8] = b"ctx-stat-cache 2\n";
+const HAS_STORED: u8 = 1;
+const HAS_CAPTURED: u8 = 2;
+/// Captured to the stored blob, the common case: the id is written once.
+const SAME: u8 = 4;
+const EXEC: u8 = 8;
+
+/// Reads fixed-width fields off the front of a byte slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn oid(&mut self) -> Option<ObjectId> {
+        Some(ObjectId::from_bytes_or_panic(self.take(20)?))
+    }
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+}
+
 impl StatCache {
-    /// Loads the cache; a missing or damaged file is an empty cache.
+    /// Loads the cache; a missing, damaged or older-format file is an empty cache.
     pub fn load(path: &Path) -> StatCache {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return StatCache::default();
-        };
-        let mut lines = text.lines();
-        let salt = lines.next().unwrap_or_default().to_string();
-        let mut entries = HashMap::with_capacity_and_hasher(4096, FastHash);
-        for line in lines {
-            // Read on every command: split by hand, decode only what differs.
-            let mut rest = line;
-            let parsed = (|| {
-                let mut field = || next_field(&mut rest);
-                let size = field()?.parse().ok()?;
-                // i64 parses several times faster than i128 and holds nanoseconds until 2262.
-                let mtime = i128::from(field()?.parse::<i64>().ok()?);
-                let ctime = i128::from(field()?.parse::<i64>().ok()?);
-                let ino = field()?.parse().ok()?;
-                let oid = |s: &str| {
-                    (s != "-")
-                        .then(|| ObjectId::from_hex(s.as_bytes()).ok())
-                        .flatten()
-                };
-                let stored_hex = field()?;
-                let stored = oid(stored_hex);
-                let captured_hex = field()?;
-                // `=`: captured to the stored blob, the common case, written once.
-                let captured = if captured_hex == "=" {
-                    stored
-                } else {
-                    oid(captured_hex)
-                };
-                let exec = field()? == "x";
-                Some((
-                    rest.to_string(),
-                    CacheEntry {
-                        size,
-                        mtime,
-                        ctime,
-                        ino,
-                        stored,
-                        captured,
-                        exec,
-                    },
-                ))
-            })();
-            match parsed {
-                Some((p, e)) => {
-                    entries.insert(p, e);
-                }
-                None => return StatCache::default(),
-            }
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| Self::parse(&bytes))
+            .unwrap_or_default()
+    }
+
+    fn parse(bytes: &[u8]) -> Option<StatCache> {
+        let mut r = Reader(bytes.strip_prefix(STAT_MAGIC)?);
+        let salt = r.str()?.to_string();
+        let n = r.u32()? as usize;
+        let mut entries = HashMap::with_capacity_and_hasher(n.min(1 << 20), FastHash);
+        for _ in 0..n {
+            let size = r.u64()?;
+            // i64 holds nanoseconds until 2262.
+            let mtime = i128::from(r.u64()? as i64);
+            let ctime = i128::from(r.u64()? as i64);
+            let ino = r.u64()?;
+            let flags = r.take(1)?[0];
+            let stored = match flags & HAS_STORED {
+                0 => None,
+                _ => Some(r.oid()?),
+            };
+            let captured = match (flags & SAME, flags & HAS_CAPTURED) {
+                (0, 0) => None,
+                (0, _) => Some(r.oid()?),
+                _ => stored,
+            };
+            let entry = CacheEntry {
+                size,
+                mtime,
+                ctime,
+                ino,
+                stored,
+                captured,
+                exec: flags & EXEC != 0,
+            };
+            entries.insert(r.str()?.to_string(), entry);
         }
-        StatCache { salt, entries }
+        r.0.is_empty().then_some(StatCache { salt, entries })
     }
 
     /// Saves the cache atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut text = String::with_capacity(64 + self.entries.len() * 160);
-        text.push_str(&self.salt.replace('\n', " "));
-        text.push('\n');
-        let oid = |o: &Option<ObjectId>| o.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+        let mut out = Vec::with_capacity(64 + self.salt.len() + self.entries.len() * 128);
+        out.extend_from_slice(STAT_MAGIC);
+        let put_str = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        put_str(&mut out, &self.salt);
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         for (p, e) in &self.entries {
-            let captured = if e.captured.is_some() && e.captured == e.stored {
-                "=".to_string()
-            } else {
-                oid(&e.captured)
-            };
-            text.push_str(&format!(
-                "{} {} {} {} {} {captured} {} {p}\n",
-                e.size,
-                e.mtime,
-                e.ctime,
-                e.ino,
-                oid(&e.stored),
-                if e.exec { 'x' } else { 'f' }
-            ));
+            for v in [e.size, e.mtime as i64 as u64, e.ctime as i64 as u64, e.ino] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            let same = e.captured.is_some() && e.captured == e.stored;
+            let bit = |on: bool, flag: u8| if on { flag } else { 0 };
+            let flags = bit(e.stored.is_some(), HAS_STORED)
+                | bit(e.captured.is_some(), HAS_CAPTURED)
+                | bit(same, SAME)
+                | bit(e.exec, EXEC);
+            out.push(flags);
+            if let Some(o) = e.stored {
+                out.extend_from_slice(o.as_bytes());
+            }
+            if let Some(o) = e.captured.filter(|_| !same) {
+                out.extend_from_slice(o.as_bytes());
+            }
+            put_str(&mut out, p);
         }
-        crate::fsx::write_atomic(path, text.as_bytes(), None)
+        crate::fsx::write_atomic(path, &out, None)
     }
 }
 
@@ -192,8 +219,9 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`.
-pub type Listing = Vec<(String, u8)>;
+/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`. Shared, so a
+/// cache hit hands out the listing without copying its names.
+pub type Listing = std::rc::Rc<[(String, u8)]>;
 
 /// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
 /// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
@@ -227,7 +255,7 @@ impl DirCache {
             let Some((stat, n, dir)) = parsed else {
                 return DirCache::default();
             };
-            let mut listing = Vec::with_capacity(n);
+            let mut listing: Vec<(String, u8)> = Vec::with_capacity(n);
             for _ in 0..n {
                 let Some(line) = lines.next() else {
                     return DirCache::default();
@@ -238,7 +266,7 @@ impl DirCache {
                 };
                 listing.push((chars.as_str().to_string(), kind as u8));
             }
-            cache.dirs.insert(dir, (stat, listing));
+            cache.dirs.insert(dir, (stat, listing.into()));
         }
         cache
     }
@@ -252,15 +280,16 @@ impl DirCache {
         let key = Self::key(meta)?;
         match self.dirs.get(dir) {
             Some((k, l)) if *k == key => {
+                let l = l.clone();
                 self.seen.insert(dir.to_path_buf());
-                Some(l.clone())
+                Some(l)
             }
             _ => None,
         }
     }
 
     /// Records a fresh listing of `dir` (if the folder is old enough to trust).
-    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &[(String, u8)]) {
+    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &Listing) {
         let Some(key) = Self::key(meta) else { return };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -272,7 +301,7 @@ impl DirCache {
             && text_safe(&dir.to_string_lossy())
             && listing.iter().all(|(n, _)| text_safe(n))
         {
-            self.dirs.insert(dir.to_path_buf(), (key, listing.to_vec()));
+            self.dirs.insert(dir.to_path_buf(), (key, listing.clone()));
             self.dirty = true;
         } else if self.dirs.remove(dir).is_some() {
             self.dirty = true;
@@ -296,12 +325,63 @@ impl DirCache {
                 listing.len(),
                 dir.display()
             ));
-            for (name, kind) in listing {
+            for (name, kind) in listing.iter() {
                 text.push(*kind as char);
                 text.push_str(name);
                 text.push('\n');
             }
         }
         crate::fsx::write_atomic(path, text.as_bytes(), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(stored: Option<ObjectId>, captured: Option<ObjectId>, exec: bool) -> CacheEntry {
+        CacheEntry {
+            size: 12,
+            mtime: 1_764_000_000_123_456_789,
+            ctime: -5,
+            ino: u64::MAX,
+            stored,
+            captured,
+            exec,
+        }
+    }
+
+    #[test]
+    fn the_stat_cache_reads_back_what_it_saved_and_nothing_from_a_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stat-cache");
+        let a = crate::store::Store::hash(b"a");
+        let b = crate::store::Store::hash(b"b");
+        let mut cache = StatCache {
+            salt: "0.1.0|salt with spaces|key".into(),
+            entries: HashMap::with_hasher(FastHash),
+        };
+        cache
+            .entries
+            .insert("claude/same.md".into(), entry(Some(a), Some(a), false));
+        cache
+            .entries
+            .insert("claude/other.md".into(), entry(Some(a), Some(b), true));
+        cache
+            .entries
+            .insert("claude/new é.md".into(), entry(None, Some(b), false));
+        cache
+            .entries
+            .insert("claude/nothing.md".into(), entry(Some(a), None, false));
+        cache.save(&path).unwrap();
+        let back = StatCache::load(&path);
+        assert_eq!(back.salt, cache.salt);
+        assert_eq!(back.entries, cache.entries);
+        // Cut short, or in the older text form: no cache at all, never a wrong entry.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(StatCache::load(&path).entries.is_empty());
+        std::fs::write(&path, "salt\n12 1 1 1 - - f claude/x.md\n").unwrap();
+        assert!(StatCache::load(&path).entries.is_empty());
     }
 }

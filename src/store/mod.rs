@@ -205,7 +205,17 @@ impl Store {
     /// Every file of `commit`'s tree; an empty map for `None`.
     pub fn files(&self, commit: Option<ObjectId>) -> Result<Files> {
         match commit {
-            Some(c) => self.tree_files(self.tree_of(c)?),
+            Some(c) => self.tree_files(self.tree_of(c)?, false),
+            None => Ok(Files::new()),
+        }
+    }
+
+    /// [`Store::files`] of `main`'s commit, which the tree cache keeps: an older tree read on
+    /// the way (a review, a diff) must not replace it, or the next command reads every tree
+    /// object again.
+    pub fn head_files(&self, head: Option<ObjectId>) -> Result<Files> {
+        match head {
+            Some(c) => self.tree_files(self.tree_of(c)?, true),
             None => Ok(Files::new()),
         }
     }

@@ -9,15 +9,18 @@ use gix::ObjectId;
 use super::{Change, Entry, Files, Result, Store, TreeDiff};
 
 impl Store {
-    /// Every file of a tree. The last tree read is cached beside the store's git data, since
-    /// decompressing hundreds of tree objects on every `status` would cost more than the stats.
-    pub(super) fn tree_files(&self, tree: ObjectId) -> Result<Files> {
+    /// Every file of a tree. `main`'s tree is cached beside the store's git data (`remember`),
+    /// since decompressing hundreds of tree objects on every `status` would cost more than the
+    /// stats.
+    pub(super) fn tree_files(&self, tree: ObjectId, remember: bool) -> Result<Files> {
         let cache = self.dir.join("ctx").join("tree-cache");
         if let Some(files) = read_tree_cache(&cache, tree) {
             return Ok(files);
         }
         let files = read_tree_files(&self.repo, tree)?;
-        self.remember_tree(tree, &files);
+        if remember {
+            self.remember_tree(tree, &files);
+        }
         Ok(files)
     }
 
@@ -25,17 +28,19 @@ impl Store {
     /// tree (usually the next command, on the commit just made) need not walk it.
     pub fn remember_tree(&self, tree: ObjectId, files: &Files) {
         let cache = self.dir.join("ctx").join("tree-cache");
-        let mut text = String::with_capacity(files.len() * 64);
-        text.push_str(&format!("{tree}\n"));
+        // Binary, as the stat cache: read on every command, so no hex to decode.
+        let mut out = Vec::with_capacity(64 + files.len() * 80);
+        out.extend_from_slice(TREE_MAGIC);
+        out.extend_from_slice(tree.as_bytes());
+        out.extend_from_slice(&(files.len() as u32).to_le_bytes());
         for (path, e) in files {
-            text.push_str(&format!(
-                "{} {} {path}\n",
-                if e.exec { 'x' } else { 'f' },
-                e.oid
-            ));
+            out.push(u8::from(e.exec));
+            out.extend_from_slice(e.oid.as_bytes());
+            out.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            out.extend_from_slice(path.as_bytes());
         }
         // Only a cache: a failed write costs speed, never correctness.
-        let _ = crate::fsx::write_atomic(&cache, text.as_bytes(), None);
+        let _ = crate::fsx::write_atomic(&cache, &out, None);
     }
 
     /// The files that differ between two trees, as (in `a`, in `b`). Subtrees with equal ids are
@@ -198,25 +203,29 @@ fn read_tree_files(repo: &gix::Repository, tree: ObjectId) -> Result<Files> {
     Ok(out)
 }
 
+/// The first bytes of the tree cache; anything else (an older format) is no cache.
+const TREE_MAGIC: &[u8] = b"ctx-tree-cache 2\n";
+
 fn read_tree_cache(path: &Path, tree: ObjectId) -> Option<Files> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if ObjectId::from_hex(lines.next()?.as_bytes()).ok()? != tree {
+    let bytes = std::fs::read(path).ok()?;
+    let mut rest = bytes.strip_prefix(TREE_MAGIC)?;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (head, tail) = (rest.get(..n)?, rest.get(n..)?);
+        rest = tail;
+        Some(head)
+    };
+    if take(20)? != tree.as_bytes() {
         return None;
     }
+    let n = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
     // The file is written in path order, and a map built from sorted pairs is built in bulk.
-    let mut pairs = Vec::with_capacity(text.len() / 64);
-    for line in lines {
-        let (kind, rest) = line.split_once(' ')?;
-        let (oid, path) = rest.split_once(' ')?;
-        let oid = ObjectId::from_hex(oid.as_bytes()).ok()?;
-        pairs.push((
-            path.to_string(),
-            Entry {
-                oid,
-                exec: kind == "x",
-            },
-        ));
+    let mut pairs = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let exec = take(1)?[0] != 0;
+        let oid = ObjectId::from_bytes_or_panic(take(20)?);
+        let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        let path = std::str::from_utf8(take(len)?).ok()?.to_string();
+        pairs.push((path, Entry { oid, exec }));
     }
-    Some(pairs.into_iter().collect())
+    rest.is_empty().then(|| pairs.into_iter().collect())
 }

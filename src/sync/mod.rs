@@ -232,17 +232,24 @@ struct Applied {
 /// The whole `ctx sync`, then its webhooks (which never change its result). The caller holds
 /// the store lock.
 pub fn sync(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
-    let before = crate::notify::head(env);
-    let result = run(env, opts);
-    crate::notify::after_sync(env, before, &result);
+    let mut ws = Workspace::open(env.clone())?;
+    sync_in(&mut ws, opts)
+}
+
+/// [`sync`] on a workspace the caller opened (and goes on using: `main` is read again as it
+/// moves), webhooks told after. The caller holds the store lock.
+pub fn sync_in(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
+    let env = ws.env.clone();
+    let before = crate::notify::head(&env);
+    let result = run(ws, opts);
+    crate::notify::after_sync(&env, before, &result);
     result
 }
 
-fn run(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
-    let mut ws = Workspace::open(env.clone())?;
+fn run(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
     ws.keys.check(&ws.repo)?;
     let url = remote::configured_url(&ws.repo.store).ok_or(RemoteError::NoRemote)?;
-    let remote = Remote::new(&env.store_dir, &url).with_deadline(opts.network_deadline);
+    let remote = Remote::new(&ws.env.store_dir, &url).with_deadline(opts.network_deadline);
     let mut report = SyncReport {
         remote: url.clone(),
         ..Default::default()
@@ -257,7 +264,7 @@ fn run(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
             allow_mass_delete: opts.allow_mass_delete,
             only: &[],
         };
-        let c = crate::commit::commit(&mut ws, record)?;
+        let c = crate::commit::commit(ws, record)?;
         report.committed = c.committed;
         report
             .notes
@@ -274,13 +281,13 @@ fn run(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
     }
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        let theirs = fetch(&ws, &remote, &report, opts)?;
-        verify(&ws, theirs, opts.accept_unsigned, &mut report)?;
-        if integrate(&mut ws, theirs, &url, &mut report)? {
+        let theirs = fetch(ws, &remote, &report, opts)?;
+        verify(ws, theirs, opts.accept_unsigned, &mut report)?;
+        if integrate(ws, theirs, &url, &mut report)? {
             return Ok(report);
         }
         if opts.apply {
-            apply_merged(&ws, &mut report, &mut live)?;
+            apply_merged(ws, &mut report, &mut live)?;
         }
         report.head = ws.repo.head.map(|h| h.to_string());
         let Some(head) = ws.repo.head else {
@@ -294,7 +301,7 @@ fn run(env: &Env, opts: SyncOptions) -> Result<SyncReport> {
         }
         match remote.push(head) {
             Ok(()) => {
-                record_pushed(&ws, head, theirs)?;
+                record_pushed(ws, head, theirs)?;
                 report.pushed = true;
                 if report.outcome == Outcome::UpToDate {
                     report.outcome = Outcome::Pushed;

@@ -22,14 +22,12 @@ pub fn run(args: HookArgs, env: &Env, _ui: &Ui) -> Result<i32, CliError> {
         crate::events::handle(env, &args.event, &args.args, &cwd).map_err(CliError::from)
     });
     let error = match result {
-        Ok(Ok(notes)) => {
-            for n in notes {
+        Ok(Ok(done)) => {
+            for n in done.notes {
                 crate::hooks::log_failure(env, &args.event, &cwd, &n);
             }
-            if args.event == "session-start" {
-                for line in crate::events::session_banner(env) {
-                    println!("{line}");
-                }
+            for line in done.banner {
+                println!("{line}");
             }
             return Ok(0);
         }
