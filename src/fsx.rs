@@ -43,6 +43,8 @@ pub fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m))?;
             }
         }
+        #[cfg(not(unix))]
+        let _ = (mode, old_mode);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
