@@ -11,7 +11,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Machine, Remote};
+use common::{approved_pair, Machine, Remote};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
@@ -117,19 +117,7 @@ fn signature(key: &str, body: &[u8]) -> String {
 }
 
 fn two_machines() -> (Remote, Machine, Machine) {
-    let remote = Remote::new();
-    let m1 = Machine::seeded("m1");
-    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
-    m1.ok(&["commit"]);
-    m1.ok(&["sync"]);
-    let m2 = Machine::empty("m2");
-    m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
-    m2.ok(&["sync"]);
-    m1.ok(&["sync"]);
-    m1.ok(&["machine", "approve", "m2"]);
-    m1.ok(&["sync"]);
-    m2.ok(&["sync"]);
-    (remote, m1, m2)
+    approved_pair("m1", "m2")
 }
 
 fn edit_settings(m: &Machine, f: impl FnOnce(&mut Value)) {

@@ -8,7 +8,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{Machine, Remote};
+use common::{approved_pair, Machine, Remote};
 use serde_json::Value;
 
 const ORIGIN: &str = "git@github.com:acme/webapp.git";
@@ -24,19 +24,7 @@ fn write_json(path: &Path, v: &Value) {
 }
 
 fn two_machines() -> (Remote, Machine, Machine) {
-    let remote = Remote::new();
-    let a = Machine::seeded("a");
-    a.ok(&["init", "--machine", "a", "--remote", &remote.url()]);
-    a.ok(&["commit"]);
-    a.ok(&["sync"]);
-    let b = Machine::empty("b");
-    b.ok(&["init", "--machine", "b", "--remote", &remote.url()]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
-    a.ok(&["machine", "approve", "b"]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    (remote, a, b)
+    approved_pair("a", "b")
 }
 
 fn tree(m: &Machine) -> String {

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Machine, Remote, FIXTURE_SECRETS};
+use common::{approved_pair, Machine, Remote, FIXTURE_SECRETS};
 use serde_json::Value;
 
 /// A bare git repository playing the remote.
@@ -57,19 +57,7 @@ fn stdout(out: &std::process::Output) -> String {
 
 /// m1 creates the store on the remote with the fixture home; m2 (empty home) joins and is approved.
 fn two_machines() -> (Remote, Machine, Machine) {
-    let remote = Remote::new();
-    let m1 = Machine::seeded("m1");
-    m1.ok(&["init", "--machine", "m1", "--remote", &remote.url()]);
-    m1.ok(&["commit"]);
-    m1.ok(&["sync"]);
-    let m2 = Machine::empty("m2");
-    m2.ok(&["init", "--machine", "m2", "--remote", &remote.url()]);
-    m2.ok(&["sync"]);
-    m1.ok(&["sync"]);
-    m1.ok(&["machine", "approve", "m2"]);
-    m1.ok(&["sync"]);
-    m2.ok(&["sync"]);
-    (remote, m1, m2)
+    approved_pair("m1", "m2")
 }
 
 fn join(remote: &Remote, name: &str, approver: &Machine) -> Machine {

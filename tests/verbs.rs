@@ -346,19 +346,7 @@ fn log_shows_patches_one_line_and_since_in_local_time() {
 
 /// Two machines of one store, both approved, synced through a remote.
 fn pair() -> (Remote, Machine, Machine) {
-    let remote = Remote::new();
-    let a = Machine::seeded("a");
-    a.ok(&["init", "--machine", "a", "--remote", &remote.url()]);
-    a.ok(&["commit"]);
-    a.ok(&["sync"]);
-    let b = Machine::empty("b");
-    b.ok(&["init", "--machine", "b", "--remote", &remote.url()]);
-    b.ok(&["sync"]);
-    a.ok(&["sync"]);
-    a.ok(&["machine", "approve", "b"]);
-    a.ok(&["sync"]);
-    b.ok(&["sync"]);
-    (remote, a, b)
+    approved_pair("a", "b")
 }
 
 #[test]

@@ -406,8 +406,24 @@ impl Machine {
     }
 }
 
-/// Creates an empty bare repository at `path` (a remote for sync tests), without reading the
-/// real user's git config.
+/// Two machines of one store on a new bare remote: `a` made it with the fixture home and
+/// committed it, `b` (an empty home) joined and was approved; both synced after.
+pub fn approved_pair(a: &str, b: &str) -> (Remote, Machine, Machine) {
+    let remote = Remote::new();
+    let ma = Machine::seeded(a);
+    ma.ok(&["init", "--machine", a, "--remote", &remote.url()]);
+    ma.ok(&["commit"]);
+    ma.ok(&["sync"]);
+    let mb = Machine::empty(b);
+    mb.ok(&["init", "--machine", b, "--remote", &remote.url()]);
+    mb.ok(&["sync"]);
+    ma.ok(&["sync"]);
+    ma.ok(&["machine", "approve", b]);
+    ma.ok(&["sync"]);
+    mb.ok(&["sync"]);
+    (remote, ma, mb)
+}
+
 /// A bare repository in a temp folder: the remote the machines of a test sync through.
 pub struct Remote {
     dir: tempfile::TempDir,
