@@ -74,13 +74,10 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         head: ws.repo.head.map(|h| h.to_string()),
         clean: files.is_empty() && snap.problems.is_empty() && !conflicted,
         files,
-        // A machine's layer of a broken file is broken the same way: one message for both.
         problems: snap
             .problems
             .iter()
-            .filter(|(path, _)| {
-                crate::local::layer_of(path).is_none_or(|(_, f)| !snap.problems.contains_key(f))
-            })
+            .filter(|(path, _)| !snap.reported_with_its_file(path))
             .map(|(_, p)| p.message.clone())
             .collect(),
         untracked: snap

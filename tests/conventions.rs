@@ -318,7 +318,8 @@ fn text_of(out: &std::process::Output) -> String {
 fn every_hint_names_a_command_that_exists() {
     let m = Machine::empty("m1");
     let source = [
-        include_str!("../src/cli/error.rs"),
+        include_str!("../src/cli/error/mod.rs"),
+        include_str!("../src/cli/error/mapping.rs"),
         include_str!("../src/cli/commands/status.rs"),
         include_str!("../src/cli/commands/sync.rs"),
         include_str!("../src/cli/commands/apply.rs"),

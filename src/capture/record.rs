@@ -134,12 +134,6 @@ struct Staged {
     written: BTreeMap<String, ObjectId>,
 }
 
-/// A machine's layer of a file that is itself a problem: the same live file, the same cause,
-/// said once (for the file; the layer stays left out with it).
-fn reported_with_its_file(snap: &Snapshot, path: &str) -> bool {
-    crate::local::layer_of(path).is_some_and(|(_, file)| snap.problems.contains_key(file))
-}
-
 /// Captures the live files and commits what changed.
 pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> {
     let message = opts.message;
@@ -154,7 +148,7 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
         ..Default::default()
     };
     for (path, problem) in &snap.problems {
-        if !crate::layout::selected(path, opts.only) || reported_with_its_file(&snap, path) {
+        if !crate::layout::selected(path, opts.only) || snap.reported_with_its_file(path) {
             continue;
         }
         let reason = match problem.plain_secret {

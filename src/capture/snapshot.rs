@@ -51,6 +51,12 @@ impl Snapshot {
             || self.excluded_here(path)
     }
 
+    /// Whether `path` is a machine's layer of a file that is itself a problem: the same live
+    /// file, the same cause, said once (for the file; the layer stays left out with it).
+    pub fn reported_with_its_file(&self, path: &str) -> bool {
+        crate::local::layer_of(path).is_some_and(|(_, file)| self.problems.contains_key(file))
+    }
+
     /// Whether this machine leaves `path` out by ctx.yaml's `machines.<name>.exclude`.
     pub fn excluded_here(&self, path: &str) -> bool {
         excluded(&self.left_here, path)
