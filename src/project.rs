@@ -461,6 +461,10 @@ fn personal(
     match (local, stored.clone()) {
         (None, None) => Ok((PersonalOutcome::Same, None)),
         (Some(raw), None) => capture(&raw),
+        // Unchanged since it was stored (the common commit): no need to run the detector again.
+        (Some(raw), Some(stored)) if dir == Direction::Capture && live_form(&stored) == raw => {
+            Ok((PersonalOutcome::Same, None))
+        }
         (Some(raw), Some(_)) if dir == Direction::Capture => capture(&raw),
         (Some(raw), Some(stored)) => match live_form(&stored) == raw {
             true => Ok((PersonalOutcome::Same, None)),

@@ -12,7 +12,9 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use memchr::memmem;
+use regex::bytes::{Regex, RegexBuilder};
 
 use super::shapes;
 
@@ -99,7 +101,7 @@ fn token_char(b: u8) -> bool {
 /// A known prefix shape at a token start in `line`: (kind, start, end).
 fn prefix_shape(line: &str) -> Option<(&'static str, usize, usize)> {
     let bytes = line.as_bytes();
-    for m in patterns().prefixes.find_iter(line) {
+    for m in prefixes().find_iter(line) {
         let i = m.start();
         if i > 0 && token_char(bytes[i - 1]) {
             continue;
@@ -138,38 +140,98 @@ fn prefix_shape(line: &str) -> Option<(&'static str, usize, usize)> {
     None
 }
 
-struct Patterns {
-    /// Where a prefix of [`PREFIXES`] (or `sk-`, `Bearer `) starts: one search, not one per
-    /// prefix and character.
-    prefixes: Regex,
-    jwt: Regex,
-    userinfo: Regex,
-    query: Regex,
-    header: Regex,
-    assign: Regex,
-    flag: Regex,
+/// One of the context patterns, compiled the first time a text needs it: most texts hold none
+/// of the words a pattern needs, and compiling all of them costs more than a hook's whole work.
+struct Lazy {
+    cell: OnceLock<Regex>,
+    pattern: &'static str,
 }
 
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| {
-        // Fixed patterns, checked by the tests: they compile.
-        let re = |p: &str| Regex::new(p).expect("a fixed pattern compiles");
-        let alternatives: Vec<String> = PREFIXES
-            .iter()
-            .map(|(p, _, _)| regex::escape(p))
-            .chain(["sk-".to_string(), "Bearer ".to_string()])
-            .collect();
-        Patterns {
-            prefixes: re(&alternatives.join("|")),
-            jwt: re(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-            userinfo: re(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\x22]*:([^\s/@'\x22]+)@"),
-            query: re(r"[?&]([A-Za-z0-9_.\-\[\]]+)=([^&#\s'\x22<>\\]+)"),
-            header: re(r#"(?i)\b(authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-token)["']?[ \t]*:[ \t]*["']?(?:(?:bearer|token|basic|bot|digest)[ \t]+)?([^\s'"\\,;]+)"#),
-            assign: re(r#"(?m)(?:^|[\s;&|(,\x60])(?:(?:export|set|setenv|local|readonly|declare[ \t]+-x)[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:=|:)[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'\x60#;,&|)}\]]+))"#),
-            flag: re(r#"(?:^|[\s"'\[,(])(--?[A-Za-z][A-Za-z0-9_-]*)(?:=|[ \t]+|["'][ \t]*,[ \t]*\n?[ \t]*["']?)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'|;&)\]]+))"#),
+impl Lazy {
+    const fn new(pattern: &'static str) -> Lazy {
+        Lazy {
+            cell: OnceLock::new(),
+            pattern,
         }
+    }
+
+    fn get(&self) -> &Regex {
+        // Fixed patterns, checked by the tests: they compile. Bytes and ASCII classes: what
+        // they look for is ASCII, and Unicode tables would only slow the compile down.
+        self.cell.get_or_init(|| {
+            RegexBuilder::new(self.pattern)
+                .unicode(false)
+                .build()
+                .expect("a fixed pattern compiles")
+        })
+    }
+}
+
+static JWT: Lazy = Lazy::new(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}");
+static USERINFO: Lazy = Lazy::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\x22]*:([^\s/@'\x22]+)@");
+static QUERY: Lazy = Lazy::new(r"[?&]([A-Za-z0-9_.\-\[\]]+)=([^&#\s'\x22<>\\]+)");
+static HEADER: Lazy = Lazy::new(
+    r#"(?i)\b(authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-token)["']?[ \t]*:[ \t]*["']?(?:(?:bearer|token|basic|bot|digest)[ \t]+)?([^\s'"\\,;]+)"#,
+);
+static ASSIGN: Lazy = Lazy::new(
+    r#"(?m)(?:^|[\s;&|(,\x60])(?:(?:export|set|setenv|local|readonly|declare[ \t]+-x)[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:=|:)[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'\x60#;,&|)}\]]+))"#,
+);
+static FLAG: Lazy = Lazy::new(
+    r#"(?:^|[\s"'\[,(])(--?[A-Za-z][A-Za-z0-9_-]*)(?:=|[ \t]+|["'][ \t]*,[ \t]*\n?[ \t]*["']?)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'|;&)\]]+))"#,
+);
+
+/// Where a prefix of [`PREFIXES`] (or `sk-`, `Bearer `) may start: one pass, not one per prefix.
+fn prefixes() -> &'static AhoCorasick {
+    static P: OnceLock<AhoCorasick> = OnceLock::new();
+    P.get_or_init(|| {
+        let words = PREFIXES
+            .iter()
+            .map(|(p, _, _)| *p)
+            .chain(["sk-", "Bearer "]);
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(words)
+            .expect("fixed prefixes build")
     })
+}
+
+/// Words one of which (ASCII case aside) occurs in every text a header pattern matches.
+const HEADER_WORDS: &[&str] = &["authorization", "api-key", "apikey", "-token"];
+/// Words one of which occurs in every secret name (see [`secret_name`] and [`SECRET_WORDS`]).
+const NAME_WORDS: &[&str] = &[
+    "token", "secret", "pass", "pwd", "auth", "cred", "private", "key",
+];
+
+/// Which of the pattern families a text can match, from one case-blind pass over it.
+struct Wanted {
+    header: bool,
+    name: bool,
+}
+
+fn wanted(text: &[u8]) -> Wanted {
+    static W: OnceLock<AhoCorasick> = OnceLock::new();
+    let ac = W.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(HEADER_WORDS.iter().chain(NAME_WORDS))
+            .expect("fixed words build")
+    });
+    let mut w = Wanted {
+        header: false,
+        name: false,
+    };
+    for m in ac.find_overlapping_iter(text) {
+        match m.pattern().as_usize() < HEADER_WORDS.len() {
+            true => w.header = true,
+            false => w.name = true,
+        }
+        if w.header && w.name {
+            break;
+        }
+    }
+    w
 }
 
 /// The words of a name: split at non-alphanumerics and camelCase humps, lower-cased.
@@ -302,31 +364,46 @@ fn line_of(text: &str, at: usize) -> usize {
         + 1
 }
 
-fn group<'t>(c: &regex::Captures<'t>, from: usize) -> Option<regex::Match<'t>> {
+fn group<'t>(c: &regex::bytes::Captures<'t>, from: usize) -> Option<regex::bytes::Match<'t>> {
     (from..c.len()).find_map(|i| c.get(i))
+}
+
+/// The text of a match: the patterns' edges are ASCII, so a match never splits a character
+/// (and were one to, it reads as empty rather than panicking).
+fn text_of<'t>(text: &'t str, m: &regex::bytes::Match<'_>) -> &'t str {
+    text.get(m.start()..m.end()).unwrap_or_default()
 }
 
 /// Every credential in `text`, a file at store path `path`, in text order.
 pub fn scan_text(text: &str, path: &str) -> Vec<Finding> {
     let mut found: Vec<(usize, Reason, String)> = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if let Some((kind, s, e)) = prefix_shape(line) {
-            found.push((
-                offset + s,
-                Reason::Shape(kind.into()),
-                line[s..e].to_string(),
-            ));
+    if prefixes().is_match(text) {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some((kind, s, e)) = prefix_shape(line) {
+                found.push((
+                    offset + s,
+                    Reason::Shape(kind.into()),
+                    line[s..e].to_string(),
+                ));
+            }
+            offset += line.len();
         }
-        offset += line.len();
+    } else if text.contains("-----BEGIN") {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
+                found.push((offset, Reason::Shape("private key".into()), line.into()));
+            }
+            offset += line.len();
+        }
     }
-    let p = patterns();
-    for m in p.jwt.find_iter(text) {
-        found.push((
-            m.start(),
-            Reason::Shape("JSON web token".into()),
-            m.as_str().into(),
-        ));
+    let bytes = text.as_bytes();
+    if memmem::find(bytes, b"eyJ").is_some() {
+        for m in JWT.get().find_iter(bytes) {
+            let jwt = Reason::Shape("JSON web token".into());
+            found.push((m.start(), jwt, text_of(text, &m).into()));
+        }
     }
     for h in shapes::scan(text) {
         let value = text
@@ -349,59 +426,68 @@ pub fn scan_text(text: &str, path: &str) -> Vec<Finding> {
 }
 
 /// The findings that depend on context: a URL's userinfo and query, headers, secret-named
-/// assignments and flags.
+/// assignments and flags. Each pattern runs only on a text holding what it needs.
 fn context(text: &str, path: &str, found: &mut Vec<(usize, Reason, String)>) {
-    let p = patterns();
-    for c in p.userinfo.captures_iter(text) {
-        if let Some(m) = c.get(1).filter(|m| literal(m.as_str())) {
-            found.push((
-                m.start(),
-                Reason::Shape("password in a URL".into()),
-                m.as_str().into(),
-            ));
+    let bytes = text.as_bytes();
+    let has = |b: u8| memchr::memchr(b, bytes).is_some();
+    if memmem::find(bytes, b"://").is_some() && has(b'@') {
+        for c in USERINFO.get().captures_iter(bytes) {
+            if let Some(m) = c.get(1).filter(|m| literal(text_of(text, m))) {
+                let why = Reason::Shape("password in a URL".into());
+                found.push((m.start(), why, text_of(text, &m).into()));
+            }
         }
     }
-    for c in p.query.captures_iter(text) {
-        let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        if secret_param(n.as_str()) && literal(v.as_str()) && v.as_str().len() >= 6 {
-            let what = format!("a credential in a URL (`{}`)", n.as_str());
-            found.push((v.start(), Reason::Shape(what), v.as_str().into()));
-        }
-    }
-    for c in p.header.captures_iter(text) {
-        let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        if credible(v.as_str()) {
-            let what = format!("`{}` header", n.as_str());
-            found.push((v.start(), Reason::Name(what), v.as_str().into()));
+    if has(b'=') && (has(b'?') || has(b'&')) {
+        for c in QUERY.get().captures_iter(bytes) {
+            let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            let (n, value) = (text_of(text, &n), text_of(text, &v));
+            if secret_param(n) && literal(value) && value.len() >= 6 {
+                let what = format!("a credential in a URL (`{n}`)");
+                found.push((v.start(), Reason::Shape(what), value.into()));
+            }
         }
     }
     // In a dotenv file every assignment is a setting of the environment: any name may hold one.
     let name = path.rsplit('/').next().unwrap_or(path);
     let dotenv = name.starts_with(".env") || name.ends_with(".env");
-    for c in p.assign.captures_iter(text) {
-        let (Some(n), Some(v)) = (c.get(1), group(&c, 2)) else {
-            continue;
-        };
-        if (dotenv || secret_name(n.as_str())) && credible(v.as_str()) {
-            found.push((
-                v.start(),
-                Reason::Name(format!("`{}`", n.as_str())),
-                v.as_str().into(),
-            ));
+    let want = wanted(bytes);
+    if want.header {
+        for c in HEADER.get().captures_iter(bytes) {
+            let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            let value = text_of(text, &v);
+            if credible(value) {
+                let what = format!("`{}` header", text_of(text, &n));
+                found.push((v.start(), Reason::Name(what), value.into()));
+            }
         }
     }
-    for c in p.flag.captures_iter(text) {
-        let (Some(n), Some(v)) = (c.get(1), group(&c, 2)) else {
-            continue;
-        };
-        let flag = n.as_str().trim_start_matches('-');
-        if secret_name(flag) && !v.as_str().starts_with('-') && credible(v.as_str()) {
-            let what = format!("the flag `{}`", n.as_str());
-            found.push((v.start(), Reason::Name(what), v.as_str().into()));
+    if want.name || dotenv {
+        for c in ASSIGN.get().captures_iter(bytes) {
+            let (Some(n), Some(v)) = (c.get(1), group(&c, 2)) else {
+                continue;
+            };
+            let (n, value) = (text_of(text, &n), text_of(text, &v));
+            if (dotenv || secret_name(n)) && credible(value) {
+                found.push((v.start(), Reason::Name(format!("`{n}`")), value.into()));
+            }
+        }
+    }
+    if want.name {
+        for c in FLAG.get().captures_iter(bytes) {
+            let (Some(n), Some(v)) = (c.get(1), group(&c, 2)) else {
+                continue;
+            };
+            let (n, value) = (text_of(text, &n), text_of(text, &v));
+            let flag = n.trim_start_matches('-');
+            if secret_name(flag) && !value.starts_with('-') && credible(value) {
+                let what = format!("the flag `{n}`");
+                found.push((v.start(), Reason::Name(what), value.into()));
+            }
         }
     }
 }
@@ -482,6 +568,25 @@ mod tests {
             "claude/skills/x/.env",
         );
         assert_eq!(dotenv.len(), 1, "any name in a dotenv file: {dotenv:?}");
+    }
+
+    #[test]
+    fn every_pattern_compiles_and_the_prefilters_let_each_case_through() {
+        for p in [&JWT, &USERINFO, &QUERY, &HEADER, &ASSIGN, &FLAG] {
+            p.get();
+        }
+        // Each pattern only runs on a text holding its words: mixed case must still get there.
+        let hit = |t: &str| !scan_text(t, "x").is_empty();
+        assert!(hit("X-API-KEY: 5f4dcc3b5aa765d61d8327deFAKE"));
+        assert!(hit("PROXY-AUTHORIZATION: Basic FAKE5f4dcc3b5aa765d6"));
+        assert!(hit("X-Auth-Token: FAKE5f4dcc3b5aa765d61d83"));
+        assert!(hit("clientSecret = \"FAKE5f4dcc3b5aa765d61d83\""));
+        assert!(hit("DB_PWD=FAKE5f4dcc3b5aa765d61d83"));
+        assert!(hit("myCreds: FAKE5f4dcc3b5aa765d61d83"));
+        assert!(hit("tool --Private-Key FAKE5f4dcc3b5aa765d61d83"));
+        assert!(hit("smb://u:FAKE-pw-5f4dcc@host/share"));
+        assert!(hit("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"));
+        assert!(!hit("plain notes about a project\n"));
     }
 
     #[test]

@@ -208,8 +208,10 @@ fn table() -> &'static Table {
                 }
             }
         }
+        // A contiguous NFA: a DFA of these keywords takes longer to build than a hook runs.
         let keywords = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(&words)
             .ok();
         Table {
