@@ -66,7 +66,8 @@ pub fn render(
 }
 
 /// ctx, linked to its repository when the build names one (Cargo.toml `repository`).
-fn project_link() -> String {
+/// How the inventory names ctx: with its version, so a store shows which ctx wrote it.
+pub fn project_link() -> String {
     match env!("CARGO_PKG_REPOSITORY") {
         "" => format!("ctx {}", env!("CARGO_PKG_VERSION")),
         url => format!("[ctx]({url}) {}", env!("CARGO_PKG_VERSION")),

@@ -209,6 +209,20 @@ impl Prepared {
 
 /// The store's README.md inventory after `changes`, when it differs from the current one.
 fn inventory(repo: &Repo, changes: &BTreeMap<String, Change>) -> Result<Option<Change>> {
+    // The inventory lists paths, machines and server names: a commit that only changes the
+    // content of files it already lists leaves it as it is (unless another ctx wrote it).
+    let listed = |p: &String, c: &Change| {
+        !matches!(c, Change::Delete)
+            && repo.files.contains_key(p)
+            && ![MANIFEST, CLAUDE_MCP, DESKTOP_MCP, INVENTORY].contains(&p.as_str())
+    };
+    if changes.iter().all(|(p, c)| listed(p, c)) {
+        let current = repo.read(INVENTORY)?;
+        let link = crate::inventory::project_link();
+        if current.is_some_and(|c| c.windows(link.len()).any(|w| w == link.as_bytes())) {
+            return Ok(None);
+        }
+    }
     let bytes_of = |p: &str| -> Result<Option<Vec<u8>>> {
         Ok(match changes.get(p) {
             Some(Change::Write { bytes, .. }) => Some(bytes.clone()),

@@ -275,24 +275,41 @@ pub fn hold_incoming(ws: &Workspace, since: Option<ObjectId>) -> Result<Vec<Held
         return Ok(Vec::new());
     }
     let store = &ws.repo.store;
-    let before: crate::store::Files = match since {
-        Some(c) => store.files(Some(c))?,
-        None => applied
-            .files
-            .iter()
-            .map(|(p, oid)| {
-                let exec = ws
-                    .repo
-                    .files
-                    .get(p)
-                    .is_some_and(|e| e.oid == *oid && e.exec);
-                (p.clone(), Entry { oid: *oid, exec })
-            })
-            .collect(),
+    // Since a known commit: only the paths its tree and the head's differ in, found by a tree
+    // diff that skips equal subtrees (a sync that brought one file reads a few trees, not all).
+    let (before, paths): (crate::store::Files, Vec<String>) = match since {
+        Some(c) => {
+            let head_tree = ws.repo.head.map(|h| store.tree_of(h)).transpose()?;
+            let diff = store.diff_trees(Some(store.tree_of(c)?), head_tree)?;
+            let paths = diff.keys().cloned().collect();
+            let before = diff
+                .into_iter()
+                .filter_map(|(p, (old, _))| old.map(|e| (p, e)))
+                .collect();
+            (before, paths)
+        }
+        None => {
+            let before = applied
+                .files
+                .iter()
+                .map(|(p, oid)| {
+                    let exec = ws
+                        .repo
+                        .files
+                        .get(p)
+                        .is_some_and(|e| e.oid == *oid && e.exec);
+                    (p.clone(), Entry { oid: *oid, exec })
+                })
+                .collect();
+            (before, ws.repo.files.keys().cloned().collect())
+        }
     };
     let mut held = Held::load(&ws.state.held);
     let mut fresh = Vec::new();
-    for (path, want) in &ws.repo.files {
+    for path in &paths {
+        let Some(want) = ws.repo.files.get(path) else {
+            continue;
+        };
         if !crate::layout::is_live_path(path) || before.get(path) == Some(want) {
             continue;
         }

@@ -16,8 +16,13 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// Loads the record (`<oid> <path>` lines); a missing file is empty.
+    /// Loads the record (`<oid> <path>` lines); a missing file is empty. A sync reads it several
+    /// times: the parse is kept for the process while the file stays the same one.
     pub fn load(path: &Path) -> Applied {
+        let key = FileKey::of(path);
+        if let Some(hit) = memo().lock().ok().and_then(|m| m.get(path, key)) {
+            return hit;
+        }
         let mut pairs = Vec::new();
         if let Ok(text) = std::fs::read_to_string(path) {
             for line in text.lines() {
@@ -29,27 +34,74 @@ impl Applied {
             }
         }
         // Saved in path order: the map is built in bulk.
-        Applied {
+        let applied = Applied {
             files: pairs.into_iter().collect(),
-        }
+        };
+        remember(path, key, &applied);
+        applied
     }
 
     /// Saves the record atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut text = String::with_capacity(self.files.len() * 100);
+        crate::fsx::write_atomic(path, &self.text(String::new()).into_bytes(), None)?;
+        remember(path, FileKey::of(path), self);
+        Ok(())
+    }
+
+    /// The record as text after `head`: one `<oid> <path>` line per file.
+    fn text(&self, head: String) -> String {
+        let mut text = head;
+        text.reserve(self.files.len() * 100);
+        let mut hex = [0u8; 40];
         for (p, oid) in &self.files {
-            text.push_str(&format!("{oid} {p}\n"));
+            text.push_str(oid.hex_to_buf(&mut hex));
+            text.push(' ');
+            text.push_str(p);
+            text.push('\n');
         }
-        crate::fsx::write_atomic(path, text.as_bytes(), None)
+        text
+    }
+}
+
+/// Which file a path held when it was read: a rewrite (always a rename of a new file) changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileKey(Option<super::cache::Stat>);
+
+impl FileKey {
+    fn of(path: &Path) -> FileKey {
+        FileKey(
+            std::fs::metadata(path)
+                .ok()
+                .and_then(|m| super::cache::stat_of(&m)),
+        )
+    }
+}
+
+/// The last record read or written by this process, with the file it came from.
+#[derive(Default)]
+struct Memo(Option<(std::path::PathBuf, FileKey, Applied)>);
+
+impl Memo {
+    fn get(&self, path: &Path, key: FileKey) -> Option<Applied> {
+        let (p, k, a) = self.0.as_ref()?;
+        (p == path && *k == key && key.0.is_some()).then(|| a.clone())
+    }
+}
+
+fn memo() -> &'static std::sync::Mutex<Memo> {
+    static MEMO: std::sync::OnceLock<std::sync::Mutex<Memo>> = std::sync::OnceLock::new();
+    MEMO.get_or_init(Default::default)
+}
+
+fn remember(path: &Path, key: FileKey, applied: &Applied) {
+    if let Ok(mut m) = memo().lock() {
+        m.0 = Some((path.to_path_buf(), key, applied.clone()));
     }
 }
 
 /// Writes the record a commit will make true, before the ref moves (see [`Applied::recover`]).
 pub fn write_journal(journal: &Path, commit: ObjectId, applied: &Applied) -> std::io::Result<()> {
-    let mut text = format!("{commit}\n");
-    for (p, oid) in &applied.files {
-        text.push_str(&format!("{oid} {p}\n"));
-    }
+    let text = applied.text(format!("{commit}\n"));
     crate::fsx::write_atomic(journal, text.as_bytes(), None)
 }
 
