@@ -163,6 +163,13 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
     for (path, why) in &snap.skipped {
         out.notes.push(format!("{path}: {why}"));
     }
+    // A no-op commit whose record is already known true for this head need not read it.
+    let clean = statuses.is_empty() && out.merged.is_empty();
+    if clean && crate::state::is_clean(&ws.state.applied_clean, &ws.state.applied, ws.repo.head) {
+        crate::conflict::save_live_conflicts(&ws.state, &out.conflicts)
+            .map_err(io(&ws.state.live_conflicts))?;
+        return Ok(out);
+    }
     let applied = ws.state.applied();
     let mut staged = Staged::default();
     for st in &statuses {
@@ -197,6 +204,9 @@ pub fn record(ws: &mut Workspace, opts: RecordOptions) -> Result<CommitOutcome> 
             after
                 .save(&ws.state.applied)
                 .map_err(io(&ws.state.applied))?;
+        }
+        if clean {
+            crate::state::mark_clean(&ws.state.applied_clean, &ws.state.applied, ws.repo.head);
         }
         return Ok(out);
     }

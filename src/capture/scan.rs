@@ -529,23 +529,26 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
         if skipped_name(dir, name) {
             continue;
         }
-        let mut child_rel = String::with_capacity(rel.len() + 1 + name.len());
-        child_rel.push_str(rel);
-        child_rel.push('/');
-        child_rel.push_str(name);
-        if (w.excluded)(&child_rel) {
+        // The store path, built once: its tail after `claude/` is the path under the home.
+        let mut store_path = String::with_capacity(8 + rel.len() + name.len());
+        store_path.push_str("claude/");
+        store_path.push_str(rel);
+        store_path.push('/');
+        store_path.push_str(name);
+        let child_rel = &store_path["claude/".len()..];
+        if (w.excluded)(child_rel) {
             continue;
         }
         let path = dir.join(name);
         // A symlink is followed within bounds: a skill folder may be a link into another
         // checkout, but no link may carry a file in from anywhere else.
-        let mut tree = w.tree.clone();
+        // Only a link changes the tree a walk is in (no copy per file: 2,000 of them per status).
+        let mut tree = None;
         if kind == b'l' {
             match follow(&path, w) {
-                Ok(t) => tree = t,
+                Ok(t) => tree = Some(t),
                 Err(why) => {
-                    w.skipped
-                        .push((format!("claude/{child_rel}"), why.to_string()));
+                    w.skipped.push((store_path, why.to_string()));
                     continue;
                 }
             }
@@ -561,16 +564,15 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
             Err(source) => return Err(CaptureError::Unreadable { path, source }),
         };
         if meta.is_dir() {
-            let outer = std::mem::replace(&mut w.tree, tree);
+            let outer = tree.map(|t| std::mem::replace(&mut w.tree, t));
             w.depth += 1;
-            let walked = walk(&path, &child_rel, &meta, w);
+            let walked = walk(&path, child_rel, &meta, w);
             w.depth -= 1;
-            w.tree = outer;
+            if let Some(outer) = outer {
+                w.tree = outer;
+            }
             walked?;
         } else if meta.is_file() {
-            let mut store_path = String::with_capacity(7 + child_rel.len());
-            store_path.push_str("claude/");
-            store_path.push_str(&child_rel);
             w.out.push(LiveFile {
                 store_path,
                 stat: crate::state::stat_of(&meta),

@@ -152,12 +152,35 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(0);
     let mut dirty_cache = false;
-    let mut files = BTreeMap::new();
+    // Both lists are sorted by path: the stored entry of each live file is found by walking
+    // the head's files alongside, and the result is built in bulk, not one insert at a time.
+    found
+        .files
+        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
+    let mut head = ws.repo.files.iter().peekable();
+    let mut stored_of = |path: &str| loop {
+        match head.peek() {
+            Some((p, _)) if p.as_str() < path => {
+                head.next();
+            }
+            Some((p, e)) if p.as_str() == path => break Some(e.oid),
+            _ => break None,
+        }
+    };
+    let mut files = Vec::with_capacity(found.files.len());
     let mut problems = BTreeMap::new();
+    let mut hits = 0;
     for lf in found.files {
-        let stored = ws.repo.files.get(&lf.store_path).map(|e| e.oid);
-        if let Some(c) = cached(&stat_cache, &lf, stored) {
-            files.insert(lf.store_path, c);
+        let stored = stored_of(&lf.store_path);
+        if let Some(entry) = cached(&stat_cache, &lf, stored) {
+            hits += 1;
+            let c = Captured {
+                live_path: lf.live_path,
+                source: lf.source,
+                entry,
+                bytes: None,
+            };
+            files.push((lf.store_path, c));
             continue;
         }
         let live = lf.live_path.clone();
@@ -174,9 +197,11 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
                 .insert(lf.store_path.clone(), cache_entry(st, stored, &c));
             dirty_cache = true;
         }
-        files.insert(lf.store_path, c);
+        files.push((lf.store_path, c));
     }
-    if cache {
+    let files: BTreeMap<String, Captured> = files.into_iter().collect();
+    // Every entry of the cache was a hit: none is stale, and it need not be written again.
+    if cache && (dirty_cache || hits != stat_cache.entries.len()) {
         let before = stat_cache.entries.len();
         stat_cache.entries.retain(|k, _| files.contains_key(k));
         if dirty_cache || before != stat_cache.entries.len() {
@@ -224,7 +249,13 @@ fn layer_files(ws: &Workspace, files: &[LiveFile]) -> Vec<LiveFile> {
 }
 
 /// The cached capture of `lf`, if its stat data and stored blob are as when it was cached.
-fn cached(cache: &StatCache, lf: &LiveFile, stored: Option<gix::ObjectId>) -> Option<Captured> {
+/// The captured entry the stat cache holds for a live file unchanged since it was cached
+/// (`Some(None)`: captured as nothing).
+fn cached(
+    cache: &StatCache,
+    lf: &LiveFile,
+    stored: Option<gix::ObjectId>,
+) -> Option<Option<Entry>> {
     let (size, mtime, ctime, ino) = lf.stat?;
     let hit = cache.entries.get(&lf.store_path)?;
     let same = hit.size == size
@@ -232,14 +263,11 @@ fn cached(cache: &StatCache, lf: &LiveFile, stored: Option<gix::ObjectId>) -> Op
         && hit.ctime == ctime
         && hit.ino == ino
         && hit.stored == stored;
-    same.then(|| Captured {
-        live_path: lf.live_path.clone(),
-        source: lf.source.clone(),
-        entry: hit.captured.map(|oid| Entry {
+    same.then(|| {
+        hit.captured.map(|oid| Entry {
             oid,
             exec: hit.exec,
-        }),
-        bytes: None,
+        })
     })
 }
 

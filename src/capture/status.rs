@@ -81,7 +81,9 @@ pub fn status(ws: &Workspace, snap: &Snapshot) -> Result<Vec<FileStatus>> {
         }
         let live = snap.files.get(path).and_then(|c| c.entry);
         let stored = head.get(path).copied();
-        if live.is_some() && live == stored {
+        // Same on both sides, or on neither (a machine's empty local layer): nothing to show,
+        // and no need for the applied record.
+        if live == stored {
             continue;
         }
         let seen = applied().files.get(path).copied();

@@ -229,8 +229,8 @@ pub type Listing = std::rc::Rc<[(String, u8)]>;
 /// same reason as in the stat cache.
 #[derive(Debug, Default)]
 pub struct DirCache {
-    dirs: HashMap<PathBuf, (Stat, Listing), FastHash>,
-    seen: std::collections::HashSet<PathBuf, FastHash>,
+    /// Folder -> its stat data, its listing, and whether this walk visited it.
+    dirs: HashMap<PathBuf, (Stat, Listing, bool), FastHash>,
     dirty: bool,
 }
 
@@ -266,7 +266,7 @@ impl DirCache {
                 };
                 listing.push((chars.as_str().to_string(), kind as u8));
             }
-            cache.dirs.insert(dir, (stat, listing.into()));
+            cache.dirs.insert(dir, (stat, listing.into(), false));
         }
         cache
     }
@@ -278,11 +278,10 @@ impl DirCache {
     /// The cached listing of `dir`, if its stat data still matches.
     pub fn get(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Option<Listing> {
         let key = Self::key(meta)?;
-        match self.dirs.get(dir) {
-            Some((k, l)) if *k == key => {
-                let l = l.clone();
-                self.seen.insert(dir.to_path_buf());
-                Some(l)
+        match self.dirs.get_mut(dir) {
+            Some((k, l, seen)) if *k == key => {
+                *seen = true;
+                Some(l.clone())
             }
             _ => None,
         }
@@ -301,25 +300,24 @@ impl DirCache {
             && text_safe(&dir.to_string_lossy())
             && listing.iter().all(|(n, _)| text_safe(n))
         {
-            self.dirs.insert(dir.to_path_buf(), (key, listing.clone()));
+            self.dirs
+                .insert(dir.to_path_buf(), (key, listing.clone(), true));
             self.dirty = true;
         } else if self.dirs.remove(dir).is_some() {
             self.dirty = true;
         }
-        self.seen.insert(dir.to_path_buf());
     }
 
     /// Saves the cache if it changed, dropping folders this walk did not visit (gone, or no
     /// longer captured).
     pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
         let before = self.dirs.len();
-        let seen = &self.seen;
-        self.dirs.retain(|d, _| seen.contains(d));
+        self.dirs.retain(|_, (_, _, seen)| *seen);
         if !self.dirty && self.dirs.len() == before {
             return Ok(());
         }
         let mut text = String::with_capacity(self.dirs.len() * 200);
-        for (dir, ((_, m, c, i), listing)) in &self.dirs {
+        for (dir, ((_, m, c, i), listing, _)) in &self.dirs {
             text.push_str(&format!(
                 "D {m} {c} {i} {} {}\n",
                 listing.len(),

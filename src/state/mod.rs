@@ -8,7 +8,7 @@ mod sessions;
 
 use std::path::{Path, PathBuf};
 
-pub use applied::{write_journal, Applied};
+pub use applied::{is_clean, mark_clean, write_journal, Applied};
 pub use cache::{stat, stat_of, CacheEntry, DirCache, FastHash, Listing, Stat, StatCache};
 pub use held::{Held, HeldChange};
 pub use sessions::{Known, SessionState, Tracked};
@@ -20,6 +20,9 @@ pub struct StatePaths {
     pub dir: PathBuf,
     /// `applied`: what each live file matched when ctx last wrote or read it.
     pub applied: PathBuf,
+    /// `applied.clean`: the head for which the applied record, as it is, is already what a
+    /// no-op commit would leave it.
+    pub applied_clean: PathBuf,
     /// `commit-journal`: the applied record a commit in flight will make true.
     pub journal: PathBuf,
     /// `stat-cache.json`
@@ -45,6 +48,7 @@ impl StatePaths {
         StatePaths {
             dir: dir.to_path_buf(),
             applied: dir.join("applied"),
+            applied_clean: dir.join("applied.clean"),
             journal: dir.join("commit-journal"),
             cache: dir.join("stat-cache.json"),
             dirs: dir.join("dir-cache"),
