@@ -143,7 +143,7 @@ impl Merger<'_> {
     fn same_how(&self, at: &[String], a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
         match (a, b) {
             (None, None) => Some(true),
-            (Some(x), Some(y)) if x == y => Some(true),
+            (Some(x), Some(y)) if super::equal::equal(x, y) => Some(true),
             (Some(x), Some(y)) => match (is_enc(x), is_enc(y), self.opts.decrypt) {
                 (Some(cx), Some(cy), Some(d)) => {
                     let loc = format!("{}:{}", self.file, dotted(at));
@@ -252,8 +252,8 @@ impl Merger<'_> {
                 self.in_array -= 1;
                 match merged {
                     Some(Value::Array(v)) => {
-                        self.changed_o |= v != oa;
-                        self.changed_t |= v != *ta;
+                        self.changed_o |= !super::equal::all_equal(&v, &oa);
+                        self.changed_t |= !super::equal::all_equal(&v, ta);
                         self.replaced(at, Some(Value::Array(oa)));
                         Some(Value::Array(v))
                     }

@@ -6,6 +6,7 @@
 //! the worst outcome.
 
 mod arrays;
+mod equal;
 mod jsonl;
 mod markdown;
 mod merger;

@@ -158,7 +158,7 @@ impl Json<'_> {
         mv: &Value,
         inline: bool,
     ) -> Option<()> {
-        if ov == mv {
+        if crate::merge::equal::equal(ov, mv) {
             out.push_str(&self.text[span]);
             return Some(());
         }
