@@ -68,6 +68,10 @@ fn lock(env: &Env, what: &str) -> Result<Lock, LockError> {
 }
 
 fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, EventError> {
+    let capture = dir == Direction::Capture;
+    if capture && crate::hook_stamp::fresh(env, cwd) {
+        return Ok(Vec::new());
+    }
     let p = GitProject::inspect(cwd)?;
     let _lock = match lock(env, "hook") {
         Err(LockError::Busy { holder }) => {
@@ -83,7 +87,11 @@ fn git_event(env: &Env, cwd: &Path, dir: Direction) -> Result<Vec<String>, Event
     };
     let mut ws = Workspace::open(env.clone())?;
     let outcomes = project::record(&mut ws, &p, dir, crate::clock::now())?;
-    Ok(kept_notes(&p, &outcomes))
+    let notes = kept_notes(&p, &outcomes);
+    if capture && notes.is_empty() {
+        crate::hook_stamp::write(env, cwd);
+    }
+    Ok(notes)
 }
 
 /// Log lines for personal files left alone: they differ from the store's, or were refused.

@@ -91,6 +91,8 @@ pub mod rollback;
 pub mod secrets;
 /// Installing git hooks and Claude Code hooks.
 pub mod hooks;
+/// What a post-commit hook last found, so an unchanged project costs a few stats.
+pub mod hook_stamp;
 /// What the installed hooks do on each event.
 pub mod events;
 /// `ctx watch`.

@@ -607,3 +607,48 @@ fn session_start_gives_up_on_a_network_that_does_not_answer_and_starts_from_the_
         "from the store\n"
     );
 }
+
+/// Sets a file's modification time a minute back: the stamp trusts no file changed in the last
+/// two seconds, and a test writes and commits within them.
+fn settle(p: &Path) {
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+}
+
+#[test]
+fn an_unchanged_project_is_answered_by_its_stamp_and_an_edit_still_reaches_the_store() {
+    let m = ready();
+    let p = m.project("proj");
+    install(&m, &p);
+    std::fs::write(p.join("CLAUDE.local.md"), "first notes\n").unwrap();
+    settle(&p.join("CLAUDE.local.md"));
+    settle(&p.join(".git/config"));
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "one"]);
+    assert!(p.join(".git/ctx-hook-stamp").exists(), "{}", m.hook_log());
+    let (path, _) = record(&m);
+    let stored = path.replace(".yaml", "/CLAUDE.local.md");
+    assert_eq!(m.git(&["show", &format!("main:{stored}")]), "first notes\n");
+    // With the stamp fresh, the hook does not open the store: a store it could not open
+    // logs nothing.
+    let config = m.store().join("config");
+    let good = std::fs::read(&config).unwrap();
+    std::fs::write(&config, "[broken\n").unwrap();
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "two"]);
+    assert_eq!(m.hook_log(), "");
+    // An edit changes what the stamp holds: the hook takes the full path and captures it.
+    std::fs::write(&config, &good).unwrap();
+    std::fs::write(p.join("CLAUDE.local.md"), "second notes, longer\n").unwrap();
+    settle(&p.join("CLAUDE.local.md"));
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "three"]);
+    assert_eq!(m.hook_log(), "");
+    assert_eq!(
+        m.git(&["show", &format!("main:{stored}")]),
+        "second notes, longer\n"
+    );
+    // Ten minutes on, the stamp is no longer trusted: a broken store is noticed again.
+    m.advance(601);
+    std::fs::write(&config, "[broken\n").unwrap();
+    m.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "four"]);
+    assert!(!m.hook_log().is_empty(), "the full path ran and failed");
+}
