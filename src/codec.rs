@@ -139,6 +139,11 @@ impl<'a> Codec<'a> {
         self
     }
 
+    /// The machine-local fields this codec keeps out of the store.
+    pub fn local(&self) -> &crate::local::LocalFields {
+        &self.local
+    }
+
     /// The home directory as it is mapped to `${CTX_HOME}`.
     pub fn home(&self) -> &str {
         &self.home

@@ -215,12 +215,12 @@ pub fn excluded_on(manifest: &Manifest, machine: &str, path: &str) -> bool {
 /// of this machine's layer in `target`. `None` when the file has no machine-local fields.
 pub fn restore(
     ws: &crate::workspace::Workspace,
+    local: &LocalFields,
     file: &str,
     live_form: &[u8],
     live_now: Option<&Path>,
     target: &Files,
 ) -> Option<Vec<u8>> {
-    let local = LocalFields::of(&ws.repo.manifest);
     if !local.has(file) {
         return None;
     }

@@ -149,7 +149,10 @@ pub fn plan(ws: &Workspace, target: &Files, only: &[String], snap: &Snapshot) ->
                 let stored = ws.repo.store.blob(e.oid)?;
                 let live_now = snap.files.get(path).map(|c| c.live_path.as_path());
                 let mut form = codec.to_live(path, &source, &stored, live_now);
-                if let Some(b) = crate::local::restore(ws, path, &form.bytes, live_now, target) {
+                let local = codec.local();
+                if let Some(b) =
+                    crate::local::restore(ws, local, path, &form.bytes, live_now, target)
+                {
                     form.bytes = b;
                 }
                 plan.unreadable.extend(form.unreadable);
