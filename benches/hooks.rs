@@ -1,5 +1,6 @@
 //! Hook overhead: `git commit` in a project with ctx's hooks installed against the same commit in
-//! a project without, in one run, interleaved. Run with `cargo bench --bench hooks`.
+//! a project without, and in one whose hook only runs `/bin/true` (what any hook costs), in one
+//! run, interleaved. Run with `cargo bench --bench hooks`.
 //! Prints the load average, medians and minimums, and (on a quiet machine, or with
 //! `CTX_BENCH_ANYWAY=1`) the ratio and the milliseconds ctx adds. Markdown.
 
@@ -48,6 +49,14 @@ fn main() {
     };
     let plain = project("plain");
     let hooked = project("hooked");
+    // The floor: what any hook costs git (a shell started, a program run), here `/bin/true`.
+    let floor = project("floor");
+    let hook = floor.join(".git/hooks/post-commit");
+    std::fs::write(&hook, "#!/bin/sh\n/bin/true\n").expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     run(ctx, &["hooks", "install"], &hooked);
     // A real project's files are older than the two seconds within which ctx trusts no stat
     // data (a file changed then could change again unseen); let the generated ones age, as
@@ -62,7 +71,12 @@ fn main() {
     };
     let allowed = common::ratios_allowed();
     // Alternated run by run, one warm-up round first.
-    let t = common::alternate(RUNS, &mut [&mut || commit(&plain), &mut || commit(&hooked)]);
+    let t = common::alternate(
+        RUNS,
+        &mut [&mut || commit(&plain), &mut || commit(&hooked), &mut || {
+            commit(&floor)
+        }],
+    );
     let ms = common::ms;
     let (a, b) = (common::median(t[0].clone()), common::median(t[1].clone()));
     let log = root.join("config/ctx/hooks.log");
@@ -88,11 +102,20 @@ fn main() {
         ms(common::min(&t[1])),
         common::ratio(b, a, allowed)
     );
+    let f = common::median(t[2].clone());
+    println!(
+        "| with a hook running `/bin/true` | {:.1} ms | {:.1} ms | {} |",
+        ms(f),
+        ms(common::min(&t[2])),
+        common::ratio(f, a, allowed)
+    );
     match allowed {
         true => println!(
-            "\nctx adds {:.1} ms per commit (medians; {:.1} ms between the minimums).",
+            "\nctx adds {:.1} ms per commit (medians; {:.1} ms between the minimums); any hook \
+             adds {:.1} ms (`/bin/true`).",
             ms(b) - ms(a),
-            ms(common::min(&t[1])) - ms(common::min(&t[0]))
+            ms(common::min(&t[1])) - ms(common::min(&t[0])),
+            ms(f) - ms(a)
         ),
         false => println!("\nThe difference is not printed on a busy machine."),
     }
