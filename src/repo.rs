@@ -219,7 +219,7 @@ fn inventory(repo: &Repo, changes: &BTreeMap<String, Change>) -> Result<Option<C
     if changes.iter().all(|(p, c)| listed(p, c)) {
         let current = repo.read(INVENTORY)?;
         let link = crate::inventory::project_link();
-        if current.is_some_and(|c| c.windows(link.len()).any(|w| w == link.as_bytes())) {
+        if current.is_some_and(|c| memchr::memmem::find(&c, link.as_bytes()).is_some()) {
             return Ok(None);
         }
     }

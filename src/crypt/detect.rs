@@ -10,12 +10,9 @@
 //! `--api-key=X`). References (`$VAR`, `${VAR}`, `%VAR%`, `{{ … }}`), paths and placeholders
 //! are never values.
 
-use std::sync::OnceLock;
-
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use memchr::memmem;
-use regex::bytes::{Regex, RegexBuilder};
 
+use super::patterns::{prefixes, wanted, ASSIGN, FLAG, HEADER, JWT, QUERY, USERINFO};
 use super::shapes;
 
 /// Why a value is sealed, or a file refused.
@@ -65,7 +62,7 @@ impl Finding {
 }
 
 /// Prefixes of well-known credentials, with the shortest credible tail after them.
-const PREFIXES: &[(&str, usize, &str)] = &[
+pub(super) const PREFIXES: &[(&str, usize, &str)] = &[
     ("github_pat_", 20, "GitHub token"),
     ("ghp_", 30, "GitHub token"),
     ("gho_", 30, "GitHub token"),
@@ -138,100 +135,6 @@ fn prefix_shape(line: &str) -> Option<(&'static str, usize, usize)> {
         return Some(("private key", 0, line.len()));
     }
     None
-}
-
-/// One of the context patterns, compiled the first time a text needs it: most texts hold none
-/// of the words a pattern needs, and compiling all of them costs more than a hook's whole work.
-struct Lazy {
-    cell: OnceLock<Regex>,
-    pattern: &'static str,
-}
-
-impl Lazy {
-    const fn new(pattern: &'static str) -> Lazy {
-        Lazy {
-            cell: OnceLock::new(),
-            pattern,
-        }
-    }
-
-    fn get(&self) -> &Regex {
-        // Fixed patterns, checked by the tests: they compile. Bytes and ASCII classes: what
-        // they look for is ASCII, and Unicode tables would only slow the compile down.
-        self.cell.get_or_init(|| {
-            RegexBuilder::new(self.pattern)
-                .unicode(false)
-                .build()
-                .expect("a fixed pattern compiles")
-        })
-    }
-}
-
-static JWT: Lazy = Lazy::new(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}");
-static USERINFO: Lazy = Lazy::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\x22]*:([^\s/@'\x22]+)@");
-static QUERY: Lazy = Lazy::new(r"[?&]([A-Za-z0-9_.\-\[\]]+)=([^&#\s'\x22<>\\]+)");
-static HEADER: Lazy = Lazy::new(
-    r#"(?i)\b(authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-token)["']?[ \t]*:[ \t]*["']?(?:(?:bearer|token|basic|bot|digest)[ \t]+)?([^\s'"\\,;]+)"#,
-);
-static ASSIGN: Lazy = Lazy::new(
-    r#"(?m)(?:^|[\s;&|(,\x60])(?:(?:export|set|setenv|local|readonly|declare[ \t]+-x)[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:=|:)[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'\x60#;,&|)}\]]+))"#,
-);
-static FLAG: Lazy = Lazy::new(
-    r#"(?:^|[\s"'\[,(])(--?[A-Za-z][A-Za-z0-9_-]*)(?:=|[ \t]+|["'][ \t]*,[ \t]*\n?[ \t]*["']?)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s"'|;&)\]]+))"#,
-);
-
-/// Where a prefix of [`PREFIXES`] (or `sk-`, `Bearer `) may start: one pass, not one per prefix.
-fn prefixes() -> &'static AhoCorasick {
-    static P: OnceLock<AhoCorasick> = OnceLock::new();
-    P.get_or_init(|| {
-        let words = PREFIXES
-            .iter()
-            .map(|(p, _, _)| *p)
-            .chain(["sk-", "Bearer "]);
-        AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(words)
-            .expect("fixed prefixes build")
-    })
-}
-
-/// Words one of which (ASCII case aside) occurs in every text a header pattern matches.
-const HEADER_WORDS: &[&str] = &["authorization", "api-key", "apikey", "-token"];
-/// Words one of which occurs in every secret name (see [`secret_name`] and [`SECRET_WORDS`]).
-const NAME_WORDS: &[&str] = &[
-    "token", "secret", "pass", "pwd", "auth", "cred", "private", "key",
-];
-
-/// Which of the pattern families a text can match, from one case-blind pass over it.
-struct Wanted {
-    header: bool,
-    name: bool,
-}
-
-fn wanted(text: &[u8]) -> Wanted {
-    static W: OnceLock<AhoCorasick> = OnceLock::new();
-    let ac = W.get_or_init(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(HEADER_WORDS.iter().chain(NAME_WORDS))
-            .expect("fixed words build")
-    });
-    let mut w = Wanted {
-        header: false,
-        name: false,
-    };
-    for m in ac.find_overlapping_iter(text) {
-        match m.pattern().as_usize() < HEADER_WORDS.len() {
-            true => w.header = true,
-            false => w.name = true,
-        }
-        if w.header && w.name {
-            break;
-        }
-    }
-    w
 }
 
 /// The words of a name: split at non-alphanumerics and camelCase humps, lower-cased.

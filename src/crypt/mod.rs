@@ -9,6 +9,7 @@ pub mod align;
 pub mod blob;
 pub mod detect;
 pub mod entropy;
+mod patterns;
 pub mod fields;
 pub mod shapes;
 pub mod rules;

@@ -102,21 +102,27 @@ fn remember(path: &Path, key: FileKey, applied: &Applied) {
 /// Records that the record at `applied`, as it is now, is what a commit with every live file
 /// equal to `head`'s leaves it: a later such no-op commit need not read it to know.
 pub fn mark_clean(mark: &Path, applied: &Path, head: Option<ObjectId>) {
-    let (Some(head), FileKey(Some(key))) = (head, FileKey::of(applied)) else {
+    let Some(text) = clean_text(applied, head) else {
         return;
     };
-    let text = format!("{head} {} {} {} {}\n", key.0, key.1, key.2, key.3);
     // Only a shortcut: without it the next no-op commit reads the record.
     let _ = crate::fsx::write_atomic(mark, text.as_bytes(), None);
 }
 
 /// Whether [`mark_clean`] marked the record, unchanged since, for `head`.
 pub fn is_clean(mark: &Path, applied: &Path, head: Option<ObjectId>) -> bool {
-    let (Some(head), FileKey(Some(key))) = (head, FileKey::of(applied)) else {
+    let Some(want) = clean_text(applied, head) else {
         return false;
     };
-    let want = format!("{head} {} {} {} {}\n", key.0, key.1, key.2, key.3);
     std::fs::read_to_string(mark).is_ok_and(|t| t == want)
+}
+
+/// The mark for the record at `applied` as it is now, after `head`.
+fn clean_text(applied: &Path, head: Option<ObjectId>) -> Option<String> {
+    let (Some(head), FileKey(Some(key))) = (head, FileKey::of(applied)) else {
+        return None;
+    };
+    Some(format!("{head} {} {} {} {}\n", key.0, key.1, key.2, key.3))
 }
 
 /// Writes the record a commit will make true, before the ref moves (see [`Applied::recover`]).
