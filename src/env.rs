@@ -105,10 +105,21 @@ impl Env {
 
     /// `path` with the home directory shown as `~`, for messages.
     pub fn display(&self, path: &Path) -> String {
-        match path.strip_prefix(&self.home) {
-            Ok(rest) if !self.home.as_os_str().is_empty() && self.home != Path::new("/") => {
-                format!("~/{}", rest.display())
+        // Bytes, not components: an apply names thousands of files, and `Path::strip_prefix`
+        // parses both paths each time.
+        let home = self.home.as_os_str().as_encoded_bytes();
+        let home = home.strip_suffix(b"/").unwrap_or(home);
+        let rest = path
+            .as_os_str()
+            .as_encoded_bytes()
+            .strip_prefix(home)
+            .and_then(|r| r.strip_prefix(b"/"));
+        match rest {
+            Some(rest) if !home.is_empty() && !rest.is_empty() => {
+                let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+                format!("~/{}", String::from_utf8_lossy(rest))
             }
+            _ if !home.is_empty() && path.as_os_str().as_encoded_bytes() == home => "~/".into(),
             _ => path.display().to_string(),
         }
     }
@@ -151,4 +162,29 @@ pub fn sanitize_machine_name(raw: &str) -> String {
         .map(|c| c.to_ascii_lowercase())
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(home: &str) -> Env {
+        let mut e = Env::from_process(None);
+        e.home = PathBuf::from(home);
+        e
+    }
+
+    #[test]
+    fn paths_under_home_are_shown_with_a_tilde_and_others_as_they_are() {
+        let e = env("/home/ann");
+        assert_eq!(
+            e.display(Path::new("/home/ann/.claude/x.md")),
+            "~/.claude/x.md"
+        );
+        assert_eq!(e.display(Path::new("/home/ann")), "~/");
+        assert_eq!(e.display(Path::new("/home/anna/x")), "/home/anna/x");
+        assert_eq!(e.display(Path::new("/etc/x")), "/etc/x");
+        assert_eq!(env("/home/ann/").display(Path::new("/home/ann/a")), "~/a");
+        assert_eq!(env("/").display(Path::new("/a")), "/a");
+    }
 }

@@ -24,27 +24,23 @@ pub fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.ctx-{}.tmp", std::process::id()));
-    let old_mode = existing_mode(path);
+    let tmp = dir.join(format!(".{name}.ctx-{}.tmp", pid()));
+    // An apply writes thousands of files: the old mode is looked up only when none is given.
+    let mode = mode.or_else(|| existing_mode(path));
     let result = (|| {
-        // Private from the first byte: the bytes may be decrypted secrets, and a kill between
-        // writing and a later chmod must not leave them readable by others.
-        let mut f = create_private(&tmp)?;
+        let (mut f, fix) = create_temp(&tmp, mode)?;
         f.write_all(bytes)?;
+        #[cfg(unix)]
+        if let Some(m) = fix {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(m))?;
+        }
+        #[cfg(not(unix))]
+        let _ = fix;
         // No fsync: the rename is what makes the write atomic for every reader and for a process
         // killed at any point; syncing each of thousands of files on apply cost seconds (git
         // does not fsync work-tree files either).
         drop(f);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let m = mode.or(old_mode).unwrap_or(0o666 & !umask());
-            if m != 0o600 {
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m))?;
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = (mode, old_mode);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -53,16 +49,54 @@ pub fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<
     result
 }
 
+/// This process's id, asked of the OS once (every temp file's name holds it).
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// The temp file for a write that ends with `mode` (`None`: the umask's default), and the mode
+/// still to set on it once written. A file others may read is created with its mode; any other
+/// is private (0600) from the first byte, as its bytes may be decrypted secrets, and a kill
+/// between writing and a later chmod must not leave them readable by others.
+fn create_temp(tmp: &Path, mode: Option<u32>) -> std::io::Result<(std::fs::File, Option<u32>)> {
+    #[cfg(unix)]
+    {
+        let want = mode.unwrap_or(0o666 & !umask());
+        if want & 0o077 != 0 && want & 0o7000 == 0 {
+            let f = create_new(tmp, want)?;
+            // The umask may have taken bits off the mode asked for.
+            let fix = (want & !umask() != want).then_some(want);
+            return Ok((f, fix));
+        }
+        let f = create_new(tmp, 0o600)?;
+        Ok((f, (want != 0o600).then_some(want)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        Ok((create_new(tmp, 0o600)?, None))
+    }
+}
+
 /// A new file only its owner can read or write (a leftover of a killed write is replaced).
+#[cfg(test)]
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    create_new(path, 0o600)
+}
+
+/// A new file created with `mode` (less the umask); a leftover of a killed write is replaced.
+fn create_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let open = || {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(mode);
         }
+        #[cfg(not(unix))]
+        let _ = mode;
         opts.open(path)
     };
     match open() {
@@ -156,5 +190,15 @@ mod tests {
         };
         assert_eq!(mode(&a), 0o600);
         assert_eq!(mode(&b), 0o666 & !umask());
+        // An executable keeps its x bits; a file written again without a mode keeps its own.
+        replace(&a, b"y", Some(0o755)).unwrap_or_else(|e| panic!("a: {e}"));
+        assert_eq!(mode(&a), 0o755);
+        replace(&a, b"z", None).unwrap_or_else(|e| panic!("a: {e}"));
+        assert_eq!(mode(&a), 0o755);
+        assert_eq!(std::fs::read(&a).unwrap_or_default(), b"z");
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o640))
+            .unwrap_or_else(|e| panic!("chmod: {e}"));
+        replace(&b, b"w", None).unwrap_or_else(|e| panic!("b: {e}"));
+        assert_eq!(mode(&b), 0o640);
     }
 }

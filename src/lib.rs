@@ -5,6 +5,8 @@
 //! directions (capture live -> store, apply store -> live), commit and sync, the commands'
 //! library parts, and last the command line. (`rustfmt.toml` keeps this order.)
 
+/// The binary's allocator: a bounded bump arena in front of the system allocator.
+pub mod arena;
 /// Atomic writes with permissions kept.
 pub mod fsx;
 /// The time ctx stamps on commits and records (`CTX_TIMESTAMP` pins it, for tests).

@@ -228,6 +228,13 @@ fn wants_json(m: &clap::ArgMatches) -> bool {
 }
 
 fn run(command: Command, env: &Env, ui: &Ui, no_pager: bool) -> Result<i32, CliError> {
+    // Commands that run for hours must reuse what they free.
+    if matches!(
+        command,
+        Command::Watch(_) | Command::Mcp(_) | Command::Serve(_)
+    ) {
+        crate::arena::stop();
+    }
     match command {
         Command::Init(a) => init::run(a, env, ui),
         Command::Status(a) => status::run(a, env, ui),

@@ -125,6 +125,8 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
     if plan.actions.is_empty() {
         ui.line("Nothing to apply: live files match the store.");
     }
+    // One write for the whole list: a new machine's apply names thousands of files.
+    let mut lines = Vec::with_capacity(plan.actions.len());
     for a in &plan.actions {
         let verb = match (dry_run, a.op, a.shared()) {
             (true, Op::Write, _) => "would write",
@@ -134,7 +136,10 @@ pub fn print(ws: &Workspace, done: &ApplyOutcome, dry_run: bool, json: bool, ui:
             (false, Op::Delete, false) => "deleted",
             (false, Op::Delete, true) => "removed the MCP servers from",
         };
-        ui.line(&format!("{verb} {}", ws.env.display(&a.live)));
+        lines.push(format!("{verb} {}", ws.env.display(&a.live)));
+    }
+    if !lines.is_empty() {
+        ui.line(&lines.join("\n"));
     }
     if dry_run {
         for d in &plan.dirty {
