@@ -109,12 +109,27 @@ pub struct Locations<'a> {
 
 /// Whether `path`, links resolved, lies inside one of `dirs` (resolved too).
 pub fn inside(path: &Path, dirs: &[PathBuf]) -> bool {
+    let dirs: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .collect();
+    inside_real(path, &dirs)
+}
+
+/// [`inside`] for folders already resolved: a scan resolves ctx's own folders once, not at
+/// every top-level entry (each resolution is a system call per path component).
+fn inside_real(path: &Path, real_dirs: &[PathBuf]) -> bool {
     let Ok(real) = std::fs::canonicalize(path) else {
         return false;
     };
+    real_dirs.iter().any(|d| real.starts_with(d))
+}
+
+/// ctx's own folders with links resolved; one that does not exist cannot hold anything.
+fn resolved(dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter()
         .filter_map(|d| std::fs::canonicalize(d).ok())
-        .any(|d| real.starts_with(d))
+        .collect()
 }
 
 /// Whether a path relative to the Claude home is never captured, or excluded by ctx.yaml.
@@ -134,6 +149,11 @@ pub fn scan(
 ) -> Result<Scan, CaptureError> {
     let mut listings = listings;
     let mut scan = Scan::default();
+    let forbidden = resolved(loc.forbidden);
+    let loc = &Locations {
+        forbidden: &forbidden,
+        ..*loc
+    };
     let root = loc.claude_dir;
     sweep_temps(root);
     let under = crate::layout::under;
@@ -152,7 +172,7 @@ pub fn scan(
             continue;
         }
         let path = root.join(rel);
-        if inside(&path, loc.forbidden) {
+        if inside_real(&path, loc.forbidden) {
             scan.skipped
                 .push((format!("claude/{rel}"), FORBIDDEN.into()));
             continue;
@@ -193,10 +213,20 @@ pub fn scan(
     scan.untracked = untracked(root, &wanted, &excluded);
     shared_files(loc, &mut scan);
     memory_files(loc, exclude, listings, &mut scan)?;
-    scan.files
-        .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
+    if !scan.files.is_sorted_by(|a, b| a.store_path <= b.store_path) {
+        scan.files
+            .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
+    }
     scan.files.dedup_by(|a, b| a.store_path == b.store_path);
     Ok(scan)
+}
+
+/// Listing entries in the order of the paths under them: a folder's name as `name/`.
+fn walk_order(a: &(String, u8), b: &(String, u8)) -> std::cmp::Ordering {
+    fn key(e: &(String, u8)) -> impl Iterator<Item = u8> + '_ {
+        e.0.bytes().chain((e.1 == b'd').then_some(b'/'))
+    }
+    key(a).cmp(key(b))
 }
 
 /// Each project's auto memory, `projects/<enc(main worktree)>/memory/**`, as the store paths
@@ -215,7 +245,7 @@ fn memory_files(
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
-        if !meta.is_dir() || inside(&path, loc.forbidden) {
+        if !meta.is_dir() || inside_real(&path, loc.forbidden) {
             continue;
         }
         let mut found = Vec::new();
@@ -257,7 +287,7 @@ fn shared_files(loc: &Locations, scan: &mut Scan) {
         if let Some(dir) = path.parent() {
             sweep_temps(dir);
         }
-        if path.is_file() && inside(path, loc.forbidden) {
+        if path.is_file() && inside_real(path, loc.forbidden) {
             scan.skipped.push((store.to_string(), FORBIDDEN.into()));
         } else if path.is_file() {
             scan.files.push(LiveFile {
@@ -270,7 +300,7 @@ fn shared_files(loc: &Locations, scan: &mut Scan) {
     }
     // Each project's local-scope servers, under its identity: `~/.claude.json` read once per
     // project, only for projects this machine records.
-    if loc.claude_json.is_file() && !inside(loc.claude_json, loc.forbidden) {
+    if loc.claude_json.is_file() && !inside_real(loc.claude_json, loc.forbidden) {
         let stat = crate::state::stat(loc.claude_json);
         for (id, here) in loc.projects {
             scan.files.push(LiveFile {
@@ -426,6 +456,9 @@ fn listing(
                 };
                 listing.push((entry.file_name().to_string_lossy().to_string(), kind));
             }
+            // In store-path order (a folder sorts as `name/`, as git sorts trees): the walk then
+            // yields its files sorted, and `scan` need not sort 2,000 paths again.
+            listing.sort_unstable_by(walk_order);
             let listing: crate::state::Listing = listing.into();
             if let Some(c) = w.listings.as_deref_mut() {
                 c.put(dir, meta, &listing);
@@ -501,7 +534,7 @@ fn follow(path: &Path, w: &Walk) -> Result<PathBuf, &'static str> {
         // Dangling: reading it names the problem.
         return Ok(w.tree.clone());
     };
-    if inside(&real, w.forbidden) {
+    if inside_real(&real, w.forbidden) {
         return Err(FORBIDDEN);
     }
     match w.depth == 0 || real.starts_with(&w.tree) {
