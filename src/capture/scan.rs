@@ -459,7 +459,7 @@ fn listing(
             // In store-path order (a folder sorts as `name/`, as git sorts trees): the walk then
             // yields its files sorted, and `scan` need not sort 2,000 paths again.
             listing.sort_unstable_by(walk_order);
-            let listing: crate::state::Listing = listing.into();
+            let listing = crate::state::Listing::new(&listing);
             if let Some(c) = w.listings.as_deref_mut() {
                 c.put(dir, meta, &listing);
             }
@@ -558,7 +558,6 @@ fn walk(dir: &Path, rel: &str, meta: &std::fs::Metadata, w: &mut Walk) -> Result
     let listing = listing(dir, meta, w)?;
     // No sort here: `scan` sorts the whole list once by store path.
     for (name, kind) in listing.iter() {
-        let (name, kind) = (name.as_str(), *kind);
         if skipped_name(dir, name) {
             continue;
         }

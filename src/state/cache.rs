@@ -1,8 +1,8 @@
-//! Caches that make a no-op `status` cheap: file stat data with what each file captured to,
-//! and folder listings. Only caches: losing one costs speed, never correctness.
+//! The stat cache, which makes a no-op `status` cheap: file stat data with what each file
+//! captured to. Only a cache: losing it costs speed, never correctness.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gix::ObjectId;
 
@@ -177,14 +177,6 @@ pub fn stat_of(m: &std::fs::Metadata) -> Option<Stat> {
     }
 }
 
-/// The next space-separated field of `rest`, which moves past it.
-fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
-    let i = rest.as_bytes().iter().position(|&b| b == b' ')?;
-    let (f, r) = (&rest[..i], &rest[i + 1..]);
-    *rest = r;
-    Some(f)
-}
-
 /// A fast, non-cryptographic hasher for the stat cache's path keys (FxHash's multiply-rotate).
 /// The keys are this machine's own paths, so hash flooding is not a concern; SipHash was a
 /// tenth of a no-op `status`.
@@ -216,120 +208,6 @@ impl std::hash::Hasher for FxHasher {
     }
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// A folder's entries: (name, kind), kind one of `d`, `f`, `l` (symlink), `o`. Shared, so a
-/// cache hit hands out the listing without copying its names.
-pub type Listing = std::rc::Rc<[(String, u8)]>;
-
-/// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
-/// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
-/// need not read it again. A folder changed within the last 2 seconds is never cached, for the
-/// same reason as in the stat cache.
-#[derive(Debug, Default)]
-pub struct DirCache {
-    /// Folder -> its stat data, its listing, and whether this walk visited it.
-    dirs: HashMap<PathBuf, (Stat, Listing, bool), FastHash>,
-    dirty: bool,
-}
-
-impl DirCache {
-    /// Loads the cache; a missing or damaged file is an empty cache.
-    pub fn load(path: &Path) -> DirCache {
-        let mut cache = DirCache::default();
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return cache;
-        };
-        let mut lines = text.lines();
-        while let Some(head) = lines.next() {
-            let parsed = (|| {
-                let mut rest = head.strip_prefix("D ")?;
-                let mut field = || next_field(&mut rest);
-                let mtime = i128::from(field()?.parse::<i64>().ok()?);
-                let ctime = i128::from(field()?.parse::<i64>().ok()?);
-                let ino: u64 = field()?.parse().ok()?;
-                let n: usize = field()?.parse().ok()?;
-                Some(((0u64, mtime, ctime, ino), n, PathBuf::from(rest)))
-            })();
-            let Some((stat, n, dir)) = parsed else {
-                return DirCache::default();
-            };
-            let mut listing: Vec<(String, u8)> = Vec::with_capacity(n);
-            for _ in 0..n {
-                let Some(line) = lines.next() else {
-                    return DirCache::default();
-                };
-                let mut chars = line.chars();
-                let Some(kind) = chars.next().filter(char::is_ascii) else {
-                    return DirCache::default();
-                };
-                listing.push((chars.as_str().to_string(), kind as u8));
-            }
-            cache.dirs.insert(dir, (stat, listing.into(), false));
-        }
-        cache
-    }
-
-    fn key(meta: &std::fs::Metadata) -> Option<Stat> {
-        stat_of(meta).map(|(_, m, c, i)| (0, m, c, i))
-    }
-
-    /// The cached listing of `dir`, if its stat data still matches.
-    pub fn get(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Option<Listing> {
-        let key = Self::key(meta)?;
-        match self.dirs.get_mut(dir) {
-            Some((k, l, seen)) if *k == key => {
-                *seen = true;
-                Some(l.clone())
-            }
-            _ => None,
-        }
-    }
-
-    /// Records a fresh listing of `dir` (if the folder is old enough to trust).
-    pub fn put(&mut self, dir: &Path, meta: &std::fs::Metadata, listing: &Listing) {
-        let Some(key) = Self::key(meta) else { return };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
-        let text_safe = |s: &str| !s.contains('\n') && !s.contains('\r');
-        let old_enough = now - key.1 > 2_000_000_000 && now - key.2 > 2_000_000_000;
-        if old_enough
-            && text_safe(&dir.to_string_lossy())
-            && listing.iter().all(|(n, _)| text_safe(n))
-        {
-            self.dirs
-                .insert(dir.to_path_buf(), (key, listing.clone(), true));
-            self.dirty = true;
-        } else if self.dirs.remove(dir).is_some() {
-            self.dirty = true;
-        }
-    }
-
-    /// Saves the cache if it changed, dropping folders this walk did not visit (gone, or no
-    /// longer captured).
-    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
-        let before = self.dirs.len();
-        self.dirs.retain(|_, (_, _, seen)| *seen);
-        if !self.dirty && self.dirs.len() == before {
-            return Ok(());
-        }
-        let mut text = String::with_capacity(self.dirs.len() * 200);
-        for (dir, ((_, m, c, i), listing, _)) in &self.dirs {
-            text.push_str(&format!(
-                "D {m} {c} {i} {} {}\n",
-                listing.len(),
-                dir.display()
-            ));
-            for (name, kind) in listing.iter() {
-                text.push(*kind as char);
-                text.push_str(name);
-                text.push('\n');
-            }
-        }
-        crate::fsx::write_atomic(path, text.as_bytes(), None)
     }
 }
 

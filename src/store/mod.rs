@@ -200,7 +200,12 @@ impl Store {
     /// The commit a ref points at, if the ref exists.
     pub fn ref_target(&self, name: &str) -> Result<Option<ObjectId>> {
         match self.repo.try_find_reference(name)? {
-            Some(mut r) => Ok(Some(r.peel_to_id()?.detach())),
+            // ctx's refs point straight at commits: peeling would read the commit object only
+            // to find it is no tag (a loose object inflated on every command).
+            Some(mut r) => match r.target().try_id() {
+                Some(id) => Ok(Some(id.to_owned())),
+                None => Ok(Some(r.peel_to_id()?.detach())),
+            },
             None => Ok(None),
         }
     }
