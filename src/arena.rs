@@ -5,8 +5,8 @@
 //! Measured with callgrind on a 2,000-file home, glibc's `malloc` and `free` were 30% of a
 //! no-op `status`, and first touches of fresh heap pages a third of its page faults (each
 //! costs microseconds in a VM). The arena hands out memory by moving a pointer, frees by doing
-//! nothing (the process is about to exit), grows the newest block in place, and maps its pages
-//! a megabyte at a time in one call rather than one fault per page.
+//! nothing (the process is about to exit), grows the newest block in place, and past its first
+//! megabyte maps its pages a megabyte at a time in one call rather than one fault per page.
 //!
 //! It is bounded: past [`LIMIT`] bytes, and in long-running commands (`ctx watch`, `ctx mcp`)
 //! once they call [`stop`], allocations go to the system allocator and are freed as usual.
@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub const LIMIT: usize = 64 << 20;
 /// Pages are mapped this much at a time.
 const CHUNK: usize = 1 << 20;
+/// The first pages are left to fault in one by one: a hook or `--version` uses a few hundred
+/// kilobytes, and mapping a whole chunk for it cost more than the faults it saved.
+const FAULTED: usize = 1 << 20;
 
 /// The allocator; install with `#[global_allocator]`.
 pub struct Arena;
@@ -56,7 +59,7 @@ fn base() -> usize {
     match BASE.compare_exchange(0, p, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
             NEXT.store(p, Ordering::Release);
-            MAPPED.store(p, Ordering::Release);
+            MAPPED.store(p + FAULTED, Ordering::Release);
             p
         }
         Err(other) => {
