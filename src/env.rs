@@ -115,11 +115,11 @@ impl Env {
             .strip_prefix(home)
             .and_then(|r| r.strip_prefix(b"/"));
         match rest {
-            Some(rest) if !home.is_empty() && !rest.is_empty() => {
+            Some(rest) if !home.is_empty() => {
                 let rest = rest.strip_prefix(b"/").unwrap_or(rest);
                 format!("~/{}", String::from_utf8_lossy(rest))
             }
-            _ if !home.is_empty() && path.as_os_str().as_encoded_bytes() == home => "~/".into(),
+            None if !home.is_empty() && path.as_os_str().as_encoded_bytes() == home => "~/".into(),
             _ => path.display().to_string(),
         }
     }

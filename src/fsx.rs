@@ -79,12 +79,6 @@ fn create_temp(tmp: &Path, mode: Option<u32>) -> std::io::Result<(std::fs::File,
     }
 }
 
-/// A new file only its owner can read or write (a leftover of a killed write is replaced).
-#[cfg(test)]
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    create_new(path, 0o600)
-}
-
 /// A new file created with `mode` (less the umask); a leftover of a killed write is replaced.
 fn create_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let open = || {
@@ -169,7 +163,7 @@ mod tests {
         std::fs::write(&tmp, "stale").unwrap_or_else(|e| panic!("write: {e}"));
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
             .unwrap_or_else(|e| panic!("chmod: {e}"));
-        let f = create_private(&tmp).unwrap_or_else(|e| panic!("create: {e}"));
+        let (f, _) = create_temp(&tmp, Some(0o600)).unwrap_or_else(|e| panic!("create: {e}"));
         let mode = f
             .metadata()
             .map(|m| m.permissions().mode() & 0o777)

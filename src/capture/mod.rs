@@ -6,6 +6,7 @@ mod record;
 pub mod scan;
 mod snapshot;
 mod status;
+mod walk;
 
 pub use crate::codec::CaptureError;
 pub use allow::capturable;

@@ -248,7 +248,6 @@ fn layer_files(ws: &Workspace, files: &[LiveFile]) -> Vec<LiveFile> {
         .collect()
 }
 
-/// The cached capture of `lf`, if its stat data and stored blob are as when it was cached.
 /// The captured entry the stat cache holds for a live file unchanged since it was cached
 /// (`Some(None)`: captured as nothing).
 fn cached(
@@ -357,7 +356,7 @@ pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
             continue;
         };
         let why = match path.strip_prefix("claude/") {
-            Some(rel) => scan::link_policy(&ws.env.claude_dir, rel, &forbidden),
+            Some(rel) => super::walk::link_policy(&ws.env.claude_dir, rel, &forbidden),
             None => scan::inside(&live_path, &forbidden)
                 .then_some("a symlink into ctx's own files; never captured"),
         };

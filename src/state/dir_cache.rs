@@ -137,13 +137,13 @@ impl DirCache {
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
         let old_enough = now - key.1 > 2_000_000_000 && now - key.2 > 2_000_000_000;
+        let path = key_of(dir);
         // The path ends its header line; a name may hold anything but NUL.
-        let line_safe = !key_of(dir).iter().any(|b| *b == b'\n' || *b == b'\r');
-        if old_enough && line_safe && std::str::from_utf8(key_of(dir)).is_ok() {
-            self.dirs
-                .insert(key_of(dir).into(), (key, listing.clone(), true));
+        let line_safe = !path.iter().any(|b| *b == b'\n' || *b == b'\r');
+        if old_enough && line_safe && std::str::from_utf8(path).is_ok() {
+            self.dirs.insert(path.into(), (key, listing.clone(), true));
             self.dirty = true;
-        } else if self.dirs.remove(key_of(dir)).is_some() {
+        } else if self.dirs.remove(path).is_some() {
             self.dirty = true;
         }
     }
