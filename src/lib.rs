@@ -47,6 +47,8 @@ pub mod remote;
 pub mod lock;
 /// This machine's bookkeeping: the applied record, its journal, the caches.
 pub mod state;
+/// What changed since the caches were written, as a running `ctx watch` saw it (fsmonitor).
+pub mod fsmonitor;
 /// Live form <-> store form: validate, map paths, seal and open secrets.
 pub mod codec;
 /// A file in conflict, and the open live conflicts.

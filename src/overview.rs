@@ -37,6 +37,8 @@ pub struct Overview {
     /// Plugins settings.json enables that are not installed here: Claude Code installs them at
     /// its next start.
     pub plugins_to_install: Vec<String>,
+    /// Files a running `ctx watch` vouched for, neither read nor stat'ed (0: no watch answered).
+    pub watch_vouched: usize,
 }
 
 /// One file that differs: its status and its absolute live path (`None`: no place here).
@@ -91,5 +93,6 @@ pub fn overview(ws: &Workspace) -> Result<Overview, SyncError> {
         held_for_review: crate::review::pending(ws),
         sessions: crate::sessions::pending(ws),
         plugins_to_install: crate::plugins::not_installed(env),
+        watch_vouched: snap.vouched,
     })
 }

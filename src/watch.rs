@@ -2,7 +2,8 @@
 //! periodic sync. Watches the Claude home recursively and the folders holding `~/.claude.json`
 //! and Claude Desktop's config (events filtered to those files). Watches are re-added when a
 //! watched folder is deleted and created again, and files replaced by rename are seen through
-//! their folder's watch.
+//! their folder's watch. While it runs, it answers `status` and `commit` what changed since
+//! their caches were written (`fsmonitor`), so they need not stat every file.
 //!
 //! ctx's own writes are ignored: the store and its state are never watched, and a commit after
 //! ctx itself wrote a live file finds nothing to commit and prints nothing.
@@ -26,6 +27,9 @@ pub const DEFAULT_QUIET: Duration = Duration::from_secs(2);
 
 /// How often the loop wakes to check for a stop signal, recreated folders and the sync timer.
 const TICK: Duration = Duration::from_millis(100);
+
+/// How often a watch without its fsmonitor socket tries to set it up again.
+const MONITOR_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a commit waits for another ctx process before trying again at the next event.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -261,6 +265,10 @@ pub fn run(
     )?;
     let mut roots = Roots::new(env);
     roots.refresh(&mut debouncer);
+    // Answers `status` and `commit` what changed, so they need not stat every file.
+    let start_monitor = || crate::fsmonitor::Server::start(&env.state_dir(), &env.claude_dir);
+    let mut monitor = start_monitor();
+    let mut monitor_tried = Instant::now();
     report(Report::Watching(
         roots.wanted.iter().map(|(p, _)| p.clone()).collect(),
     ));
@@ -275,7 +283,17 @@ pub fn run(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        pending |= roots.refresh(&mut debouncer);
+        if roots.refresh(&mut debouncer) {
+            pending = true;
+            if let Some(m) = monitor.as_mut() {
+                m.rewatch();
+            }
+        }
+        // A watch that was stopping still held the socket when this one started.
+        if monitor.is_none() && monitor_tried.elapsed() > MONITOR_RETRY {
+            monitor = start_monitor();
+            monitor_tried = Instant::now();
+        }
         let sync_due = next_sync.is_some_and(|t| Instant::now() >= t);
         if !(pending || sync_due) || Instant::now() < retry_at {
             continue;
@@ -319,6 +337,7 @@ pub fn run(
         }
     }
     debouncer.stop();
+    drop(monitor);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! against `main`, and recording it in a commit.
 
 mod allow;
+mod caches;
 mod record;
 pub mod scan;
 mod snapshot;

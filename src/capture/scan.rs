@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::walk::{walk, Walk, FORBIDDEN};
 use crate::codec::CaptureError;
+use crate::fsmonitor::{Mode, Trust};
 use crate::layout::Source;
 use serde_json::Value;
 
@@ -79,6 +80,9 @@ pub struct LiveFile {
     pub source: Source,
     /// Stat data read during the scan (size, mtime ns, ctime ns, inode), for the stat cache.
     pub stat: Option<crate::state::Stat>,
+    /// More than one hard link: a write through another name is invisible to a watch of this
+    /// folder, so no watch vouches for it.
+    pub linked: bool,
 }
 
 /// What a scan of the live locations found.
@@ -91,6 +95,8 @@ pub struct Scan {
     /// Store paths not captured because a symlink leads out of their folder or into ctx's own
     /// files, with why: neither changed nor deleted, and named in a warning.
     pub skipped: Vec<(String, String)>,
+    /// Files a running watch vouched for, taken without a stat.
+    pub vouched: usize,
 }
 
 /// Where the live files are.
@@ -137,14 +143,35 @@ pub fn excluded(rel: &str, exclude: &[String]) -> bool {
         || exclude.iter().any(|e| crate::layout::under(rel, e))
 }
 
+/// What a scan may take instead of reading the disk.
+pub struct Reuse<'a> {
+    /// The listing cache.
+    pub listings: Option<&'a mut crate::state::DirCache>,
+    /// What a running watch vouches for (`None`: nothing, every file is stat'ed).
+    pub trust: Option<&'a Trust>,
+    /// The stat cache's data for a store path.
+    pub stat: &'a dyn Fn(&str) -> Option<crate::state::Stat>,
+}
+
+impl Reuse<'_> {
+    /// How far the watch vouches for the captured folder `path`, whose tree (links resolved) is
+    /// `tree`: nothing behind a link, which the watch does not see through.
+    fn mode(&self, path: &Path, tree: &Path, real_root: Option<&Path>, rel: &str) -> Mode {
+        match (self.trust, real_root) {
+            (Some(t), Some(r)) if tree == r.join(rel) => t.top(path),
+            _ => Mode::Untrusted,
+        }
+    }
+}
+
 /// Lists every live file on the allow-list. `include` and `exclude` come from ctx.yaml.
 pub fn scan(
     loc: &Locations,
     include: &[String],
     exclude: &[String],
-    listings: Option<&mut crate::state::DirCache>,
+    reuse: Reuse,
 ) -> Result<Scan, CaptureError> {
-    let mut listings = listings;
+    let mut reuse = reuse;
     let mut scan = Scan::default();
     let forbidden = resolved(loc.forbidden);
     let loc = &Locations {
@@ -152,6 +179,7 @@ pub fn scan(
         ..*loc
     };
     let root = loc.claude_dir;
+    let real_root = reuse.trust.and_then(|_| std::fs::canonicalize(root).ok());
     sweep_temps(root);
     let under = crate::layout::under;
     let excluded = |rel: &str| excluded(rel, exclude);
@@ -187,21 +215,28 @@ pub fn scan(
             };
             // A top-level entry may be a link (stow style); its tree is where the link leads.
             let tree = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            let mode = reuse.mode(&path, &tree, real_root.as_deref(), rel);
             let mut ctx = Walk {
                 stack: &mut stack,
                 out: &mut scan.files,
                 excluded: &inner,
-                listings: listings.as_deref_mut(),
+                listings: reuse.listings.as_deref_mut(),
                 tree,
                 depth: 0,
                 forbidden: loc.forbidden,
                 skipped: &mut scan.skipped,
+                trust: reuse.trust,
+                mode,
+                cached: reuse.stat,
+                vouched: 0,
             };
-            walk(&path, rel, &meta, &mut ctx)?;
+            walk(&path, rel, Some(&meta), &mut ctx)?;
+            scan.vouched += ctx.vouched;
         } else {
             scan.files.push(LiveFile {
                 store_path: format!("claude/{rel}"),
                 stat: crate::state::stat_of(&meta),
+                linked: crate::state::linked(&meta),
                 live_path: path,
                 source: Source::Whole,
             });
@@ -209,7 +244,7 @@ pub fn scan(
     }
     scan.untracked = untracked(root, &wanted, &excluded);
     shared_files(loc, &mut scan);
-    memory_files(loc, exclude, listings, &mut scan)?;
+    memory_files(loc, exclude, &mut reuse, real_root.as_deref(), &mut scan)?;
     if !scan.files.is_sorted_by(|a, b| a.store_path <= b.store_path) {
         scan.files
             .sort_unstable_by(|a, b| a.store_path.cmp(&b.store_path));
@@ -223,10 +258,10 @@ pub fn scan(
 fn memory_files(
     loc: &Locations,
     exclude: &[String],
-    listings: Option<&mut crate::state::DirCache>,
+    reuse: &mut Reuse,
+    real_root: Option<&Path>,
     scan: &mut Scan,
 ) -> Result<(), CaptureError> {
-    let mut listings = listings;
     for (id, here) in loc.projects {
         let folder = crate::projdir::encode_path(&here.main);
         let rel = format!("projects/{folder}/memory");
@@ -239,17 +274,24 @@ fn memory_files(
         }
         let mut found = Vec::new();
         let mut stack = Vec::new();
+        let tree = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let mode = reuse.mode(&path, &tree, real_root, &rel);
         let mut w = Walk {
             stack: &mut stack,
             out: &mut found,
             excluded: &|_| false,
-            listings: listings.as_deref_mut(),
-            tree: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
+            listings: reuse.listings.as_deref_mut(),
+            tree,
             depth: 0,
             forbidden: loc.forbidden,
             skipped: &mut scan.skipped,
+            trust: reuse.trust,
+            mode,
+            cached: reuse.stat,
+            vouched: 0,
         };
-        walk(&path, &rel, &meta, &mut w)?;
+        walk(&path, &rel, Some(&meta), &mut w)?;
+        scan.vouched += w.vouched;
         let prefix = format!("claude/{rel}/");
         for mut f in found {
             let Some(inner) = f.store_path.strip_prefix(&prefix) else {
@@ -284,6 +326,7 @@ fn shared_files(loc: &Locations, scan: &mut Scan) {
                 live_path: path.to_path_buf(),
                 source: Source::McpServers,
                 stat: crate::state::stat(path),
+                linked: true,
             });
         }
     }
@@ -297,6 +340,7 @@ fn shared_files(loc: &Locations, scan: &mut Scan) {
                 live_path: loc.claude_json.to_path_buf(),
                 source: Source::ProjectMcp(crate::projdir::claude_json_key(&here.main)),
                 stat,
+                linked: true,
             });
         }
     }

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::caches::Caches;
 use super::scan::{self, LiveFile, Locations};
 use crate::error::{Error, Result};
 use crate::layout::Source;
-use crate::state::{CacheEntry, DirCache, Stat, StatCache};
+use crate::state::{CacheEntry, Stat, StatCache};
 use crate::store::{Entry, Store};
 use crate::workspace::Workspace;
 
@@ -41,6 +42,8 @@ pub struct Snapshot {
     /// What this machine leaves out (`machines.<name>.exclude` in ctx.yaml): neither captured
     /// nor applied here, nor taken as deleted.
     pub left_here: Vec<String>,
+    /// Files taken on a running `ctx watch`'s word: neither read nor stat'ed (its fsmonitor).
+    pub vouched: usize,
 }
 
 impl Snapshot {
@@ -111,42 +114,9 @@ const SETTLED_NS: i128 = 2_000_000_000;
 /// The live side in store form. With `cache`, files whose stat data has not changed since the
 /// last capture are not read again.
 pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
-    let env = &ws.env;
-    let forbidden = [env.config_dir.clone(), env.store_dir.clone()];
-    let loc = Locations {
-        claude_dir: &env.claude_dir,
-        claude_json: &env.claude_json,
-        desktop_config: &env.desktop_config,
-        forbidden: &forbidden,
-        projects: &env.projects,
-    };
-    let mut listings = cache.then(|| DirCache::load(&ws.state.dirs));
-    let manifest = &ws.repo.manifest;
-    let mut found = scan::scan(
-        &loc,
-        &manifest.include,
-        &manifest.exclude,
-        listings.as_mut(),
-    )?;
-    let left_here = left_here(ws);
-    found.files.retain(|f| !excluded(&left_here, &f.store_path));
-    let layers = layer_files(ws, &found.files);
-    found.files.extend(layers);
-    if let Some(l) = listings.as_mut() {
-        // Only a cache: failing to save it costs speed, never correctness.
-        let _ = l.save(&ws.state.dirs);
-    }
-    let salt = salt(ws);
-    let mut stat_cache = match cache {
-        true => StatCache::load(&ws.state.cache),
-        false => StatCache::default(),
-    };
-    if stat_cache.salt != salt {
-        stat_cache = StatCache {
-            salt,
-            entries: Default::default(),
-        };
-    }
+    let mut caches = Caches::load(ws, salt(ws), cache);
+    let (mut found, left_here) = scan_live(ws, &mut caches)?;
+    let stat_cache = &mut caches.stats;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
@@ -172,7 +142,7 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
     let mut hits = 0;
     for lf in found.files {
         let stored = stored_of(&lf.store_path);
-        if let Some(entry) = cached(&stat_cache, &lf, stored) {
+        if let Some(entry) = cached(stat_cache, &lf, stored) {
             hits += 1;
             let c = Captured {
                 live_path: lf.live_path,
@@ -184,6 +154,9 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
             continue;
         }
         let live = lf.live_path.clone();
+        // A miss: the entry is stale (or missing) whatever the capture finds. Left in place, a
+        // watch's word would serve it for the file as it was.
+        dirty_cache |= stat_cache.entries.remove(&lf.store_path).is_some();
         let found = capture_or_note(ws, &lf.store_path, live, lf.source.clone(), &mut problems)?;
         let Some(c) = found else {
             continue;
@@ -192,9 +165,10 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
             .stat
             .filter(|st| now - st.1 > SETTLED_NS && now - st.2 > SETTLED_NS)
         {
-            stat_cache
-                .entries
-                .insert(lf.store_path.clone(), cache_entry(st, stored, &c));
+            stat_cache.entries.insert(
+                lf.store_path.clone(),
+                cache_entry(st, lf.linked, stored, &c),
+            );
             dirty_cache = true;
         }
         files.push((lf.store_path, c));
@@ -204,18 +178,46 @@ pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
     if cache && (dirty_cache || hits != stat_cache.entries.len()) {
         let before = stat_cache.entries.len();
         stat_cache.entries.retain(|k, _| files.contains_key(k));
-        if dirty_cache || before != stat_cache.entries.len() {
-            // Only a cache: failing to save it costs speed, never correctness.
-            let _ = stat_cache.save(&ws.state.cache);
-        }
+        dirty_cache |= before != stat_cache.entries.len();
     }
+    caches.save(ws, dirty_cache);
     Ok(Snapshot {
         files,
         untracked: found.untracked,
         problems,
         skipped: found.skipped.into_iter().collect(),
         left_here,
+        vouched: found.vouched,
     })
+}
+
+/// The live files on the allow-list, less what this machine leaves out, plus its layers; and
+/// what it leaves out.
+fn scan_live(ws: &Workspace, caches: &mut Caches) -> Result<(scan::Scan, Vec<String>)> {
+    let env = &ws.env;
+    let forbidden = [env.config_dir.clone(), env.store_dir.clone()];
+    let loc = Locations {
+        claude_dir: &env.claude_dir,
+        claude_json: &env.claude_json,
+        desktop_config: &env.desktop_config,
+        forbidden: &forbidden,
+        projects: &env.projects,
+    };
+    let manifest = &ws.repo.manifest;
+    let mut listings = caches.listings.take();
+    let stat_of = |p: &str| caches.stat_of(p);
+    let reuse = scan::Reuse {
+        listings: listings.as_mut(),
+        trust: caches.trust(),
+        stat: &stat_of,
+    };
+    let mut found = scan::scan(&loc, &manifest.include, &manifest.exclude, reuse)?;
+    caches.listings = listings;
+    let left_here = left_here(ws);
+    found.files.retain(|f| !excluded(&left_here, &f.store_path));
+    let layers = layer_files(ws, &found.files);
+    found.files.extend(layers);
+    Ok((found, left_here))
 }
 
 /// What this machine leaves out, as ctx.yaml's `machines.<name>.exclude` lists it.
@@ -270,7 +272,7 @@ fn cached(
     })
 }
 
-fn cache_entry(st: Stat, stored: Option<gix::ObjectId>, c: &Captured) -> CacheEntry {
+fn cache_entry(st: Stat, linked: bool, stored: Option<gix::ObjectId>, c: &Captured) -> CacheEntry {
     let (size, mtime, ctime, ino) = st;
     CacheEntry {
         size,
@@ -280,6 +282,7 @@ fn cache_entry(st: Stat, stored: Option<gix::ObjectId>, c: &Captured) -> CacheEn
         stored,
         captured: c.entry.map(|e| e.oid),
         exec: c.entry.is_some_and(|e| e.exec),
+        linked,
     }
 }
 
@@ -374,6 +377,7 @@ pub fn snapshot_of(ws: &Workspace, paths: &[String]) -> Result<Snapshot> {
         problems,
         skipped,
         left_here: left_here(ws),
+        vouched: 0,
     })
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::scan::{inside_real, remove_if_stale, resolved, LiveFile, SKIP_NAMES};
 use crate::codec::CaptureError;
+use crate::fsmonitor::{Mode, Trust};
 use crate::layout::Source;
 
 /// Identifies a folder for loop detection: (device, inode) where the OS has them.
@@ -86,6 +87,13 @@ pub(super) struct Walk<'a, 'b> {
     pub(super) depth: usize,
     pub(super) forbidden: &'a [PathBuf],
     pub(super) skipped: &'a mut Vec<(String, String)>,
+    /// What a running watch vouches for, and how far it does for the folder being walked.
+    pub(super) trust: Option<&'a Trust>,
+    pub(super) mode: Mode,
+    /// The stat data the stat cache holds for a store path: a trusted file's, unread.
+    pub(super) cached: &'a dyn Fn(&str) -> Option<crate::state::Stat>,
+    /// How many files were taken on the watch's word.
+    pub(super) vouched: usize,
 }
 
 pub(super) const FORBIDDEN: &str =
@@ -142,22 +150,16 @@ fn follow(path: &Path, w: &Walk) -> Result<PathBuf, &'static str> {
 
 /// Walks a captured folder: one stat per folder and per file (the stat cache needs those
 /// anyway), and the folder's listing from the listing cache when the folder's mtime says it has
-/// not changed (git's untracked cache does the same). Follows symlinks that [`follow`] allows,
-/// stopping at a link that leads back into a folder on the current path.
+/// not changed (git's untracked cache does the same). What a running watch vouches for is not
+/// stat'ed at all (`meta` is `None` for such a folder). Follows symlinks that [`follow`]
+/// allows, stopping at a link that leads back into a folder on the current path.
 pub(super) fn walk(
     dir: &Path,
     rel: &str,
-    meta: &std::fs::Metadata,
+    meta: Option<&std::fs::Metadata>,
     w: &mut Walk,
 ) -> Result<(), CaptureError> {
-    let id = dir_id(dir, meta)?;
-    if w.stack.contains(&id) {
-        return Err(CaptureError::SymlinkLoop {
-            path: dir.to_path_buf(),
-        });
-    }
-    w.stack.push(id);
-    let listing = listing(dir, meta, w)?;
+    let (listing, pushed) = open(dir, meta, w)?;
     // The listing is in store-path order, so the files come out sorted (see `walk_order`).
     for (name, kind) in listing.iter() {
         if skipped_name(dir, name) {
@@ -169,54 +171,153 @@ pub(super) fn walk(
         store_path.push_str(rel);
         store_path.push('/');
         store_path.push_str(name);
-        let child_rel = &store_path["claude/".len()..];
-        if (w.excluded)(child_rel) {
+        if (w.excluded)(&store_path["claude/".len()..]) {
             continue;
         }
         let path = dir.join(name);
-        // A symlink is followed within bounds: a skill folder may be a link into another
-        // checkout, but no link may carry a file in from anywhere else.
-        // Only a link changes the tree a walk is in (no copy per file: 2,000 of them per status).
-        let mut tree = None;
-        if kind == b'l' {
-            match follow(&path, w) {
-                Ok(t) => tree = Some(t),
-                Err(why) => {
-                    w.skipped.push((store_path, why.to_string()));
-                    continue;
-                }
-            }
-        }
-        let meta = match kind {
-            b'l' => std::fs::metadata(&path),
-            _ => std::fs::symlink_metadata(&path),
-        };
-        let meta = match meta {
-            Ok(m) => m,
-            // Gone since the folder was listed: nothing to capture.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != b'l' => continue,
-            Err(source) => return Err(CaptureError::Unreadable { path, source }),
-        };
-        if meta.is_dir() {
-            let outer = tree.map(|t| std::mem::replace(&mut w.tree, t));
-            w.depth += 1;
-            let walked = walk(&path, child_rel, &meta, w);
-            w.depth -= 1;
-            if let Some(outer) = outer {
-                w.tree = outer;
-            }
-            walked?;
-        } else if meta.is_file() {
-            w.out.push(LiveFile {
-                store_path,
-                stat: crate::state::stat_of(&meta),
-                live_path: path,
-                source: Source::Whole,
-            });
+        if !vouched_entry(&path, &store_path, kind, w)? {
+            entry(path, store_path, kind, w)?;
         }
     }
-    w.stack.pop();
+    if pushed {
+        w.stack.pop();
+    }
     Ok(())
+}
+
+/// A folder's listing; true when the folder went on the loop-detection stack. A folder the
+/// watch vouches for (`meta` is `None`) is no link, so it cannot close a loop (only links can).
+fn open(
+    dir: &Path,
+    meta: Option<&std::fs::Metadata>,
+    w: &mut Walk,
+) -> Result<(crate::state::Listing, bool), CaptureError> {
+    if meta.is_none() {
+        if let Some(l) = w.listings.as_deref_mut().and_then(|c| c.get_trusted(dir)) {
+            return Ok((l, false));
+        }
+    }
+    let owned;
+    let meta = match meta {
+        Some(m) => m,
+        None => {
+            owned = std::fs::symlink_metadata(dir).map_err(|source| CaptureError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            &owned
+        }
+    };
+    let id = dir_id(dir, meta)?;
+    if w.stack.contains(&id) {
+        return Err(CaptureError::SymlinkLoop {
+            path: dir.to_path_buf(),
+        });
+    }
+    w.stack.push(id);
+    Ok((listing(dir, meta, w)?, true))
+}
+
+/// One entry of a folder, read as usual: a symlink followed within bounds, a folder walked, a
+/// file listed with its stat data.
+fn entry(path: PathBuf, store_path: String, kind: u8, w: &mut Walk) -> Result<(), CaptureError> {
+    // A skill folder may be a link into another checkout, but no link may carry a file in from
+    // anywhere else. Only a link changes the tree a walk is in (no copy per file: 2,000 of them
+    // per status).
+    let mut tree = None;
+    if kind == b'l' {
+        match follow(&path, w) {
+            Ok(t) => tree = Some(t),
+            Err(why) => {
+                w.skipped.push((store_path, why.to_string()));
+                return Ok(());
+            }
+        }
+    }
+    let meta = match kind {
+        b'l' => std::fs::metadata(&path),
+        _ => std::fs::symlink_metadata(&path),
+    };
+    let meta = match meta {
+        Ok(m) => m,
+        // Gone since the folder was listed: nothing to capture.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind != b'l' => return Ok(()),
+        Err(source) => return Err(CaptureError::Unreadable { path, source }),
+    };
+    if meta.is_dir() {
+        // Behind a link the watch sees nothing.
+        let mode = match (w.trust, kind) {
+            (Some(t), b'd') => t.dir(&path, w.mode),
+            _ => Mode::Untrusted,
+        };
+        let outer = tree.map(|t| std::mem::replace(&mut w.tree, t));
+        let walked = descend(&path, &store_path["claude/".len()..], Some(&meta), mode, w);
+        if let Some(outer) = outer {
+            w.tree = outer;
+        }
+        walked?;
+    } else if meta.is_file() {
+        w.out.push(LiveFile {
+            store_path,
+            stat: crate::state::stat_of(&meta),
+            linked: crate::state::linked(&meta),
+            live_path: path,
+            source: Source::Whole,
+        });
+    }
+    Ok(())
+}
+
+/// Takes an entry the watch vouches for without a stat: a folder walked from the listing cache,
+/// a file with the stat cache's data. False when the entry must be read as usual.
+fn vouched_entry(
+    path: &Path,
+    store_path: &str,
+    kind: u8,
+    w: &mut Walk,
+) -> Result<bool, CaptureError> {
+    let Some(trust) = w.trust else {
+        return Ok(false);
+    };
+    match kind {
+        b'd' if trust.dir(path, w.mode) == Mode::Trusted => {
+            descend(path, &store_path["claude/".len()..], None, Mode::Trusted, w)?;
+            Ok(true)
+        }
+        b'f' if trust.file(path, w.mode) => match (w.cached)(store_path) {
+            Some(stat) => {
+                w.out.push(LiveFile {
+                    store_path: store_path.to_string(),
+                    stat: Some(stat),
+                    linked: false,
+                    live_path: path.to_path_buf(),
+                    source: Source::Whole,
+                });
+                w.vouched += 1;
+                Ok(true)
+            }
+            None => Ok(false),
+        },
+        // Neither file nor folder when listed, and unchanged since: still nothing to capture.
+        b'o' => Ok(w.mode == Mode::Trusted),
+        _ => Ok(false),
+    }
+}
+
+/// Walks a subfolder in `mode`, one level deeper.
+fn descend(
+    path: &Path,
+    rel: &str,
+    meta: Option<&std::fs::Metadata>,
+    mode: Mode,
+    w: &mut Walk,
+) -> Result<(), CaptureError> {
+    let outer = std::mem::replace(&mut w.mode, mode);
+    w.depth += 1;
+    let walked = walk(path, rel, meta, w);
+    w.depth -= 1;
+    w.mode = outer;
+    walked
 }
 
 /// Listing entries in the order of the paths under them: a folder's name as `name/`.

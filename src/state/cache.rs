@@ -23,6 +23,8 @@ pub struct CacheEntry {
     pub captured: Option<ObjectId>,
     /// Executable bit.
     pub exec: bool,
+    /// More than one hard link (see `LiveFile::linked`).
+    pub linked: bool,
 }
 
 /// The stat cache: lets `status` and a no-op `commit` skip reading unchanged files. Kept in a
@@ -32,17 +34,20 @@ pub struct CacheEntry {
 pub struct StatCache {
     /// Everything the capture of a file depends on beside the file (rules, keys, home, version).
     pub salt: String,
+    /// The watch's token the entries are valid as of (see `fsmonitor`).
+    pub token: Option<crate::fsmonitor::Token>,
     /// Store path -> entry.
     pub entries: HashMap<String, CacheEntry, FastHash>,
 }
 
 /// The first bytes of the stat cache file; any other content (an older format) is no cache.
-const STAT_MAGIC: &[u8] = b"ctx-stat-cache 2\n";
+const STAT_MAGIC: &[u8] = b"ctx-stat-cache 3\n";
 const HAS_STORED: u8 = 1;
 const HAS_CAPTURED: u8 = 2;
 /// Captured to the stored blob, the common case: the id is written once.
 const SAME: u8 = 4;
 const EXEC: u8 = 8;
+const LINKED: u8 = 16;
 
 /// Reads fixed-width fields off the front of a byte slice.
 struct Reader<'a>(&'a [u8]);
@@ -80,6 +85,7 @@ impl StatCache {
     fn parse(bytes: &[u8]) -> Option<StatCache> {
         let mut r = Reader(bytes.strip_prefix(STAT_MAGIC)?);
         let salt = r.str()?.to_string();
+        let token = crate::fsmonitor::Token::parse(r.str()?);
         let n = r.u32()? as usize;
         let mut entries = HashMap::with_capacity_and_hasher(n.min(1 << 20), FastHash);
         for _ in 0..n {
@@ -106,10 +112,15 @@ impl StatCache {
                 stored,
                 captured,
                 exec: flags & EXEC != 0,
+                linked: flags & LINKED != 0,
             };
             entries.insert(r.str()?.to_string(), entry);
         }
-        r.0.is_empty().then_some(StatCache { salt, entries })
+        r.0.is_empty().then_some(StatCache {
+            salt,
+            token,
+            entries,
+        })
     }
 
     /// Saves the cache atomically.
@@ -121,6 +132,8 @@ impl StatCache {
             out.extend_from_slice(s.as_bytes());
         };
         put_str(&mut out, &self.salt);
+        let token = self.token.map(|t| t.render()).unwrap_or_default();
+        put_str(&mut out, &token);
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         for (p, e) in &self.entries {
             for v in [e.size, e.mtime as i64 as u64, e.ctime as i64 as u64, e.ino] {
@@ -131,7 +144,8 @@ impl StatCache {
             let flags = bit(e.stored.is_some(), HAS_STORED)
                 | bit(e.captured.is_some(), HAS_CAPTURED)
                 | bit(same, SAME)
-                | bit(e.exec, EXEC);
+                | bit(e.exec, EXEC)
+                | bit(e.linked, LINKED);
             out.push(flags);
             if let Some(o) = e.stored {
                 out.extend_from_slice(o.as_bytes());
@@ -151,6 +165,20 @@ pub type Stat = (u64, i128, i128, u64);
 /// Stat data of a file, for the cache.
 pub fn stat(path: &Path) -> Option<Stat> {
     stat_of(&std::fs::metadata(path).ok()?)
+}
+
+/// Whether a file has more than one hard link.
+pub fn linked(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        m.nlink() > 1
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        false
+    }
 }
 
 /// Stat data from metadata already read.
@@ -224,6 +252,7 @@ mod tests {
             stored,
             captured,
             exec,
+            linked: exec,
         }
     }
 
@@ -235,6 +264,7 @@ mod tests {
         let b = crate::store::Store::hash(b"b");
         let mut cache = StatCache {
             salt: "0.1.0|salt with spaces|key".into(),
+            token: Some(crate::fsmonitor::Token { epoch: 1, seq: 2 }),
             entries: HashMap::with_hasher(FastHash),
         };
         cache
@@ -252,6 +282,7 @@ mod tests {
         cache.save(&path).unwrap();
         let back = StatCache::load(&path);
         assert_eq!(back.salt, cache.salt);
+        assert_eq!(back.token, cache.token);
         assert_eq!(back.entries, cache.entries);
         // Cut short, or in the older text form: no cache at all, never a wrong entry.
         let bytes = std::fs::read(&path).unwrap();

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use super::cache::{stat_of, FastHash, Stat};
+use crate::fsmonitor::Token;
 
 /// A folder's entries, packed as `<kind><name>\0` each (kind one of `d`, `f`, `l` for a
 /// symlink, `o`), in one buffer shared with every listing the cache file held: a cache hit
@@ -47,7 +48,7 @@ impl Listing {
 }
 
 /// The first line of the cache file; any other content (an older format) is no cache.
-const MAGIC: &str = "ctx-dir-cache 2\n";
+const MAGIC: &str = "ctx-dir-cache 3\n";
 
 /// Folder listings keyed by the folder's (mtime, ctime, inode): a folder whose mtime has not
 /// moved has the same entries (creating, deleting or renaming an entry updates it), so `status`
@@ -58,6 +59,8 @@ pub struct DirCache {
     /// Folder (its path's bytes) -> its stat data, its listing, and whether this walk visited it.
     dirs: HashMap<Box<[u8]>, (Stat, Listing, bool), FastHash>,
     dirty: bool,
+    /// The watch's token the listings are valid as of (see `fsmonitor`).
+    token: Option<Token>,
 }
 
 /// The bytes of a path, the cache's key.
@@ -78,8 +81,11 @@ impl DirCache {
     /// listing and a newline.
     fn parse(text: Rc<str>) -> Option<DirCache> {
         let mut cache = DirCache::default();
-        let mut at = MAGIC.len();
-        text.get(..at).filter(|m| *m == MAGIC)?;
+        text.get(..MAGIC.len()).filter(|m| *m == MAGIC)?;
+        let token_end = MAGIC.len() + text.get(MAGIC.len()..)?.find('\n')?;
+        let token = text.get(MAGIC.len()..token_end)?.strip_prefix("T ")?;
+        cache.token = Token::parse(token);
+        let mut at = token_end + 1;
         while at < text.len() {
             let line_end = at + text.get(at..)?.find('\n')?;
             let mut rest = text.get(at..line_end)?.strip_prefix("D ")?;
@@ -117,6 +123,23 @@ impl DirCache {
         stat_of(meta).map(|(_, m, c, i)| (0, m, c, i))
     }
 
+    /// The token the listings are valid as of.
+    pub fn token(&self) -> Option<Token> {
+        self.token
+    }
+
+    /// The cached listing of `dir`, unchecked: the watch saw no change to it since the token.
+    pub fn get_trusted(&mut self, dir: &Path) -> Option<Listing> {
+        let (_, l, seen) = self.dirs.get_mut(key_of(dir))?;
+        *seen = true;
+        Some(l.clone())
+    }
+
+    /// Whether [`DirCache::save`] would write: a listing was added, changed or not seen.
+    pub fn needs_save(&self) -> bool {
+        self.dirty || self.dirs.values().any(|(_, _, seen)| !seen)
+    }
+
     /// The cached listing of `dir`, if its stat data still matches.
     pub fn get(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Option<Listing> {
         let key = Self::key(meta)?;
@@ -148,16 +171,20 @@ impl DirCache {
         }
     }
 
-    /// Saves the cache if it changed, dropping folders this walk did not visit (gone, or no
-    /// longer captured).
-    pub fn save(&mut self, path: &Path) -> std::io::Result<()> {
+    /// Saves the cache, valid as of `token`, if it changed or its token differs; drops folders
+    /// this walk did not visit (gone, or no longer captured).
+    pub fn save(&mut self, path: &Path, token: Option<Token>) -> std::io::Result<()> {
         let before = self.dirs.len();
         self.dirs.retain(|_, (_, _, seen)| *seen);
-        if !self.dirty && self.dirs.len() == before {
+        if !self.dirty && self.dirs.len() == before && token == self.token {
             return Ok(());
         }
+        self.token = token;
         let mut text = String::with_capacity(MAGIC.len() + self.dirs.len() * 200);
         text.push_str(MAGIC);
+        text.push_str("T ");
+        text.push_str(&token.map(|t| t.render()).unwrap_or_else(|| "-".into()));
+        text.push('\n');
         for (dir, ((_, m, c, i), listing, _)) in &self.dirs {
             let packed = listing.packed();
             text.push_str(&format!(
@@ -195,8 +222,11 @@ mod tests {
             .dirs
             .insert(key_of(&folder).into(), (key, Listing::new(&entries), true));
         cache.dirty = true;
-        cache.save(&file).unwrap();
+        let token = Token { epoch: 9, seq: 3 };
+        cache.save(&file, Some(token)).unwrap();
         let mut back = DirCache::load(&file);
+        assert_eq!(back.token(), Some(token));
+        assert!(back.get_trusted(&folder).is_some());
         let got: Vec<(String, u8)> = back
             .get(&folder, &meta)
             .unwrap()

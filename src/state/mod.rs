@@ -10,7 +10,7 @@ mod sessions;
 use std::path::{Path, PathBuf};
 
 pub use applied::{is_clean, mark_clean, write_journal, Applied};
-pub use cache::{stat, stat_of, CacheEntry, FastHash, Stat, StatCache};
+pub use cache::{linked, stat, stat_of, CacheEntry, FastHash, Stat, StatCache};
 pub use dir_cache::{DirCache, Listing};
 pub use held::{Held, HeldChange};
 pub use sessions::{Known, SessionState, Tracked};
