@@ -1,5 +1,6 @@
 //! Local-loop benchmark: on a generated home of 2,000+ files, a no-op `ctx commit` and `ctx status`
-//! against `git status --porcelain` in a plain git checkout of the same files, in one run.
+//! against `git status --porcelain` in a plain git checkout of the same files, in one run; then
+//! the same with `ctx watch` running, which answers them what changed (its fsmonitor).
 //! Run with `cargo bench --bench local`. Prints the load average, medians and minimums, and the
 //! ratios when the machine is quiet (`CTX_BENCH_ANYWAY=1` prints them anyway). Markdown.
 
@@ -64,17 +65,68 @@ fn main() {
             &mut || timed(ctx, &["commit"], &home),
         ],
     );
-    let git = median(t[0].clone());
     println!("## Local loop\n");
     println!("Generated home: {files} files ({SKILLS} skills x {FILES_PER_SKILL} files + settings). {RUNS} alternating rounds after one warm-up, release build.\n");
     println!("| command | median | min | vs `git status --porcelain` (medians) |");
     println!("|---|---|---|---|");
+    table(&t, "", allowed);
+
+    // With `ctx watch` running: status and commit take unchanged files on its word.
+    let mut watch = Command::new(ctx);
+    env(&mut watch);
+    let mut watch = watch
+        .arg("watch")
+        .current_dir(&home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ctx watch");
+    let start = Instant::now();
+    loop {
+        let out = run(ctx, &["status", "--json"], &home);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+        if v["watch_vouched"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "ctx watch never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let w = common::alternate(
+        RUNS,
+        &mut [
+            &mut || timed("git", &["status", "--porcelain"], &checkout),
+            &mut || timed(ctx, &["status"], &home),
+            &mut || timed(ctx, &["commit"], &home),
+        ],
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status();
+    let _ = watch.wait();
+    println!();
+    println!("With `ctx watch` running (same home, {RUNS} more alternating rounds):\n");
+    println!("| command | median | min | vs `git status --porcelain` (medians) |");
+    println!("|---|---|---|---|");
+    table(&w, " (`ctx watch` running)", allowed);
+}
+
+/// One table's rows: git, then ctx status and commit, with ratios to git's median.
+fn table(t: &[Vec<Duration>], suffix: &str, allowed: bool) {
+    let git = median(t[0].clone());
     for (name, v) in [
         ("`git status --porcelain` (plain checkout)", &t[0]),
         ("`ctx status`", &t[1]),
         ("`ctx commit` (no-op)", &t[2]),
     ] {
         let m = median(v.clone());
+        let name = if name.starts_with("`ctx") {
+            format!("{name}{suffix}")
+        } else {
+            name.to_string()
+        };
         println!(
             "| {name} | {:.1} ms | {:.1} ms | {} |",
             ms(m),

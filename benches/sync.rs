@@ -2,7 +2,8 @@
 //! 1. a one-file `ctx sync` (commit, fetch, merge with the other machine's change, apply, push)
 //!    against a local bare remote vs `git add; git commit; git fetch; git merge; git push` in a
 //!    plain clone of the same 2,000 files;
-//! 2. a new machine's full restore, `ctx init --remote` + `ctx apply`, vs `git clone`.
+//! 2. a new machine's full restore, `ctx init --remote URL --apply` (one command: the join, the
+//!    apply, and the push of the machine's record beside it), vs `git clone`.
 //!
 //! Run with `cargo bench --bench sync`. Prints the load average, medians and minimums, and the
 //! ratios when the machine is quiet (`CTX_BENCH_ANYWAY=1` prints them anyway). Markdown.
@@ -147,12 +148,12 @@ fn main() {
     for i in 0..RESTORES {
         let c = Machine::new(base, &format!("c{i}"));
         let t = Instant::now();
+        let name = format!("c{i}");
         c.run(
             ctx,
-            &["init", "--machine", &format!("c{i}"), "--remote", &remote],
+            &["init", "--machine", &name, "--remote", &remote, "--apply"],
             None,
         );
-        c.run(ctx, &["apply"], None);
         restore.push(t.elapsed());
         assert!(c.home().join(".claude/skills/skill-199/SKILL.md").exists());
         // `--no-local`: the pack transport any real (network) remote uses, as ctx's fetch does.
@@ -192,7 +193,7 @@ fn main() {
         ratio(ctx_sync, git_sync, allowed)
     );
     println!(
-        "| new machine restore (ctx init --remote + apply / git clone --no-local) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {} |",
+        "| new machine restore (ctx init --remote --apply / git clone --no-local) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {} |",
         ms(restore),
         mins[2],
         ms(clone),

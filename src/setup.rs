@@ -99,6 +99,17 @@ pub fn init(
     machine: Option<&str>,
     remote: Option<&str>,
 ) -> Result<InitReport, InitError> {
+    init_with(env, machine, remote, true)
+}
+
+/// [`init`]; with `push` false the store is not pushed yet: the caller does it with
+/// [`push_alongside`], beside other work.
+pub fn init_with(
+    env: &Env,
+    machine: Option<&str>,
+    remote: Option<&str>,
+    push: bool,
+) -> Result<InitReport, InitError> {
     let mut created = Vec::new();
     let name = machine_name(env, machine, &mut created)?;
     let identity = identity(env, &mut created)?;
@@ -132,7 +143,10 @@ pub fn init(
     let trusted = pin_trust(env, &repo, &name, &signing, joined)?;
     commit_setup(env, &mut repo, (&key, &signing), &mut created)?;
     let approved = repo.manifest.recipients.get(&name) == Some(&key);
-    let pushed = push_setup(env, &repo, &mut created)?;
+    let pushed = match push {
+        true => push_setup(env, &repo, &mut created)?,
+        false => false,
+    };
     Ok(InitReport {
         machine: name,
         store: env.display(&env.store_dir),
@@ -330,7 +344,20 @@ fn push_setup(env: &Env, repo: &Repo, created: &mut Vec<String>) -> Result<bool,
     let Some(head) = store.head()? else {
         return Ok(false);
     };
-    let pushed = match Remote::new(&env.store_dir, &url).push(head) {
+    let result = Remote::new(&env.store_dir, &url).push(head);
+    pushed(env, store, (&url, head), result, created)
+}
+
+/// After a push of `head` to `url`: the tracking ref moved, or on a remote that moved meanwhile
+/// the fetch-merge-push loop of sync (which leaves the live files alone). Under the lock.
+fn pushed(
+    env: &Env,
+    store: &Store,
+    (url, head): (&str, gix::ObjectId),
+    result: Result<(), RemoteError>,
+    created: &mut Vec<String>,
+) -> Result<bool, InitError> {
+    let pushed = match result {
         Ok(()) => {
             let _ = store.delete_ref(TRACKING);
             let _ = store.move_ref(TRACKING, head, None, "ctx: pushed");
@@ -351,6 +378,39 @@ fn push_setup(env: &Env, repo: &Repo, created: &mut Vec<String>) -> Result<bool,
         created.push(format!("pushed to {url}"));
     }
     Ok(pushed)
+}
+
+/// Pushes what [`init_with`] left unpushed while `work` runs on this thread (a new machine's
+/// apply): the push is a git process and a network round trip that the apply need not wait
+/// for. A remote that moved meanwhile is merged with only after `work` is done, so nothing
+/// moves `main` under it. The caller holds the store's lock.
+pub fn push_alongside<R>(
+    env: &Env,
+    report: &mut InitReport,
+    work: impl FnOnce() -> R,
+) -> Result<R, InitError> {
+    let store = Store::open(&env.store_dir, &report.machine)?;
+    let url = crate::remote::configured_url(&store);
+    let head = store.head()?;
+    let (Some(url), Some(head)) = (url, head) else {
+        return Ok(work());
+    };
+    if Some(head) == store.ref_target(TRACKING)? {
+        return Ok(work());
+    }
+    let (result, out) = std::thread::scope(|s| {
+        let push = s.spawn(|| Remote::new(&env.store_dir, &url).push(head));
+        let out = work();
+        (push.join(), out)
+    });
+    let result = result.unwrap_or_else(|_| {
+        Err(RemoteError::Failed {
+            what: "push",
+            detail: "the push thread panicked".into(),
+        })
+    });
+    report.pushed = pushed(env, &store, (&url, head), result, &mut report.created)?;
+    Ok(out)
 }
 
 /// ctx.yaml with a header comment that points at its schema.

@@ -124,3 +124,43 @@ fn the_sandbox_clock_moves_one_second_per_command() {
     assert_eq!(times, format!("{commit}\n{init}\n"));
     assert_eq!(commit, init + 1);
 }
+
+#[test]
+fn init_apply_restores_a_new_machine_in_one_step_and_its_record_reaches_the_remote() {
+    let remote = Remote::new();
+    let ma = Machine::seeded("a");
+    ma.ok(&["init", "--machine", "a", "--remote", &remote.url()]);
+    ma.ok(&["commit"]);
+    ma.ok(&["sync"]);
+    let mb = Machine::empty("b");
+    let out = mb.ok(&[
+        "init",
+        "--machine",
+        "b",
+        "--remote",
+        &remote.url(),
+        "--apply",
+    ]);
+    assert!(out.contains("wrote ~/.claude/CLAUDE.md"), "{out}");
+    assert!(!out.contains("Next: `ctx sync`"), "{out}");
+    for f in [
+        "CLAUDE.md",
+        "skills/pr-summary/SKILL.md",
+        "agents/doc-writer.md",
+    ] {
+        let a = std::fs::read(ma.claude_dir().join(f)).unwrap();
+        let b = std::fs::read(mb.claude_dir().join(f)).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+    let status: serde_json::Value = serde_json::from_str(&mb.ok(&["status", "--json"])).unwrap();
+    assert_eq!(status["clean"], true, "{status}");
+    // The push ran beside the apply: the remote holds b's record, and a can approve b.
+    assert_eq!(remote.head(), Some(mb.head()));
+    ma.ok(&["sync"]);
+    ma.ok(&["machine", "approve", "b"]);
+    // Run again, it changes nothing and applies nothing.
+    let again: serde_json::Value =
+        serde_json::from_str(&mb.ok(&["init", "--apply", "--json"])).unwrap();
+    assert_eq!(again["init"]["created"], serde_json::json!([]), "{again}");
+    assert_eq!(again["apply"]["actions"], serde_json::json!([]), "{again}");
+}
