@@ -6,7 +6,8 @@
 //! no-op `status`, and first touches of fresh heap pages a third of its page faults (each
 //! costs microseconds in a VM). The arena hands out memory by moving a pointer, frees by doing
 //! nothing (the process is about to exit), grows the newest block in place, and past its first
-//! megabyte maps its pages a megabyte at a time in one call rather than one fault per page.
+//! megabyte maps its pages a megabyte at a time in one call rather than one fault per page. Its
+//! memory asks for transparent huge pages, which the kernel zeroes and maps 2 MiB at a time.
 //!
 //! It is bounded: past [`LIMIT`] bytes, and in long-running commands (`ctx watch`, `ctx mcp`)
 //! once they call [`stop`], allocations go to the system allocator and are freed as usual.
@@ -38,6 +39,25 @@ pub fn stop() {
     STOPPED.store(true, Ordering::Relaxed);
 }
 
+/// The size of a transparent huge page on x86-64 and arm64 (4 KiB base pages).
+const HUGE: usize = 2 << 20;
+
+/// The arena's start inside a mapping `HUGE` bytes longer than it, aligned to a huge page and
+/// advised to use them: a megabyte of fresh 4 KiB pages cost a status ~0.7 ms in faults
+/// (zeroing, memory-cgroup charge, page-table updates per page), one huge page a fraction.
+/// Measured: a no-op status with `ctx watch` running 13.7 -> 10.2 ms, `--version` +0.2 ms,
+/// a git commit's hooks the same. Where the kernel has no transparent huge pages (or they are
+/// off) the advice is ignored.
+fn huge_pages(p: usize) -> usize {
+    let start = p.div_ceil(HUGE) * HUGE;
+    // SAFETY: the range lies inside the mapping just made.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, LIMIT, libc::MADV_HUGEPAGE)
+    };
+    start
+}
+
 /// Reserves the arena's address space once (no memory is committed until touched).
 fn base() -> usize {
     let b = BASE.load(Ordering::Acquire);
@@ -45,17 +65,21 @@ fn base() -> usize {
         return b;
     }
     // SAFETY: an anonymous private mapping with no fixed address; the result is checked.
-    let p = unsafe {
+    let raw = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            LIMIT,
+            LIMIT + HUGE,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
         )
     };
-    let p = if p == libc::MAP_FAILED { 1 } else { p as usize };
+    let p = if raw == libc::MAP_FAILED {
+        1
+    } else {
+        huge_pages(raw as usize)
+    };
     match BASE.compare_exchange(0, p, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
             NEXT.store(p, Ordering::Release);
@@ -65,7 +89,7 @@ fn base() -> usize {
         Err(other) => {
             if p > 1 {
                 // SAFETY: the mapping made above, never handed out.
-                unsafe { libc::munmap(p as *mut libc::c_void, LIMIT) };
+                unsafe { libc::munmap(raw, LIMIT + HUGE) };
             }
             other
         }

@@ -151,6 +151,9 @@ pub struct Reuse<'a> {
     pub trust: Option<&'a Trust>,
     /// The stat cache's data for a store path.
     pub stat: &'a dyn Fn(&str) -> Option<crate::state::Stat>,
+    /// How many files the last scan found, to size the list once (the arena never reuses the
+    /// memory a growing list leaves behind).
+    pub expect: usize,
 }
 
 impl Reuse<'_> {
@@ -173,6 +176,7 @@ pub fn scan(
 ) -> Result<Scan, CaptureError> {
     let mut reuse = reuse;
     let mut scan = Scan::default();
+    scan.files.reserve(reuse.expect + 16);
     let forbidden = resolved(loc.forbidden);
     let loc = &Locations {
         forbidden: &forbidden,

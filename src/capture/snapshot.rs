@@ -210,6 +210,7 @@ fn scan_live(ws: &Workspace, caches: &mut Caches) -> Result<(scan::Scan, Vec<Str
         listings: listings.as_mut(),
         trust: caches.trust(),
         stat: &stat_of,
+        expect: caches.stats.entries.len(),
     };
     let mut found = scan::scan(&loc, &manifest.include, &manifest.exclude, reuse)?;
     caches.listings = listings;
@@ -295,7 +296,7 @@ fn salt(ws: &Workspace) -> String {
         .get(crate::layout::MANIFEST)
         .map(|e| e.oid.to_string())
         .unwrap_or_default();
-    let key = ws.keys.key().map(|i| i.public_key()).unwrap_or_default();
+    let key = ws.keys.public_key().unwrap_or_default();
     format!(
         "{}|{}|{}|{}",
         env!("CARGO_PKG_VERSION"),
