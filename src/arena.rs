@@ -58,6 +58,13 @@ fn huge_pages(p: usize) -> usize {
     start
 }
 
+/// Whether freeing is a no-op in this process: the arena hands out its memory and was not
+/// stopped. A big value tree may then be left for the process's exit instead of walked to be
+/// freed.
+pub fn frees_are_noops() -> bool {
+    BASE.load(Ordering::Relaxed) > 1 && !STOPPED.load(Ordering::Relaxed)
+}
+
 /// Reserves the arena's address space once (no memory is committed until touched).
 fn base() -> usize {
     let b = BASE.load(Ordering::Acquire);

@@ -378,6 +378,7 @@ const TOML_DATETIME: &str = "$__toml_private_datetime";
 
 /// A value tree freed on another thread when it is big: dropping a megabyte of parsed JSON
 /// (tens of thousands of allocations) costs milliseconds the merge's caller need not wait for.
+/// Where frees do nothing (the arena of a short-lived process), it is not walked at all.
 struct Deferred<T: Default + Send + 'static = Value>(T, bool);
 
 impl<T: Default + Send + 'static> std::ops::Deref for Deferred<T> {
@@ -391,6 +392,10 @@ impl<T: Default + Send + 'static> Drop for Deferred<T> {
     fn drop(&mut self) {
         if self.1 {
             let v = std::mem::take(&mut self.0);
+            if crate::arena::frees_are_noops() {
+                std::mem::forget(v);
+                return;
+            }
             // Should no thread be available, the value is simply freed here.
             let _ = std::thread::Builder::new().spawn(move || drop(v));
         }
