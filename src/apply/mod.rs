@@ -15,7 +15,7 @@ pub use execute::execute;
 pub use plan::{plan, Action, Op, Plan};
 pub use system::{DryRun, RealSystem, Recorded, System};
 
-use crate::capture::{captured_bytes, snapshot, snapshot_of, Snapshot};
+use crate::capture::{captured_bytes, snapshot_of, snapshot_unwatched, Snapshot};
 use crate::error::{Error, Result};
 use crate::layout::is_live_path;
 use crate::store::{Change, Files, ObjectId, BACKUP_PREFIX};
@@ -98,8 +98,9 @@ fn files_to_target(
     dry_run: bool,
 ) -> Result<ApplyOutcome> {
     let (snap, only) = match scope {
-        Scope::All => (snapshot(ws, true)?, Vec::new()),
-        Scope::Paths(p) => (snapshot(ws, true)?, p),
+        // Before overwriting live files: every file stat'ed, not taken on a watch's word.
+        Scope::All => (snapshot_unwatched(ws)?, Vec::new()),
+        Scope::Paths(p) => (snapshot_unwatched(ws)?, p),
         Scope::ChangedSince(from) => {
             let store = &ws.repo.store;
             let to = ws.repo.head.map(|h| store.tree_of(h)).transpose()?;

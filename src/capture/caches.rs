@@ -14,12 +14,14 @@ pub(super) struct Caches {
     pub stats: StatCache,
     /// The watch's answer, asked before anything was looked at.
     answer: Option<Answer>,
+    /// Whether the watch was asked at all.
+    asked: bool,
 }
 
 impl Caches {
     /// Loads the caches (`enabled`), drops the stat cache if `salt` changed, and asks a running
-    /// watch what changed since their token.
-    pub fn load(ws: &Workspace, salt: String, enabled: bool) -> Caches {
+    /// watch what changed since their token (`ask`).
+    pub fn load(ws: &Workspace, salt: String, enabled: bool, ask: bool) -> Caches {
         if !enabled {
             return Caches {
                 listings: None,
@@ -28,6 +30,7 @@ impl Caches {
                     ..Default::default()
                 },
                 answer: None,
+                asked: false,
             };
         }
         let listings = DirCache::load(&ws.state.dirs);
@@ -39,11 +42,15 @@ impl Caches {
             };
         }
         let since = stats.token.filter(|_| listings.token() == stats.token);
-        let answer = crate::fsmonitor::query(&ws.state.dir, &ws.env.claude_dir, since);
+        let answer = match ask {
+            true => crate::fsmonitor::query(&ws.state.dir, &ws.env.claude_dir, since),
+            false => None,
+        };
         Caches {
             listings: Some(listings),
             stats,
             answer,
+            asked: ask,
         }
     }
 
@@ -68,7 +75,13 @@ impl Caches {
         let Some(listings) = self.listings.as_mut() else {
             return;
         };
-        let now = self.answer.as_ref().map(Answer::token);
+        // Unasked, the scan stat'ed everything: what it wrote is valid as of the caches' own
+        // token too (whatever changed after it the watch names).
+        let now = match (&self.answer, self.asked) {
+            (Some(a), _) => Some(a.token()),
+            (None, false) => self.stats.token.filter(|_| listings.token() == self.stats.token),
+            (None, true) => None,
+        };
         let vouched = matches!(self.answer, Some(Answer::Changed(..)));
         let retoken = listings.token() != self.stats.token
             || (!vouched && now.is_some() && self.stats.token != now);

@@ -14,6 +14,7 @@ pub use allow::capturable;
 pub use record::{record, CommitInfo, CommitOutcome, HeldBack, HeldReason, RecordOptions};
 pub use scan::{DIRS, FILES, NEVER};
 pub use snapshot::{
-    capture_one, captured_bytes, snapshot, snapshot_of, Captured, Problem, Snapshot,
+    capture_one, captured_bytes, snapshot, snapshot_of, snapshot_unwatched, Captured, Problem,
+    Snapshot,
 };
 pub use status::{status, still_matches, FileState, FileStatus};

@@ -114,7 +114,18 @@ const SETTLED_NS: i128 = 2_000_000_000;
 /// The live side in store form. With `cache`, files whose stat data has not changed since the
 /// last capture are not read again.
 pub fn snapshot(ws: &Workspace, cache: bool) -> Result<Snapshot> {
-    let mut caches = Caches::load(ws, salt(ws), cache);
+    snapshot_asking(ws, cache, cache)
+}
+
+/// [`snapshot`] with the stat cache but not a running watch's word: what an apply plans from
+/// before it overwrites live files. A change the watch could not see (a write through a memory
+/// map, say) is then found by its stat and never overwritten unseen.
+pub fn snapshot_unwatched(ws: &Workspace) -> Result<Snapshot> {
+    snapshot_asking(ws, true, false)
+}
+
+fn snapshot_asking(ws: &Workspace, cache: bool, ask_watch: bool) -> Result<Snapshot> {
+    let mut caches = Caches::load(ws, salt(ws), cache, ask_watch);
     let (mut found, left_here) = scan_live(ws, &mut caches)?;
     let stat_cache = &mut caches.stats;
     let now = std::time::SystemTime::now()

@@ -50,7 +50,7 @@ pub fn run(args: ApplyArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> {
     ui.verbose("planning: the store's main against the live files");
     if args.force && !args.dry_run {
         // The plan alone counts them; the apply below reports any file it cannot write.
-        let snap = crate::capture::snapshot(&o.ws, true)?;
+        let snap = crate::capture::snapshot_unwatched(&o.ws)?;
         let n = crate::apply::plan(&o.ws, &head, &only, &snap)?.dirty.len();
         if n > MANY {
             ui.confirm(
