@@ -43,20 +43,6 @@ fn spawn_watch(m: &Machine) -> Child {
         .unwrap()
 }
 
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < DEADLINE, "ctx watch did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn status_takes_unchanged_files_on_the_watchs_word_and_still_sees_every_change() {
     let m = Machine::seeded("m1");
@@ -79,7 +65,7 @@ fn status_takes_unchanged_files_on_the_watchs_word_and_still_sees_every_change()
     assert_eq!(vouched(&before), 0, "no watch runs yet");
     assert!(changed(&before).is_empty(), "{before}");
 
-    let watch = spawn_watch(&m);
+    let mut watch = spawn_watch(&m);
     let start = Instant::now();
     let quiet = loop {
         let s = status(&m);
@@ -129,7 +115,7 @@ fn status_takes_unchanged_files_on_the_watchs_word_and_still_sees_every_change()
     m.ok(&["commit"]);
     let after = status(&m);
     assert!(changed(&after).is_empty(), "{after}");
-    stop(watch);
+    terminate(&mut watch);
 
     // Without the watch, nothing is taken on its word, and a change is still seen.
     std::fs::write(outside.join("SKILL.md"), "---\nname: linked\n---\nThree.\n").unwrap();

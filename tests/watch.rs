@@ -52,23 +52,7 @@ fn wait_for(m: &Machine, after: usize, want: impl Fn(&str) -> bool) -> Vec<Strin
 }
 
 fn stop(mut child: Child) -> (i32, String, String) {
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "ctx watch did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = terminate(&mut child);
     let mut out = String::new();
     let mut err = String::new();
     child

@@ -79,7 +79,10 @@ impl Caches {
         // token too (whatever changed after it the watch names).
         let now = match (&self.answer, self.asked) {
             (Some(a), _) => Some(a.token()),
-            (None, false) => self.stats.token.filter(|_| listings.token() == self.stats.token),
+            (None, false) => self
+                .stats
+                .token
+                .filter(|_| listings.token() == self.stats.token),
             (None, true) => None,
         };
         let vouched = matches!(self.answer, Some(Answer::Changed(..)));

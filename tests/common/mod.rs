@@ -561,3 +561,24 @@ impl Machine {
         std::fs::read_to_string(self.ctx_config().join("hooks.log")).unwrap_or_default()
     }
 }
+
+/// Sends SIGTERM to a running ctx (`ctx watch`) and waits at most 30 s for it to stop.
+#[cfg(unix)]
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "ctx did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
