@@ -258,13 +258,32 @@ fn run(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
         at: None,
         pending: true,
     };
+    // The first fetch runs beside the commit: it is a git process and a round trip that the
+    // scan of the live files need not wait for. They touch different refs (the tracking ref,
+    // `main`), and the object store takes concurrent writers; the fetch's result is looked at
+    // only once the commit is done, so an offline remote still leaves the commit made.
+    let mut early = None;
     if opts.commit {
         let record = crate::capture::RecordOptions {
             message: None,
             allow_mass_delete: opts.allow_mass_delete,
             only: &[],
         };
-        let c = crate::commit::commit(ws, record)?;
+        if let Some(p) = opts.progress {
+            p(&format!("fetching from {url}"));
+        }
+        let (fetched, c) = std::thread::scope(|s| {
+            let fetch = s.spawn(|| remote.fetch());
+            let c = crate::commit::commit(ws, record);
+            (fetch.join(), c)
+        });
+        early = Some(fetched.unwrap_or_else(|_| {
+            Err(RemoteError::Failed {
+                what: "fetch",
+                detail: "the fetch thread panicked".into(),
+            })
+        }));
+        let c = c?;
         report.committed = c.committed;
         report
             .notes
@@ -281,7 +300,10 @@ fn run(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
     }
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
-        let theirs = fetch(ws, &remote, &report, opts)?;
+        let theirs = match early.take() {
+            Some(result) => fetched(ws, &report, result)?,
+            None => fetch(ws, &remote, &report, opts)?,
+        };
         verify(ws, theirs, opts.accept_unsigned, &mut report)?;
         if integrate(ws, theirs, &url, &mut report)? {
             return Ok(report);
@@ -347,9 +369,18 @@ fn fetch(
     if let Some(p) = opts.progress {
         p(&format!("fetching from {}", report.remote));
     }
+    fetched(ws, report, remote.fetch())
+}
+
+/// The remote's main after a fetch that returned `result`.
+fn fetched(
+    ws: &Workspace,
+    report: &SyncReport,
+    result: std::result::Result<bool, RemoteError>,
+) -> Result<Option<ObjectId>> {
     // git writes new objects behind gix's back; gix looks for new packs when an object is
     // missing, and refs are read from disk each time, so the open store still serves.
-    match remote.fetch().map_err(|e| offline(report, e))? {
+    match result.map_err(|e| offline(report, e))? {
         true => Ok(ws.repo.store.ref_target(TRACKING)?),
         false => Ok(None),
     }
