@@ -5,6 +5,7 @@
 
 mod conflicts;
 mod decide;
+mod fetch;
 mod join;
 mod resolve;
 mod tree_merge;
@@ -254,55 +255,21 @@ fn run(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
         remote: url.clone(),
         ..Default::default()
     };
-    let mut live = Applied {
-        at: None,
-        pending: true,
+    let (mut live, mut early) = match opts.commit {
+        true => fetch::commit_beside_fetch(ws, &remote, &mut report, opts)?,
+        false => (
+            Applied {
+                at: None,
+                pending: true,
+            },
+            None,
+        ),
     };
-    // The first fetch runs beside the commit: it is a git process and a round trip that the
-    // scan of the live files need not wait for. They touch different refs (the tracking ref,
-    // `main`), and the object store takes concurrent writers; the fetch's result is looked at
-    // only once the commit is done, so an offline remote still leaves the commit made.
-    let mut early = None;
-    if opts.commit {
-        let record = crate::capture::RecordOptions {
-            message: None,
-            allow_mass_delete: opts.allow_mass_delete,
-            only: &[],
-        };
-        if let Some(p) = opts.progress {
-            p(&format!("fetching from {url}"));
-        }
-        let (fetched, c) = std::thread::scope(|s| {
-            let fetch = s.spawn(|| remote.fetch());
-            let c = crate::commit::commit(ws, record);
-            (fetch.join(), c)
-        });
-        early = Some(fetched.unwrap_or_else(|_| {
-            Err(RemoteError::Failed {
-                what: "fetch",
-                detail: "the fetch thread panicked".into(),
-            })
-        }));
-        let c = c?;
-        report.committed = c.committed;
-        report
-            .notes
-            .extend(c.held_back.iter().map(|h| format!("{h} ({})", h.hint())));
-        report.notes.extend(c.notes);
-        report.held_back = !c.held_back.is_empty();
-        report.live_conflicts = c.conflicts;
-        // The commit left the live files equal to `main`: an apply only has the merged-in
-        // changes to write (unless the commit saw store files missing here).
-        live = Applied {
-            at: ws.repo.head,
-            pending: c.pending_apply,
-        };
-    }
     for attempt in 1..=MAX_ATTEMPTS {
         report.attempts = attempt;
         let theirs = match early.take() {
-            Some(result) => fetched(ws, &report, result)?,
-            None => fetch(ws, &remote, &report, opts)?,
+            Some(result) => fetch::fetched(ws, &report, result)?,
+            None => fetch::fetch(ws, &remote, &report, opts)?,
         };
         verify(ws, theirs, opts.accept_unsigned, &mut report)?;
         if integrate(ws, theirs, &url, &mut report)? {
@@ -339,51 +306,12 @@ fn run(ws: &mut Workspace, opts: SyncOptions) -> Result<SyncReport> {
                 ));
             }
             Err(RemoteError::Rejected { .. }) => break,
-            Err(e) => return Err(offline(&report, e)),
+            Err(e) => return Err(fetch::offline(&report, e)),
         }
     }
     Err(SyncError::Busy {
         attempts: MAX_ATTEMPTS,
     })
-}
-
-/// An unreachable remote as an offline error naming the local commit kept.
-fn offline(report: &SyncReport, e: RemoteError) -> SyncError {
-    match e {
-        RemoteError::Unreachable { url, detail } => SyncError::Offline {
-            committed: report.committed.as_ref().map(|c| c.id[..10].to_string()),
-            url,
-            detail,
-        },
-        other => other.into(),
-    }
-}
-
-/// Fetches the remote's main; returns its commit, if it has one.
-fn fetch(
-    ws: &Workspace,
-    remote: &Remote,
-    report: &SyncReport,
-    opts: SyncOptions,
-) -> Result<Option<ObjectId>> {
-    if let Some(p) = opts.progress {
-        p(&format!("fetching from {}", report.remote));
-    }
-    fetched(ws, report, remote.fetch())
-}
-
-/// The remote's main after a fetch that returned `result`.
-fn fetched(
-    ws: &Workspace,
-    report: &SyncReport,
-    result: std::result::Result<bool, RemoteError>,
-) -> Result<Option<ObjectId>> {
-    // git writes new objects behind gix's back; gix looks for new packs when an object is
-    // missing, and refs are read from disk each time, so the open store still serves.
-    match result.map_err(|e| offline(report, e))? {
-        true => Ok(ws.repo.store.ref_target(TRACKING)?),
-        false => Ok(None),
-    }
 }
 
 /// The commit that last changed each damaged value's file ("commit 1a2b3c4d5e by laptop").
