@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The most the arena hands out before every allocation goes to the system allocator.
 pub const LIMIT: usize = 64 << 20;
-/// Pages are mapped this much at a time.
+/// Pages are mapped this much at a time (where huge pages are on, a chunk lies inside one).
 const CHUNK: usize = 1 << 20;
-/// The first pages are left to fault in one by one: a hook or `--version` uses a few hundred
-/// kilobytes, and mapping a whole chunk for it cost more than the faults it saved.
+/// The first pages are left to fault in as they are touched (one huge page, where they are on):
+/// a hook or `--version` uses a few hundred kilobytes, and mapping a whole chunk of 4 KiB pages
+/// for it cost more than the faults it saved.
 const FAULTED: usize = 1 << 20;
 
 /// The allocator; install with `#[global_allocator]`.

@@ -59,6 +59,27 @@ pub struct Remote {
     deadline: Option<Instant>,
 }
 
+/// Runs `op` (a fetch or a push: a git process and a round trip) on a thread while `work` runs
+/// on this one, and returns both results; `work` need not wait for the network.
+pub fn alongside<T: Send, R>(
+    what: &'static str,
+    op: impl FnOnce() -> Result<T, RemoteError> + Send,
+    work: impl FnOnce() -> R,
+) -> (Result<T, RemoteError>, R) {
+    let (done, out) = std::thread::scope(|s| {
+        let op = s.spawn(op);
+        let out = work();
+        (op.join(), out)
+    });
+    let done = done.unwrap_or_else(|_| {
+        Err(RemoteError::Failed {
+            what,
+            detail: format!("the {what} thread panicked"),
+        })
+    });
+    (done, out)
+}
+
 /// The remote URL configured in the store, if any.
 pub fn configured_url(store: &crate::store::Store) -> Option<String> {
     store

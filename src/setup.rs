@@ -386,11 +386,11 @@ fn pushed(
 /// moves `main` under it. The caller holds the store's lock.
 pub fn push_alongside<R>(
     env: &Env,
+    store: &Store,
     report: &mut InitReport,
     work: impl FnOnce() -> R,
 ) -> Result<R, InitError> {
-    let store = Store::open(&env.store_dir, &report.machine)?;
-    let url = crate::remote::configured_url(&store);
+    let url = crate::remote::configured_url(store);
     let head = store.head()?;
     let (Some(url), Some(head)) = (url, head) else {
         return Ok(work());
@@ -398,18 +398,9 @@ pub fn push_alongside<R>(
     if Some(head) == store.ref_target(TRACKING)? {
         return Ok(work());
     }
-    let (result, out) = std::thread::scope(|s| {
-        let push = s.spawn(|| Remote::new(&env.store_dir, &url).push(head));
-        let out = work();
-        (push.join(), out)
-    });
-    let result = result.unwrap_or_else(|_| {
-        Err(RemoteError::Failed {
-            what: "push",
-            detail: "the push thread panicked".into(),
-        })
-    });
-    report.pushed = pushed(env, &store, (&url, head), result, &mut report.created)?;
+    let push = || Remote::new(&env.store_dir, &url).push(head);
+    let (result, out) = crate::remote::alongside("push", push, work);
+    report.pushed = pushed(env, store, (&url, head), result, &mut report.created)?;
     Ok(out)
 }
 

@@ -24,17 +24,11 @@ pub(super) fn commit_beside_fetch(
     if let Some(p) = opts.progress {
         p(&format!("fetching from {}", report.remote));
     }
-    let (fetched, c) = std::thread::scope(|s| {
-        let fetch = s.spawn(|| remote.fetch());
-        let c = crate::commit::commit(ws, record);
-        (fetch.join(), c)
-    });
-    let fetched = fetched.unwrap_or_else(|_| {
-        Err(RemoteError::Failed {
-            what: "fetch",
-            detail: "the fetch thread panicked".into(),
-        })
-    });
+    let (fetched, c) = crate::remote::alongside(
+        "fetch",
+        || remote.fetch(),
+        || crate::commit::commit(ws, record),
+    );
     let c = c?;
     report.committed = c.committed;
     report

@@ -43,10 +43,8 @@ fn init_and_apply(args: &InitArgs, env: &Env, ui: &Ui) -> Result<i32, CliError> 
     let (machine, remote) = (args.machine.as_deref(), args.remote.as_deref());
     let mut report = crate::setup::init_with(env, machine, remote, false)?;
     let o = crate::cli::open(env, Some("init"))?;
-    let only = o.ws.store_paths_for(&[])?;
-    let head = o.ws.repo.files.clone();
-    let done = crate::setup::push_alongside(env, &mut report, || {
-        crate::apply::to_target(&o.ws, &head, Scope::Paths(only), OnDirty::Refuse, false)
+    let done = crate::setup::push_alongside(env, &o.ws.repo.store, &mut report, || {
+        crate::apply::to_head(&o.ws, Scope::All, OnDirty::Refuse)
     })??;
     if args.json {
         ui.json(&serde_json::json!({ "init": report, "apply": done.plan }));
